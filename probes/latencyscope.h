@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * latencyscope.h - what every probe file includes: filter macros with
+ * pass-all defaults, the histogram update, task-to-process tracking and the
+ * event channel to user space.
+ *
+ * libbcc rewrites map calls only in the main file, so the front end splices
+ * `#include "..."` of files in the probes directory into the probe's text
+ * (with #line directives, so diagnostics still name this file).
+ *
+ * The front end passes, as -D cflags:
+ *	LS_CPU_MATCH(c)		true for a monitored CPU		(default: all)
+ *	LS_PID_MATCH(tgid)	true for a monitored process		(default: all)
+ *	LS_PID_FILTER		defined when --pid was given
+ *	LS_PID_MAX		the kernel's pid_max (tid-indexed arrays)
+ *	LS_NR_CPUS		possible CPUs (cpu-indexed arrays)
+ *	LS_HAVE_TP_<cat>__<event>	for each tracepoint present in tracefs
+ *	LS_HAVE_RINGBUF		when the kernel has BPF ring buffers (5.8+)
+ */
+#ifndef LATENCYSCOPE_BPF_H
+#define LATENCYSCOPE_BPF_H
+
+#include "ls_hist.h"
+
+#ifndef LS_CPU_MATCH
+#define LS_CPU_MATCH(c) 1
+#endif
+#ifndef LS_PID_MATCH
+#define LS_PID_MATCH(p) 1
+#endif
+#ifndef LS_PID_MAX
+#define LS_PID_MAX 32768
+#endif
+#ifndef LS_NR_CPUS
+#define LS_NR_CPUS 256
+#endif
+#ifndef LS_EVENT_PAGES
+#define LS_EVENT_PAGES 64
+#endif
+
+/* ls_msb - floor(log2(v)) for v > 0, without loops (old verifiers) */
+static __always_inline u32 ls_msb(u64 v)
+{
+	u32 r = 0;
+
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) { r += 1; }
+	return r;
+}
+
+/* ls_hist_bucket - bucket index of v, see ls_hist.h */
+static __always_inline u32 ls_hist_bucket(u64 v)
+{
+	u32 m;
+
+	if (v < LS_HIST_SUB)
+		return (u32)v;
+	m = ls_msb(v);
+	if (m > LS_HIST_MAX_MSB)
+		return LS_HIST_NBUCKETS - 1;
+	return (m - LS_HIST_SUB_BITS + 1) * LS_HIST_SUB +
+	    ((v >> (m - LS_HIST_SUB_BITS)) & (LS_HIST_SUB - 1));
+}
+
+/*
+ * ls_hist_add - record v in a histogram that lives in a per-CPU map slot:
+ * no other CPU writes it, so plain stores are safe.
+ */
+static __always_inline void ls_hist_add(struct ls_hist *h, u64 v)
+{
+	u32 idx = ls_hist_bucket(v);
+
+	if (idx >= LS_HIST_NBUCKETS)
+		idx = LS_HIST_NBUCKETS - 1;
+	h->b[idx]++;
+	h->count++;
+	h->sum += v;
+	if (h->min == 0 || v < h->min)
+		h->min = v ? v : 1;
+	if (v > h->max)
+		h->max = v;
+}
+
+/*
+ * Task -> process. Tracepoints name tasks by thread id only; the process id
+ * of the current task comes from bpf_get_current_pid_tgid(). With --pid, a
+ * tid-indexed array remembers each task's process: user space seeds the
+ * threads that exist at start, sched_switch learns every task that runs,
+ * and fork hands a new task its parent's process until it first runs.
+ */
+#ifdef LS_PID_FILTER
+BPF_ARRAY(ls_tgid, u32, LS_PID_MAX);
+
+static __always_inline int ls_tid_match(u32 tid)
+{
+	u32 *t = ls_tgid.lookup(&tid);
+
+	return t && *t && LS_PID_MATCH(*t);
+}
+
+static __always_inline void ls_tid_learn(u32 tid, u32 tgid)
+{
+	u32 *t = ls_tgid.lookup(&tid);
+
+	if (t && *t != tgid)
+		*t = tgid;
+}
+#else
+#define ls_tid_match(tid) ((tid) != 0)
+#define ls_tid_learn(tid, tgid) do { } while (0)
+#endif
+
+/* ls_current_match - the current task belongs to a monitored process */
+static __always_inline int ls_current_match(void)
+{
+	u64 id = bpf_get_current_pid_tgid();
+
+	return (u32)id != 0 && LS_PID_MATCH((u32)(id >> 32));
+}
+
+/*
+ * Events: rare records for user space (worst spikes, culprits). A record
+ * that does not fit is counted in ls_lost, never dropped silently:
+ * ls_emit(args, &ev, sizeof(ev)) with a constant size. Kernels before 5.8
+ * have no ring buffer and get a perf buffer instead.
+ */
+BPF_PERCPU_ARRAY(ls_lost, u64, 1);
+
+#ifdef LS_HAVE_RINGBUF
+BPF_RINGBUF_OUTPUT(ls_events, LS_EVENT_PAGES);
+#else
+BPF_PERF_OUTPUT(ls_events);
+#endif
+
+static __always_inline void ls_count_lost(void)
+{
+	u32 zero = 0;
+	u64 *l = ls_lost.lookup(&zero);
+
+	if (l)
+		(*l)++;
+}
+
+/* ls_emit - send one record; count it when it does not fit */
+static __always_inline void ls_emit(void *ctx, void *ev, u32 size)
+{
+#ifdef LS_HAVE_RINGBUF
+	if (ls_events.ringbuf_output(ev, size, 0) != 0)
+		ls_count_lost();
+#else
+	if (ls_events.perf_submit(ctx, ev, size) != 0)
+		ls_count_lost();
+#endif
+}
+
+#endif /* LATENCYSCOPE_BPF_H */

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* latencyscope.h - internal interfaces, grouped by the file that defines them */
+
+#ifndef LATENCYSCOPE_H
+#define LATENCYSCOPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ls_hist.h"	/* probes/ls_hist.h: histogram layout shared with the BPF side */
+
+#define LS_MAX_CPUS	8192
+#define LS_MAX_PIDS	64
+#define LS_MAX_MODULES	16
+
+/* Exit codes: the contract with CI gates. */
+enum ls_exit {
+	LS_EXIT_PASS = 0,
+	LS_EXIT_WARN = 1,
+	LS_EXIT_FAIL = 2,
+	LS_EXIT_ERROR = 3,
+};
+
+/* util.c */
+struct ls_cpuset {
+	uint64_t bits[LS_MAX_CPUS / 64];
+};
+void	 ls_cpuset_zero(struct ls_cpuset *s);
+void	 ls_cpuset_set(struct ls_cpuset *s, int cpu);
+bool	 ls_cpuset_isset(const struct ls_cpuset *s, int cpu);
+int	 ls_cpuset_count(const struct ls_cpuset *s);
+bool	 ls_cpuset_subset(const struct ls_cpuset *a, const struct ls_cpuset *b);
+int	 ls_cpulist_parse(const char *s, struct ls_cpuset *set, bool allow_empty,
+	    char *err, size_t errlen);
+char	*ls_cpulist_format(const struct ls_cpuset *s);
+int	 ls_read_cpulist_file(const char *path, struct ls_cpuset *set);
+int	 ls_pidlist_parse(const char *s, int *pids, int *npids, char *err, size_t errlen);
+int	 ls_parse_duration_ns(const char *s, uint64_t *ns, char *err, size_t errlen);
+char	*ls_read_file(const char *path, size_t *len);
+int	 ls_read_u64_file(const char *path, uint64_t *v);
+void	 ls_fmt_ns(char *buf, size_t len, double ns, bool ascii);
+void	 ls_fmt_count(char *buf, size_t len, uint64_t v);
+uint64_t ls_now_ns(int clock);
+char	*ls_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 ls_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 ls_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 ls_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern int ls_verbose;
+
+/* hist.c: user-side view of the log-linear histogram in probes/ls_hist.h */
+#define LS_NPCT 6
+extern const double ls_pct_values[LS_NPCT];
+extern const char *const ls_pct_keys[LS_NPCT];	/* "p50" ... "p99_999" */
+extern const char *const ls_pct_labels[LS_NPCT];	/* "P50" ... "P99.999" */
+struct ls_summary {
+	uint64_t count, min, max;
+	double	 mean;
+	double	 pct[LS_NPCT];
+	bool	 pct_valid[LS_NPCT];
+};
+unsigned ls_hist_bucket(uint64_t v);
+uint64_t ls_hist_bucket_low(unsigned idx);
+uint64_t ls_hist_bucket_high(unsigned idx);
+void	 ls_hist_add(struct ls_hist *h, uint64_t v);
+void	 ls_hist_merge(struct ls_hist *dst, const struct ls_hist *src);
+uint64_t ls_pct_min_samples(double p);
+void	 ls_hist_summarize(const struct ls_hist *h, struct ls_summary *s);
+
+/* report.c: the neutral report model filled by modules and read by renderers */
+enum ls_level {
+	LS_PASS,
+	LS_WARN,
+	LS_FAIL,
+	LS_NOT_MEASURED,
+};
+const char *ls_level_name(enum ls_level l);	/* "pass", "warn", ... */
+
+enum ls_vtype { LS_V_NULL, LS_V_UINT, LS_V_INT, LS_V_DOUBLE, LS_V_STR, LS_V_BOOL };
+enum ls_vfmt { LS_F_PLAIN, LS_F_COUNT, LS_F_NS, LS_F_PERCENT, LS_F_HEX };
+struct ls_value {
+	enum ls_vtype	 type;
+	enum ls_vfmt	 fmt;
+	union {
+		uint64_t u;
+		int64_t	 i;
+		double	 d;
+		char	*s;
+		bool	 b;
+	};
+};
+struct ls_value ls_v_null(void);
+struct ls_value ls_v_uint(uint64_t u, enum ls_vfmt f);
+struct ls_value ls_v_int(int64_t i);
+struct ls_value ls_v_double(double d, enum ls_vfmt f);
+struct ls_value ls_v_str(const char *s);
+struct ls_value ls_v_bool(bool b);
+
+struct ls_metric {
+	char		*key;	/* JSON key */
+	char		*label;	/* text label; NULL: JSON only */
+	struct ls_value	 v;
+};
+struct ls_histo {
+	char		*key;
+	char		*label;
+	struct ls_summary s;
+};
+struct ls_column {
+	char		*key;	/* dotted keys nest in JSON: "victim.comm"; NULL: text only */
+	char		*label;	/* NULL: JSON only */
+	int		 width;
+};
+struct ls_table {
+	char		*key;
+	char		*title;
+	int		 ncols;
+	struct ls_column *cols;
+	int		 nrows;
+	struct ls_value	*cells;	/* nrows * ncols */
+	int		 max_text_rows;	/* text shows at most this many; JSON all */
+};
+struct ls_finding {
+	enum ls_level	 level;
+	char		*message;
+	char		*recommendation;
+};
+struct ls_section {
+	char		*name;	/* "isolation": JSON key */
+	char		*title;	/* "ISOLATION VERIFIER" */
+	enum ls_level	 verdict;
+	int		 nmetrics, nhistos, ntables, nfindings, nnotes;
+	struct ls_metric *metrics;
+	struct ls_histo	*histos;
+	struct ls_table	*tables;
+	struct ls_finding *findings;
+	char		**notes;	/* signals not measured, caveats */
+};
+struct ls_overhead {
+	bool	 available;
+	char	*why_not;
+	uint64_t run_time_ns, run_cnt;
+	double	 mean_ns, share;	/* share of monitored CPU time, 0..1 */
+	int	 nprogs;
+};
+struct ls_report {
+	const char	*tool_version;
+	char		*kernel;
+	int		 nr_cpus;
+	char		*isolated_cpus, *nohz_full_cpus;
+	char		*started_at;	/* ISO 8601 wall clock */
+	double		 duration_s;
+	char		*ended_by;	/* "duration", "SIGINT", "SIGTERM" */
+	char		*cpus;	/* list form */
+	bool		 cpus_isolated;	/* every monitored CPU is isolated */
+	int		 ncpus;
+	int		*cpu_ids;
+	int		 npids;
+	int		*pids;
+	int		 nsections;
+	struct ls_section *sections;
+	struct ls_overhead overhead;
+	uint64_t	 lost_events;
+	int		 violations, warnings, exit_code;
+};
+struct ls_section *ls_report_add_section(struct ls_report *r, const char *name, const char *title);
+void	 ls_section_metric(struct ls_section *s, const char *key, const char *label, struct ls_value v);
+void	 ls_section_histo(struct ls_section *s, const char *key, const char *label,
+	    const struct ls_summary *sum);
+struct ls_table *ls_section_table(struct ls_section *s, const char *key, const char *title,
+	    int ncols, const struct ls_column *cols);
+struct ls_value *ls_table_row(struct ls_table *t);
+void	 ls_section_finding(struct ls_section *s, enum ls_level l, const char *rec,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void	 ls_section_note(struct ls_section *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 ls_section_set_verdict(struct ls_section *s);
+const struct ls_table *ls_section_find_table(const struct ls_section *s, const char *key);
+const struct ls_value *ls_table_cell(const struct ls_table *t, int r, const char *key);
+const struct ls_value *ls_section_find_metric(const struct ls_section *s, const char *key);
+const struct ls_summary *ls_section_find_histo(const struct ls_section *s, const char *key);
+void	 ls_report_summarize(struct ls_report *r);
+void	 ls_report_free(struct ls_report *r);
+
+/* render-box.c, render-json.c */
+struct ls_render_opts {
+	bool	 color;
+	bool	 ascii;
+};
+void	 ls_render_box(FILE *f, const struct ls_report *r, const struct ls_render_opts *o);
+int	 ls_render_json(FILE *f, const struct ls_report *r);
+
+/* options.c */
+enum ls_format { LS_FMT_TEXT, LS_FMT_JSON };
+struct ls_threshold_override {
+	char	*key;
+	char	*value;
+};
+struct ls_opts {
+	char		*modules[LS_MAX_MODULES];
+	int		 nmodules;
+	struct ls_cpuset cpus;
+	bool		 cpus_given;
+	int		 pids[LS_MAX_PIDS];
+	int		 npids;
+	double		 duration;
+	enum ls_format	 format;
+	bool		 format_given;
+	char		*output;
+	char		*probes_dir;
+	char		*kernel_headers;
+	struct ls_threshold_override thresholds[32];
+	int		 nthresholds;
+	bool		 no_color, ascii;
+	int		 verbose;
+	bool		 help, version, list_modules;
+};
+int	 ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t errlen);
+void	 ls_opts_usage(FILE *f);
+void	 ls_opts_free(struct ls_opts *o);
+
+/* module.c */
+struct ls_probe;
+struct ls_run;
+enum ls_tunit { LS_T_NS, LS_T_COUNT };
+struct ls_threshold_def {
+	const char	*key;	/* "isolation.runq_p99_99" */
+	enum ls_tunit	 unit;
+	uint64_t	 def;
+	const char	*help;
+};
+struct ls_thresholds {
+	int	 n;
+	struct {
+		const char *key;
+		uint64_t    value;
+	} v[64];
+};
+uint64_t ls_threshold(const struct ls_thresholds *t, const char *key);
+
+struct ls_module_ops {
+	const char	*name;	/* "isolation" -> probes/isolation.c */
+	const char	*title;	/* "ISOLATION VERIFIER" */
+	const char	*summary;	/* one line for --list-modules */
+	const struct ls_threshold_def *thresholds;	/* NULL-key terminated */
+	/* after load, before attach: seed maps, allocate p->priv */
+	int	(*setup)(struct ls_probe *p, const struct ls_run *r);
+	/* one ring-buffer record */
+	int	(*event)(struct ls_probe *p, const void *data, size_t size);
+	/* called about every 100 ms while running */
+	void	(*tick)(struct ls_probe *p, const struct ls_run *r);
+	int	(*collect)(struct ls_probe *p, const struct ls_run *r, struct ls_section *out);
+	void	(*judge)(struct ls_section *s, const struct ls_run *r);
+	void	(*cleanup)(struct ls_probe *p);
+};
+extern const struct ls_module_ops *const ls_modules[];
+const struct ls_module_ops *ls_module_find(const char *name);
+int	 ls_thresholds_init(struct ls_thresholds *t, const struct ls_opts *o, char *err, size_t errlen);
+
+/* preflight.c */
+struct ls_host {
+	char		 kernel[128];
+	int		 nr_possible, nr_online;
+	struct ls_cpuset online, isolated, nohz_full;
+	uint64_t	 pid_max;
+	char		*tracefs;	/* "/sys/kernel/tracing" */
+	char		*headers;	/* dir given to libbcc, NULL: libbcc's own default */
+	char		*headers_note;	/* warning printed once, kept for the report */
+};
+int	 ls_host_probe(struct ls_host *h);
+int	 ls_preflight_privileges(char *err, size_t errlen);
+int	 ls_preflight_cpus(const struct ls_host *h, const struct ls_cpuset *cpus, char *err, size_t errlen);
+int	 ls_preflight_pids(int *pids, int npids, char *err, size_t errlen);
+int	 ls_preflight_tracefs(struct ls_host *h, char *err, size_t errlen);
+int	 ls_preflight_headers(struct ls_host *h, const char *given, char *err, size_t errlen);
+bool	 ls_tracepoint_exists(const struct ls_host *h, const char *cat, const char *ev);
+void	 ls_host_free(struct ls_host *h);
+
+/* probe.c: one compiled, loaded and attached probe file */
+struct ls_tp {
+	char	 cat[64], ev[64];
+	bool	 optional;
+	bool	 present;
+};
+struct ls_prog {
+	char	*fn;
+	char	 cat[64], ev[64];
+	int	 prog_fd;
+	int	 link_fd;
+};
+struct ls_probe {
+	const struct ls_module_ops *ops;
+	char		*path;
+	void		*mod;	/* libbcc module */
+	int		 nprogs;
+	struct ls_prog	*progs;
+	int		 ntps;
+	struct ls_tp	*tps;
+	void		*ringbuf;	/* ring buffer, or */
+	void		*perf;	/* per-CPU perf buffers on kernels before 5.8 */
+	uint64_t	 perf_lost;
+	uint64_t	 events_seen;
+	void		*priv;	/* module state */
+	char		*not_measured;	/* why, when the module could not run */
+};
+int	 ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const struct ls_run *r,
+	    char *err, size_t errlen);
+int	 ls_probe_attach(struct ls_probe *p, char *err, size_t errlen);
+int	 ls_probe_poll(struct ls_probe *p, int timeout_ms);
+int	 ls_probe_table_fd(const struct ls_probe *p, const char *name);
+int	 ls_probe_read_percpu(const struct ls_probe *p, const char *table, uint32_t key,
+	    void *values, size_t value_size);
+uint64_t ls_probe_lost(const struct ls_probe *p);
+bool	 ls_probe_has_tp(const struct ls_probe *p, const char *cat, const char *ev);
+void	 ls_probe_detach(struct ls_probe *p);
+void	 ls_probe_close(struct ls_probe *p);
+int	 ls_nr_possible_cpus(void);
+
+/* overhead.c: the probes' own cost from the kernel's BPF run-time statistics */
+int	 ls_overhead_enable(void);
+void	 ls_overhead_disable(void);
+void	 ls_overhead_collect(const struct ls_probe *probes, int nprobes, double duration_s,
+	    int ncpus, struct ls_overhead *out);
+
+/* latencyscope.c: the run every module sees */
+struct ls_run {
+	const struct ls_opts	*opts;
+	struct ls_host		*host;
+	struct ls_thresholds	 thresholds;
+	struct ls_cpuset	 cpus;	/* monitored CPUs */
+	bool			 cpus_isolated;
+	uint64_t		 mono_start_ns, real_start_ns;
+	double			 duration_s;
+	char			*probes_dir;
+};
+void	 ls_wallclock(const struct ls_run *r, uint64_t mono_ns, char *buf, size_t len);
+
+#endif /* LATENCYSCOPE_H */

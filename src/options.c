@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* options.c - command line parsing and --help */
+
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "latencyscope.h"
+
+enum {
+	OPT_LIST_MODULES = 256,
+	OPT_PROBES_DIR,
+	OPT_KERNEL_HEADERS,
+	OPT_NO_COLOR,
+	OPT_ASCII,
+};
+
+static const struct option long_opts[] = {
+	{ "module",		required_argument, NULL, 'm' },
+	{ "list-modules",	no_argument,	   NULL, OPT_LIST_MODULES },
+	{ "cpus",		required_argument, NULL, 'c' },
+	{ "pid",		required_argument, NULL, 'p' },
+	{ "duration",		required_argument, NULL, 'd' },
+	{ "json",		no_argument,	   NULL, 'j' },
+	{ "output",		required_argument, NULL, 'o' },
+	{ "format",		required_argument, NULL, 'f' },
+	{ "probes-dir",		required_argument, NULL, OPT_PROBES_DIR },
+	{ "kernel-headers",	required_argument, NULL, OPT_KERNEL_HEADERS },
+	{ "threshold",		required_argument, NULL, 't' },
+	{ "no-color",		no_argument,	   NULL, OPT_NO_COLOR },
+	{ "ascii",		no_argument,	   NULL, OPT_ASCII },
+	{ "verbose",		no_argument,	   NULL, 'v' },
+	{ "version",		no_argument,	   NULL, 'V' },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* ls_opts_usage - --help: every option, with the defaults and examples */
+void ls_opts_usage(FILE *f)
+{
+	fputs(
+"Usage: latencyscope [OPTIONS]\n"
+"\n"
+"Find what steals time from latency-critical code: which tasks, interrupts and\n"
+"kernel paths ran on the monitored CPUs or delayed the monitored processes, for\n"
+"how long, when, and the command that fixes it. Needs root (or CAP_BPF and\n"
+"CAP_PERFMON). Exit codes: 0 all checks passed, 1 warnings, 2 violations,\n"
+"3 runtime error.\n"
+"\n"
+"What to watch:\n"
+"  -m, --module LIST       modules to run, comma-separated (default: all);\n"
+"                          see --list-modules\n"
+"      --list-modules      print the modules with one line each and exit\n"
+"  -c, --cpus LIST         CPUs to monitor, like 4-7, 4,5,6,7 or 0-3,8\n"
+"                          (default: the isolated CPUs, or all when none are)\n"
+"  -p, --pid LIST          processes to monitor, like 1234,5678; all their\n"
+"                          threads are included (default: every task on the CPUs)\n"
+"  -d, --duration SECONDS  how long to trace, fractions allowed (default: 10);\n"
+"                          Ctrl-C or SIGTERM ends the run early and still reports\n"
+"\n"
+"Verdicts:\n"
+"  -t, --threshold KEY=VALUE\n"
+"                          override a verdict threshold, repeatable; durations\n"
+"                          take ns, us, ms or s (isolation.runq_p99_99=20us);\n"
+"                          --list-modules shows every key and its default\n"
+"\n"
+"Output:\n"
+"  -j, --json              JSON on stdout instead of the boxed report\n"
+"  -f, --format FORMAT     text or json (default: text; json when --output\n"
+"                          ends in .json)\n"
+"  -o, --output FILE       write the report to FILE instead of stdout\n"
+"      --no-color          no colour (also NO_COLOR=1; colour is only used on a tty)\n"
+"      --ascii             draw boxes with ASCII instead of UTF-8\n"
+"  -v, --verbose           show the probe file, compiler flags and libbcc's\n"
+"                          diagnostics\n"
+"\n"
+"Environment:\n"
+"      --probes-dir DIR    where the BPF probe files are (default: the installed\n"
+"                          ones, or the source tree's probes/ when run from the\n"
+"                          build tree; also $LATENCYSCOPE_PROBES_DIR)\n"
+"      --kernel-headers DIR\n"
+"                          kernel headers to compile probes against (default:\n"
+"                          $BCC_KERNEL_SOURCE, /lib/modules/$(uname -r)/build,\n"
+"                          /sys/kernel/kheaders.tar.xz, then /usr/src/linux-headers-*)\n"
+"  -V, --version           print the version and exit\n"
+"  -h, --help              print this help and exit\n"
+"\n"
+"Examples:\n"
+"  latencyscope --module isolation --cpus 2-3 --duration 30\n"
+"  latencyscope --pid $(pidof engine) --json | jq '.isolation.verdict'\n"
+"  latencyscope --cpus 4-7 --threshold isolation.runq_p99_99=20us -o run.json\n"
+"\n"
+"See latencyscope(8) for the report fields and how verdicts are decided.\n", f);
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		abort();
+	return d;
+}
+
+static int parse_modules(struct ls_opts *o, const char *arg, char *err, size_t errlen)
+{
+	char *copy = xstrdup(arg), *save = NULL, *tok;
+	int rc = 0;
+
+	if (!*arg) {
+		snprintf(err, errlen, "empty module list: see --list-modules");
+		rc = -1;
+	}
+	for (tok = strtok_r(copy, ",", &save); !rc && tok; tok = strtok_r(NULL, ",", &save)) {
+		bool dup = false;
+
+		if (!ls_module_find(tok)) {
+			snprintf(err, errlen, "unknown module '%s': see --list-modules for the modules "
+			    "this build has", tok);
+			rc = -1;
+			break;
+		}
+		for (int i = 0; i < o->nmodules; i++)
+			dup |= strcmp(o->modules[i], tok) == 0;
+		if (dup)
+			continue;
+		if (o->nmodules >= LS_MAX_MODULES) {
+			snprintf(err, errlen, "too many modules");
+			rc = -1;
+			break;
+		}
+		o->modules[o->nmodules++] = xstrdup(tok);
+	}
+	if (!rc && arg[0] && (arg[0] == ',' || arg[strlen(arg) - 1] == ',' || strstr(arg, ",,"))) {
+		snprintf(err, errlen, "malformed module list '%s': separate names with single commas", arg);
+		rc = -1;
+	}
+	free(copy);
+	return rc;
+}
+
+static int parse_duration(struct ls_opts *o, const char *arg, char *err, size_t errlen)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(arg, &end);
+	if (end == arg || *end || errno || !isfinite(d) || d <= 0 || d > 7 * 86400) {
+		snprintf(err, errlen, "invalid --duration '%s': give seconds as a positive number, "
+		    "fractions allowed (like 10 or 0.5), at most one week", arg);
+		return -1;
+	}
+	o->duration = d;
+	return 0;
+}
+
+static int parse_threshold(struct ls_opts *o, const char *arg, char *err, size_t errlen)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (!eq || eq == arg || !eq[1]) {
+		snprintf(err, errlen, "malformed --threshold '%s': use KEY=VALUE, like "
+		    "isolation.runq_p99_99=20us (see --list-modules for the keys)", arg);
+		return -1;
+	}
+	if (o->nthresholds >= (int)(sizeof(o->thresholds) / sizeof(o->thresholds[0]))) {
+		snprintf(err, errlen, "too many --threshold options");
+		return -1;
+	}
+	o->thresholds[o->nthresholds].key = strndup(arg, eq - arg);
+	o->thresholds[o->nthresholds].value = xstrdup(eq + 1);
+	o->nthresholds++;
+	return 0;
+}
+
+static bool ends_with(const char *s, const char *sfx)
+{
+	size_t a = strlen(s), b = strlen(sfx);
+
+	return a >= b && strcmp(s + a - b, sfx) == 0;
+}
+
+/*
+ * ls_opts_parse - fill o from argv. On error, err says what is wrong and
+ * how to write it instead; the caller exits 3.
+ */
+int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+	bool json_flag = false;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->duration = 10;
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":m:c:p:d:jo:f:t:vVh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (parse_modules(o, optarg, err, errlen) < 0)
+				return -1;
+			break;
+		case OPT_LIST_MODULES:
+			o->list_modules = true;
+			break;
+		case 'c':
+			if (ls_cpulist_parse(optarg, &o->cpus, false, err, errlen) < 0)
+				return -1;
+			o->cpus_given = true;
+			break;
+		case 'p':
+			if (ls_pidlist_parse(optarg, o->pids, &o->npids, err, errlen) < 0)
+				return -1;
+			break;
+		case 'd':
+			if (parse_duration(o, optarg, err, errlen) < 0)
+				return -1;
+			break;
+		case 'j':
+			json_flag = true;
+			break;
+		case 'o':
+			if (!*optarg) {
+				snprintf(err, errlen, "empty --output file name");
+				return -1;
+			}
+			free(o->output);
+			o->output = xstrdup(optarg);
+			break;
+		case 'f':
+			if (strcmp(optarg, "text") == 0) {
+				o->format = LS_FMT_TEXT;
+			} else if (strcmp(optarg, "json") == 0) {
+				o->format = LS_FMT_JSON;
+			} else {
+				snprintf(err, errlen, "unknown --format '%s': use text or json", optarg);
+				return -1;
+			}
+			o->format_given = true;
+			break;
+		case OPT_PROBES_DIR:
+			free(o->probes_dir);
+			o->probes_dir = xstrdup(optarg);
+			break;
+		case OPT_KERNEL_HEADERS:
+			free(o->kernel_headers);
+			o->kernel_headers = xstrdup(optarg);
+			break;
+		case 't':
+			if (parse_threshold(o, optarg, err, errlen) < 0)
+				return -1;
+			break;
+		case OPT_NO_COLOR:
+			o->no_color = true;
+			break;
+		case OPT_ASCII:
+			o->ascii = true;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'V':
+			o->version = true;
+			break;
+		case 'h':
+			o->help = true;
+			break;
+		case ':':
+			snprintf(err, errlen, "option '%s' needs a value: see latencyscope --help",
+			    argv[optind - 1]);
+			return -1;
+		default:
+			snprintf(err, errlen, "unknown option '%s': see latencyscope --help",
+			    argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s': options take the form --name VALUE "
+		    "(see latencyscope --help)", argv[optind]);
+		return -1;
+	}
+	if (json_flag) {
+		if (o->format_given && o->format != LS_FMT_JSON) {
+			snprintf(err, errlen, "--json conflicts with --format text: give one of them");
+			return -1;
+		}
+		o->format = LS_FMT_JSON;
+		o->format_given = true;
+	}
+	if (!o->format_given && o->output && ends_with(o->output, ".json"))
+		o->format = LS_FMT_JSON;
+	if (!o->nmodules)
+		for (int i = 0; ls_modules[i]; i++)
+			o->modules[o->nmodules++] = xstrdup(ls_modules[i]->name);
+	return 0;
+}
+
+/* ls_opts_free - what ls_opts_parse allocated */
+void ls_opts_free(struct ls_opts *o)
+{
+	for (int i = 0; i < o->nmodules; i++)
+		free(o->modules[i]);
+	for (int i = 0; i < o->nthresholds; i++) {
+		free(o->thresholds[i].key);
+		free(o->thresholds[i].value);
+	}
+	free(o->output);
+	free(o->probes_dir);
+	free(o->kernel_headers);
+	memset(o, 0, sizeof(*o));
+}

@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * probe.c - the runtime probe engine: read probes/<module>.c, splice the
+ * filters in as -D macros, compile it with libbcc, load and attach every
+ * TRACEPOINT_PROBE it defines, read its maps and its event channel, and
+ * tear it all down again.
+ */
+
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bcc/bcc_common.h>
+#include <bcc/libbpf.h>
+#include <bcc/perf_reader.h>
+#include <linux/bpf.h>
+
+#include "latencyscope.h"
+
+#define LS_FN_PREFIX "tracepoint__"
+#define LS_LOG_SIZE (1 << 20)
+
+struct perf_readers {
+	int n;
+	struct perf_reader **r;
+};
+
+/* ls_nr_possible_cpus - per-CPU map values come in this many slots */
+int ls_nr_possible_cpus(void)
+{
+	static int n;
+	struct ls_cpuset s;
+
+	if (n)
+		return n;
+	if (ls_read_cpulist_file("/sys/devices/system/cpu/possible", &s) == 0)
+		for (int c = 0; c < LS_MAX_CPUS; c++)
+			if (ls_cpuset_isset(&s, c))
+				n = c + 1;
+	if (!n)
+		n = (int)sysconf(_SC_NPROCESSORS_CONF);
+	return n;
+}
+
+static bool kernel_at_least(const char *release, int maj, int min)
+{
+	int a = 0, b = 0;
+
+	if (sscanf(release, "%d.%d", &a, &b) < 2)
+		return false;
+	return a > maj || (a == maj && b >= min);
+}
+
+/*
+ * scan_tracepoints - every TRACEPOINT_PROBE(cat, ev) in the probe text; a
+ * tracepoint is optional when the file tests LS_HAVE_TP_cat__ev for it
+ */
+static int scan_tracepoints(struct ls_probe *p, const char *text, const struct ls_host *h)
+{
+	const char *s = text;
+
+	while ((s = strstr(s, "TRACEPOINT_PROBE("))) {
+		char cat[64], ev[64], guard[160];
+		struct ls_tp *tp;
+
+		s += strlen("TRACEPOINT_PROBE(");
+		if (sscanf(s, " %63[A-Za-z0-9_] , %63[A-Za-z0-9_] )", cat, ev) != 2)
+			continue;
+		tp = realloc(p->tps, (p->ntps + 1) * sizeof(*p->tps));
+		if (!tp)
+			return -1;
+		p->tps = tp;
+		tp = &p->tps[p->ntps++];
+		snprintf(tp->cat, sizeof(tp->cat), "%s", cat);
+		snprintf(tp->ev, sizeof(tp->ev), "%s", ev);
+		snprintf(guard, sizeof(guard), "LS_HAVE_TP_%s__%s", cat, ev);
+		tp->optional = strstr(text, guard) != NULL;
+		tp->present = ls_tracepoint_exists(h, cat, ev);
+	}
+	return 0;
+}
+
+struct cflags {
+	int n;
+	char *v[64];
+};
+
+static void cflag(struct cflags *c, char *s)
+{
+	if (c->n < (int)(sizeof(c->v) / sizeof(c->v[0])))
+		c->v[c->n++] = s;
+	else
+		free(s);
+}
+
+/* cpu_match_macro - LS_CPU_MATCH(c) as ranges; NULL when every CPU is monitored */
+static char *cpu_match_macro(const struct ls_cpuset *cpus, int nr_possible)
+{
+	size_t cap = 256, len = 0;
+	char *m;
+	bool all = true;
+
+	for (int c = 0; c < nr_possible; c++)
+		all &= ls_cpuset_isset(cpus, c);
+	if (all)
+		return NULL;
+	m = malloc(cap);
+	len = snprintf(m, cap, "-DLS_CPU_MATCH(c)=(0");
+	for (int c = 0; c < LS_MAX_CPUS; c++) {
+		char item[64];
+		int e = c, n;
+
+		if (!ls_cpuset_isset(cpus, c))
+			continue;
+		while (e + 1 < LS_MAX_CPUS && ls_cpuset_isset(cpus, e + 1))
+			e++;
+		if (e == c)
+			n = snprintf(item, sizeof(item), "||(c)==%d", c);
+		else
+			n = snprintf(item, sizeof(item), "||((c)>=%d&&(c)<=%d)", c, e);
+		if (len + n + 2 > cap) {
+			cap = (len + n + 2) * 2;
+			m = realloc(m, cap);
+			if (!m)
+				abort();
+		}
+		memcpy(m + len, item, n + 1);
+		len += n;
+		c = e;
+	}
+	memcpy(m + len, ")", 2);
+	return m;
+}
+
+static char *pid_match_macro(const int *pids, int npids)
+{
+	size_t len = 0, cap = 64 + npids * 24;
+	char *m = malloc(cap);
+
+	if (!m)
+		abort();
+	len = snprintf(m, cap, "-DLS_PID_MATCH(p)=(0");
+	for (int i = 0; i < npids; i++)
+		len += snprintf(m + len, cap - len, "||(p)==%d", pids[i]);
+	snprintf(m + len, cap - len, ")");
+	return m;
+}
+
+/*
+ * capture_stderr_begin/end - libbcc prints clang's diagnostics on stderr;
+ * keep them so a failed compile can show them with the probe's path and
+ * line, and so a clean run stays quiet unless -v
+ */
+static int capture_stderr_begin(FILE **tmp)
+{
+	int saved;
+
+	fflush(stderr);
+	*tmp = tmpfile();
+	if (!*tmp)
+		return -1;
+	saved = dup(STDERR_FILENO);
+	dup2(fileno(*tmp), STDERR_FILENO);
+	return saved;
+}
+
+static char *capture_stderr_end(FILE *tmp, int saved)
+{
+	char *buf = NULL;
+	long len;
+
+	if (saved < 0)
+		return NULL;
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	len = ftell(tmp);
+	if (len > 0 && (buf = calloc(1, len + 1))) {
+		rewind(tmp);
+		if (fread(buf, 1, len, tmp) != (size_t)len)
+			buf[0] = '\0';
+	}
+	fclose(tmp);
+	return buf;
+}
+
+static bool fn_to_tracepoint(const char *fn, char *cat, size_t catlen, char *ev, size_t evlen)
+{
+	const char *s, *sep;
+
+	if (strncmp(fn, LS_FN_PREFIX, strlen(LS_FN_PREFIX)))
+		return false;
+	s = fn + strlen(LS_FN_PREFIX);
+	sep = strstr(s, "__");
+	if (!sep || sep == s || !sep[2])
+		return false;
+	snprintf(cat, catlen, "%.*s", (int)(sep - s), s);
+	snprintf(ev, evlen, "%s", sep + 2);
+	return true;
+}
+
+/* tail_lines - the last n lines of a long verifier log */
+static const char *tail_lines(const char *s, int n)
+{
+	const char *p = s + strlen(s);
+
+	while (p > s && n >= 0) {
+		p--;
+		if (*p == '\n')
+			n--;
+	}
+	return p == s ? s : p + 1;
+}
+
+/* sb_add - append to a growing string */
+static void sb_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		*cap = (*len + n + 1) * 2;
+		*buf = realloc(*buf, *cap);
+		if (!*buf)
+			abort();
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+}
+
+/*
+ * expand_includes - splice `#include "x.h"` of files in the probes
+ * directory into the text. libbcc rewrites map calls (m.lookup(...)) only
+ * in the main file, so shared probe code must become part of it; #line
+ * directives keep clang's diagnostics pointing at the real file and line.
+ */
+static char *expand_includes(const char *text, const char *dir, const char *path, int depth)
+{
+	size_t len = 0, cap = strlen(text) + 256;
+	char *out = malloc(cap), name[256], hdr[4096];
+	const char *line = text;
+	int lineno = 1;
+
+	if (!out)
+		abort();
+	out[0] = '\0';
+	sb_add(&out, &len, &cap, "", 0);
+	{
+		char *l = ls_strdup_printf("#line 1 \"%s\"\n", path);
+
+		sb_add(&out, &len, &cap, l, strlen(l));
+		free(l);
+	}
+	while (*line) {
+		const char *eol = strchr(line, '\n');
+		size_t n = eol ? (size_t)(eol - line + 1) : strlen(line);
+		char *inc = NULL;
+
+		if (depth < 8 && sscanf(line, " # include \"%255[^\"]\"", name) == 1 && !strchr(name, '/')) {
+			snprintf(hdr, sizeof(hdr), "%s/%s", dir, name);
+			inc = ls_read_file(hdr, NULL);
+		}
+		if (inc) {
+			char *sub = expand_includes(inc, dir, hdr, depth + 1);
+			char *back = ls_strdup_printf("\n#line %d \"%s\"\n", lineno + 1, path);
+
+			sb_add(&out, &len, &cap, sub, strlen(sub));
+			sb_add(&out, &len, &cap, back, strlen(back));
+			free(sub);
+			free(back);
+			free(inc);
+		} else {
+			sb_add(&out, &len, &cap, line, n);
+		}
+		line += n;
+		lineno++;
+	}
+	return out;
+}
+
+/*
+ * ls_probe_open - read, compile and load the module's probe file.
+ * Returns 0 when loaded, 1 when the module cannot be measured on this
+ * kernel (p->not_measured says why), -1 on an error (err says which).
+ */
+int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const struct ls_run *r,
+    char *err, size_t errlen)
+{
+	struct cflags cf = { 0 };
+	char *text = NULL, *src = NULL, *diag = NULL, *log = NULL, *m;
+	const struct ls_host *h = r->host;
+	FILE *tmp = NULL;
+	int saved, rc = -1;
+	size_t n;
+
+	memset(p, 0, sizeof(*p));
+	p->ops = ops;
+	p->path = ls_strdup_printf("%s/%s.c", r->probes_dir, ops->name);
+	text = ls_read_file(p->path, NULL);
+	if (!text) {
+		snprintf(err, errlen, "cannot read probe file %s (%s): pass --probes-dir DIR or set "
+		    "LATENCYSCOPE_PROBES_DIR to the directory that holds %s.c", p->path,
+		    strerror(errno), ops->name);
+		return -1;
+	}
+	if (scan_tracepoints(p, text, h) < 0)
+		goto out;
+	for (int i = 0; i < p->ntps; i++) {
+		if (!p->tps[i].present && !p->tps[i].optional) {
+			p->not_measured = ls_strdup_printf("tracepoint %s:%s does not exist on kernel %s "
+			    "(no %s/events/%s/%s)", p->tps[i].cat, p->tps[i].ev, h->kernel,
+			    h->tracefs, p->tps[i].cat, p->tps[i].ev);
+			rc = 1;
+			goto out;
+		}
+	}
+
+	cflag(&cf, ls_strdup_printf("-I%s", r->probes_dir));
+	cflag(&cf, strdup("-DLS_BPF=1"));
+	if ((m = cpu_match_macro(&r->cpus, h->nr_possible)))
+		cflag(&cf, m);
+	if (r->opts->npids) {
+		cflag(&cf, pid_match_macro(r->opts->pids, r->opts->npids));
+		cflag(&cf, strdup("-DLS_PID_FILTER=1"));
+	}
+	cflag(&cf, ls_strdup_printf("-DLS_PID_MAX=%llu", (unsigned long long)h->pid_max));
+	cflag(&cf, ls_strdup_printf("-DLS_NR_CPUS=%d", ls_nr_possible_cpus()));
+	if (kernel_at_least(h->kernel, 5, 8))
+		cflag(&cf, strdup("-DLS_HAVE_RINGBUF=1"));
+	for (int i = 0; i < p->ntps; i++)
+		if (p->tps[i].present)
+			cflag(&cf, ls_strdup_printf("-DLS_HAVE_TP_%s__%s=1", p->tps[i].cat, p->tps[i].ev));
+
+	ls_debug("%s: probe %s", ops->name, p->path);
+	for (int i = 0; i < cf.n; i++)
+		ls_debug("%s: cflag %s", ops->name, cf.v[i]);
+
+	src = expand_includes(text, r->probes_dir, p->path, 0);
+	saved = capture_stderr_begin(&tmp);
+	p->mod = bpf_module_create_c_from_string(src, 0, (const char **)cf.v, cf.n, true, NULL);
+	diag = capture_stderr_end(tmp, saved);
+	if (diag && *diag && (ls_verbose || !p->mod))
+		fprintf(stderr, "%s", diag);
+	if (!p->mod) {
+		snprintf(err, errlen, "probe file %s does not compile (libbcc's diagnostic above gives "
+		    "file:line); fix the probe or point --probes-dir at a working copy", p->path);
+		goto out;
+	}
+
+	log = malloc(LS_LOG_SIZE);
+	n = bpf_num_functions(p->mod);
+	for (size_t i = 0; i < n; i++) {
+		const char *fn = bpf_function_name(p->mod, i);
+		struct ls_prog *pr;
+		char cat[64], ev[64];
+		int fd;
+
+		if (!fn || !fn_to_tracepoint(fn, cat, sizeof(cat), ev, sizeof(ev)))
+			continue;
+		log[0] = '\0';
+		fd = bcc_func_load(p->mod, BPF_PROG_TYPE_TRACEPOINT, fn,
+		    bpf_function_start(p->mod, fn), (int)bpf_function_size(p->mod, fn),
+		    bpf_module_license(p->mod), bpf_module_kern_version(p->mod),
+		    ls_verbose > 1 ? 1 : 0, log, LS_LOG_SIZE, NULL, -1);
+		if (fd < 0) {
+			fprintf(stderr, "%s\n", tail_lines(log, 25));
+			snprintf(err, errlen, "the kernel's verifier rejected %s() from %s (%s; its log "
+			    "is above): simplify the probe so every path is bounded and every map "
+			    "value is checked for NULL", fn, p->path, strerror(errno));
+			goto out;
+		}
+		pr = realloc(p->progs, (p->nprogs + 1) * sizeof(*p->progs));
+		if (!pr) {
+			close(fd);
+			goto out;
+		}
+		p->progs = pr;
+		pr = &p->progs[p->nprogs++];
+		pr->fn = strdup(fn);
+		snprintf(pr->cat, sizeof(pr->cat), "%s", cat);
+		snprintf(pr->ev, sizeof(pr->ev), "%s", ev);
+		pr->prog_fd = fd;
+		pr->link_fd = -1;
+	}
+	if (!p->nprogs) {
+		snprintf(err, errlen, "probe file %s defines no TRACEPOINT_PROBE(category, event): "
+		    "there is nothing to attach", p->path);
+		goto out;
+	}
+	rc = 0;
+out:
+	for (int i = 0; i < cf.n; i++)
+		free(cf.v[i]);
+	free(text);
+	free(src);
+	free(diag);
+	free(log);
+	return rc;
+}
+
+static int ringbuf_cb(void *ctx, void *data, size_t size)
+{
+	struct ls_probe *p = ctx;
+
+	p->events_seen++;
+	if (p->ops->event)
+		p->ops->event(p, data, size);
+	return 0;
+}
+
+static void perf_cb(void *ctx, void *data, int size)
+{
+	ringbuf_cb(ctx, data, (size_t)size);
+}
+
+static void perf_lost_cb(void *ctx, uint64_t lost)
+{
+	struct ls_probe *p = ctx;
+
+	p->perf_lost += lost;
+}
+
+/* open_events - the probe's ls_events channel: a ring buffer, or per-CPU perf buffers */
+static int open_events(struct ls_probe *p, char *err, size_t errlen)
+{
+	int fd = bpf_table_fd(p->mod, "ls_events");
+	struct perf_readers *pr;
+	int ncpu = ls_nr_possible_cpus();
+
+	if (fd < 0 || !p->ops->event)
+		return 0;
+	if (bpf_table_type(p->mod, "ls_events") == BPF_MAP_TYPE_RINGBUF) {
+		p->ringbuf = bpf_new_ringbuf(fd, ringbuf_cb, p);
+		if (!p->ringbuf) {
+			snprintf(err, errlen, "cannot open the ring buffer of %s: %s", p->path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	pr = calloc(1, sizeof(*pr));
+	pr->r = calloc(ncpu, sizeof(*pr->r));
+	for (int c = 0; c < ncpu; c++) {
+		struct perf_reader *rd = bpf_open_perf_buffer(perf_cb, perf_lost_cb, p, -1, c, 64);
+		int rfd;
+
+		if (!rd)
+			continue;	/* offline CPU */
+		rfd = perf_reader_fd(rd);
+		bpf_update_elem(fd, &c, &rfd, 0);
+		pr->r[pr->n++] = rd;
+	}
+	p->perf = pr;
+	return 0;
+}
+
+/* ls_probe_attach - attach every loaded program to its tracepoint; all or nothing */
+int ls_probe_attach(struct ls_probe *p, char *err, size_t errlen)
+{
+	if (open_events(p, err, errlen) < 0)
+		return -1;
+	for (int i = 0; i < p->nprogs; i++) {
+		struct ls_prog *pr = &p->progs[i];
+
+		pr->link_fd = bpf_attach_tracepoint(pr->prog_fd, pr->cat, pr->ev);
+		if (pr->link_fd < 0) {
+			snprintf(err, errlen, "cannot attach %s() to tracepoint %s:%s (%s): check that "
+			    "the kernel has CONFIG_BPF_EVENTS and that nothing else holds the tracepoint",
+			    pr->fn, pr->cat, pr->ev, strerror(errno));
+			return -1;
+		}
+		ls_debug("%s: attached %s:%s", p->ops->name, pr->cat, pr->ev);
+	}
+	return 0;
+}
+
+/* ls_probe_poll - hand pending events to the module; waits at most timeout_ms */
+int ls_probe_poll(struct ls_probe *p, int timeout_ms)
+{
+	struct perf_readers *pr = p->perf;
+
+	if (p->ringbuf)
+		return bpf_poll_ringbuf(p->ringbuf, timeout_ms);
+	if (pr && pr->n)
+		return perf_reader_poll(pr->n, pr->r, timeout_ms);
+	return 0;
+}
+
+/* ls_probe_table_fd - a map of the probe by name, -1 when it has none */
+int ls_probe_table_fd(const struct ls_probe *p, const char *name)
+{
+	return p->mod ? bpf_table_fd(p->mod, name) : -1;
+}
+
+/*
+ * ls_probe_read_percpu - one key of a per-CPU map: values receives one
+ * value_size slot per possible CPU (libbcc pads each to 8 bytes)
+ */
+int ls_probe_read_percpu(const struct ls_probe *p, const char *table, uint32_t key,
+    void *values, size_t value_size)
+{
+	int fd = ls_probe_table_fd(p, table), ncpu = ls_nr_possible_cpus();
+	size_t stride = (value_size + 7) & ~(size_t)7;
+	char *buf;
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	buf = calloc(ncpu, stride);
+	if (!buf)
+		return -1;
+	rc = bpf_lookup_elem(fd, &key, buf);
+	if (rc == 0)
+		for (int c = 0; c < ncpu; c++)
+			memcpy((char *)values + (size_t)c * value_size, buf + (size_t)c * stride, value_size);
+	free(buf);
+	return rc;
+}
+
+/* ls_probe_lost - events the kernel side could not deliver */
+uint64_t ls_probe_lost(const struct ls_probe *p)
+{
+	int ncpu = ls_nr_possible_cpus();
+	uint64_t *v = calloc(ncpu, sizeof(*v)), sum = p->perf_lost;
+
+	if (v && ls_probe_read_percpu(p, "ls_lost", 0, v, sizeof(*v)) == 0)
+		for (int c = 0; c < ncpu; c++)
+			sum += v[c];
+	free(v);
+	return sum;
+}
+
+/* ls_probe_has_tp - the probe file uses this tracepoint and the kernel has it */
+bool ls_probe_has_tp(const struct ls_probe *p, const char *cat, const char *ev)
+{
+	for (int i = 0; i < p->ntps; i++)
+		if (!strcmp(p->tps[i].cat, cat) && !strcmp(p->tps[i].ev, ev))
+			return p->tps[i].present;
+	return false;
+}
+
+/*
+ * ls_probe_detach - stop the programs but keep the maps readable, so what
+ * is collected covers exactly the attached window
+ */
+void ls_probe_detach(struct ls_probe *p)
+{
+	for (int i = 0; i < p->nprogs; i++) {
+		if (p->progs[i].link_fd >= 0)
+			bpf_close_perf_event_fd(p->progs[i].link_fd);
+		p->progs[i].link_fd = -1;
+	}
+}
+
+/* ls_probe_close - detach and free everything; safe on a half-opened probe */
+void ls_probe_close(struct ls_probe *p)
+{
+	struct perf_readers *pr = p->perf;
+
+	ls_probe_detach(p);
+	for (int i = 0; i < p->nprogs; i++) {
+		if (p->progs[i].prog_fd >= 0)
+			close(p->progs[i].prog_fd);
+		free(p->progs[i].fn);
+	}
+	if (p->ringbuf)
+		bpf_free_ringbuf(p->ringbuf);
+	if (pr) {
+		for (int i = 0; i < pr->n; i++)
+			perf_reader_free(pr->r[i]);
+		free(pr->r);
+		free(pr);
+	}
+	if (p->ops && p->ops->cleanup)
+		p->ops->cleanup(p);
+	if (p->mod)
+		bpf_module_destroy(p->mod);
+	free(p->progs);
+	free(p->tps);
+	free(p->path);
+	free(p->not_measured);
+	memset(p, 0, sizeof(*p));
+}

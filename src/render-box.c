@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* render-box.c - the report model as boxed terminal text */
+
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "latencyscope.h"
+
+#define BOX_WIDTH 78	/* outer width, borders included */
+#define INNER (BOX_WIDTH - 4)
+
+struct box {
+	FILE *f;
+	const struct ls_render_opts *o;
+	const char *v, *h, *tl, *tr, *bl, *br, *ml, *mr;
+};
+
+static const char *color(const struct box *b, enum ls_level l)
+{
+	if (!b->o->color)
+		return "";
+	switch (l) {
+	case LS_PASS:
+		return "\033[32m";
+	case LS_WARN:
+		return "\033[33m";
+	case LS_FAIL:
+		return "\033[1;31m";
+	default:
+		return "\033[2m";
+	}
+}
+
+static const char *reset(const struct box *b)
+{
+	return b->o->color ? "\033[0m" : "";
+}
+
+/* display_width - terminal columns of a UTF-8 string without ANSI escapes */
+static int display_width(const char *s)
+{
+	int w = 0;
+
+	while (*s) {
+		if (*s == '\033') {
+			while (*s && *s != 'm')
+				s++;
+			if (*s)
+				s++;
+			continue;
+		}
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+		s++;
+	}
+	return w;
+}
+
+static void rule(const struct box *b, const char *l, const char *r)
+{
+	fputs(l, b->f);
+	for (int i = 0; i < BOX_WIDTH - 2; i++)
+		fputs(b->h, b->f);
+	fputs(r, b->f);
+	fputc('\n', b->f);
+}
+
+/* line_raw - one boxed line; s must fit (callers wrap) */
+static void line_raw(const struct box *b, const char *s)
+{
+	int pad = INNER - display_width(s);
+
+	fprintf(b->f, "%s %s%*s %s\n", b->v, s, pad > 0 ? pad : 0, "", b->v);
+}
+
+/*
+ * line - a boxed line of text, word-wrapped; continuation lines are indented
+ * by indent columns. ANSI escapes are only used in text that fits.
+ */
+static void line(const struct box *b, int indent, const char *fmt, ...)
+{
+	char *text, *p;
+	va_list ap;
+	int first = 1;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	p = text;
+	do {
+		int avail = INNER - (first ? 0 : indent), cols = 0;
+		char *cut = NULL, *q = p, buf[1024];
+
+		if (display_width(p) <= avail) {
+			snprintf(buf, sizeof(buf), "%*s%s", first ? 0 : indent, "", p);
+			line_raw(b, buf);
+			break;
+		}
+		while (*q && cols < avail) {
+			if (*q == ' ')
+				cut = q;
+			if (((unsigned char)*q & 0xc0) != 0x80)
+				cols++;
+			q++;
+		}
+		while (*q && ((unsigned char)*q & 0xc0) == 0x80)
+			q++;
+		if (!cut || cut == p)
+			cut = q;
+		snprintf(buf, sizeof(buf), "%*s%.*s", first ? 0 : indent, "", (int)(cut - p), p);
+		line_raw(b, buf);
+		p = cut;
+		while (*p == ' ')
+			p++;
+		first = 0;
+	} while (*p);
+	free(text);
+}
+
+static void fmt_value(const struct box *b, const struct ls_value *v, char *buf, size_t len)
+{
+	switch (v->type) {
+	case LS_V_UINT:
+		if (v->fmt == LS_F_NS)
+			ls_fmt_ns(buf, len, (double)v->u, b->o->ascii);
+		else if (v->fmt == LS_F_HEX)
+			snprintf(buf, len, "0x%llx", (unsigned long long)v->u);
+		else if (v->fmt == LS_F_COUNT)
+			ls_fmt_count(buf, len, v->u);
+		else
+			snprintf(buf, len, "%llu", (unsigned long long)v->u);
+		break;
+	case LS_V_INT:
+		snprintf(buf, len, "%lld", (long long)v->i);
+		break;
+	case LS_V_DOUBLE:
+		if (v->fmt == LS_F_NS)
+			ls_fmt_ns(buf, len, v->d, b->o->ascii);
+		else if (v->fmt == LS_F_PERCENT)
+			snprintf(buf, len, "%.3g %%", v->d * 100);
+		else
+			snprintf(buf, len, "%.3f", v->d);
+		break;
+	case LS_V_STR:
+		snprintf(buf, len, "%s", v->s);
+		break;
+	case LS_V_BOOL:
+		snprintf(buf, len, "%s", v->b ? "yes" : "no");
+		break;
+	default:
+		snprintf(buf, len, "-");
+	}
+}
+
+static void render_histo(const struct box *b, const struct ls_histo *h)
+{
+	char mn[32], mean[32], mx[32], cnt[32], row[256];
+	int n = 0;
+
+	ls_fmt_count(cnt, sizeof(cnt), h->s.count);
+	line(b, 2, "%s  (%s samples)", h->label, cnt);
+	if (!h->s.count) {
+		line(b, 2, "  no samples");
+		return;
+	}
+	ls_fmt_ns(mn, sizeof(mn), (double)h->s.min, b->o->ascii);
+	ls_fmt_ns(mean, sizeof(mean), h->s.mean, b->o->ascii);
+	ls_fmt_ns(mx, sizeof(mx), (double)h->s.max, b->o->ascii);
+	line(b, 2, "  min %s   mean %s   max %s", mn, mean, mx);
+	for (int i = 0; i < LS_NPCT; i++) {
+		char v[48];
+
+		if (h->s.pct_valid[i])
+			ls_fmt_ns(v, sizeof(v), h->s.pct[i], b->o->ascii);
+		else
+			snprintf(v, sizeof(v), "n/a (%llu samples)", (unsigned long long)h->s.count);
+		n += snprintf(row + n, sizeof(row) - n, "  %-7s %-26s", ls_pct_labels[i], v);
+		if (i % 2 == 1 || i == LS_NPCT - 1) {
+			line_raw(b, row);
+			n = 0;
+		}
+	}
+}
+
+static void render_table(const struct box *b, const struct ls_table *t)
+{
+	char row[512], cell[128];
+	int n = 0, shown = t->nrows < t->max_text_rows ? t->nrows : t->max_text_rows;
+
+	if (t->nrows > shown)
+		line(b, 2, "%s (top %d of %d)", t->title, shown, t->nrows);
+	else
+		line(b, 2, "%s", t->title);
+	if (!t->nrows) {
+		line(b, 2, "  none");
+		return;
+	}
+	n = snprintf(row, sizeof(row), " ");
+	for (int c = 0; c < t->ncols; c++)
+		if (t->cols[c].label)
+			n += snprintf(row + n, sizeof(row) - n, " %-*s", t->cols[c].width, t->cols[c].label);
+	line_raw(b, row);
+	for (int r = 0; r < shown; r++) {
+		n = snprintf(row, sizeof(row), " ");
+		for (int c = 0; c < t->ncols; c++) {
+			int w = t->cols[c].width;
+
+			if (!t->cols[c].label)
+				continue;
+			fmt_value(b, &t->cells[(size_t)r * t->ncols + c], cell, sizeof(cell));
+			/* pad by display width: µ is two bytes, one column */
+			n += snprintf(row + n, sizeof(row) - n, " %.*s", w + 8, cell);
+			for (int p = display_width(cell); p < w && n < (int)sizeof(row) - 1; p++)
+				row[n++] = ' ';
+			row[n] = '\0';
+		}
+		while (n > 0 && display_width(row) > INNER)
+			row[--n] = '\0';
+		line_raw(b, row);
+	}
+}
+
+static const char *mark(const struct box *b, enum ls_level l)
+{
+	switch (l) {
+	case LS_PASS:
+		return b->o->ascii ? "[ok]" : "\u2713";
+	case LS_WARN:
+		return b->o->ascii ? "[!]" : "!";
+	case LS_FAIL:
+		return b->o->ascii ? "[x]" : "\u2717";
+	default:
+		return "-";
+	}
+}
+
+static void render_section(const struct box *b, const struct ls_section *s)
+{
+	char title[160], tag[64];
+
+	snprintf(tag, sizeof(tag), "[ %s%s%s ]", color(b, s->verdict),
+	    s->verdict == LS_NOT_MEASURED ? "NOT MEASURED" : s->verdict == LS_FAIL ? "FAIL" :
+	    s->verdict == LS_WARN ? "WARN" : "PASS", reset(b));
+	snprintf(title, sizeof(title), "%s%*s%s", s->title,
+	    INNER - display_width(s->title) - display_width(tag), "", tag);
+	rule(b, b->tl, b->tr);
+	line_raw(b, title);
+	rule(b, b->ml, b->mr);
+
+	for (int i = 0; i < s->nmetrics; i++) {
+		char v[128];
+
+		if (!s->metrics[i].label)
+			continue;
+		fmt_value(b, &s->metrics[i].v, v, sizeof(v));
+		line(b, 26, "%-24s  %s", s->metrics[i].label, v);
+	}
+	for (int i = 0; i < s->nhistos; i++) {
+		line_raw(b, "");
+		render_histo(b, &s->histos[i]);
+	}
+	for (int i = 0; i < s->ntables; i++) {
+		line_raw(b, "");
+		render_table(b, &s->tables[i]);
+	}
+	if (s->nfindings)
+		line_raw(b, "");
+	for (int i = 0; i < s->nfindings; i++) {
+		const struct ls_finding *f = &s->findings[i];
+
+		if (display_width(f->message) + 8 <= INNER)
+			line(b, 8, "%s%-4s%s %-4s %s", color(b, f->level), mark(b, f->level), reset(b),
+			    f->level == LS_FAIL ? "FAIL" : f->level == LS_WARN ? "WARN" : "PASS",
+			    f->message);
+		else
+			line(b, 10, "%-4s %-4s %s", mark(b, f->level),
+			    f->level == LS_FAIL ? "FAIL" : f->level == LS_WARN ? "WARN" : "PASS",
+			    f->message);
+		if (f->recommendation)
+			line(b, 12, "     fix: %s", f->recommendation);
+	}
+	if (s->nnotes)
+		line_raw(b, "");
+	for (int i = 0; i < s->nnotes; i++)
+		line(b, 6, "note: %s", s->notes[i]);
+	rule(b, b->bl, b->br);
+}
+
+/* ls_render_box - header, one box per module, overhead and summary lines */
+void ls_render_box(FILE *f, const struct ls_report *r, const struct ls_render_opts *o)
+{
+	struct box b = { .f = f, .o = o };
+	char dur[32];
+
+	if (o->ascii) {
+		b.v = "|"; b.h = "-"; b.tl = b.tr = b.bl = b.br = b.ml = b.mr = "+";
+	} else {
+		b.v = "\u2551"; b.h = "\u2550"; b.tl = "\u2554"; b.tr = "\u2557";
+		b.bl = "\u255a"; b.br = "\u255d"; b.ml = "\u2560"; b.mr = "\u2563";
+	}
+	ls_fmt_ns(dur, sizeof(dur), r->duration_s * 1e9, o->ascii);
+	fprintf(f, "latencyscope %s | kernel %s | %d CPUs | isolated: %s | nohz_full: %s\n",
+	    r->tool_version, r->kernel, r->nr_cpus,
+	    r->isolated_cpus && *r->isolated_cpus ? r->isolated_cpus : "none",
+	    r->nohz_full_cpus && *r->nohz_full_cpus ? r->nohz_full_cpus : "none");
+	fprintf(f, "target: CPUs %s (%s)", r->cpus, r->cpus_isolated ? "isolated" : "not isolated");
+	if (r->npids) {
+		fprintf(f, ", PIDs ");
+		for (int i = 0; i < r->npids; i++)
+			fprintf(f, "%s%d", i ? "," : "", r->pids[i]);
+	}
+	fprintf(f, " | started %s | ran %s, ended by %s\n\n", r->started_at, dur, r->ended_by);
+
+	for (int i = 0; i < r->nsections; i++)
+		render_section(&b, &r->sections[i]);
+
+	if (r->overhead.available) {
+		char t[32], m[32], n[32];
+
+		ls_fmt_ns(t, sizeof(t), (double)r->overhead.run_time_ns, o->ascii);
+		ls_fmt_ns(m, sizeof(m), r->overhead.mean_ns, o->ascii);
+		ls_fmt_count(n, sizeof(n), r->overhead.run_cnt);
+		fprintf(f, "overhead: %d BPF programs ran %s for %s events (%s/event), %.4f %% of "
+		    "monitored CPU time\n", r->overhead.nprogs, t, n, m, r->overhead.share * 100);
+	} else {
+		fprintf(f, "overhead: not measured (%s)\n", r->overhead.why_not ? r->overhead.why_not : "unknown");
+	}
+	if (r->lost_events)
+		fprintf(f, "%slost events: %llu (ring buffer full; worst-case tables may miss entries)%s\n",
+		    color(&b, LS_WARN), (unsigned long long)r->lost_events, reset(&b));
+	fprintf(f, "%sSUMMARY: %d violations, %d warnings | Exit code: %d%s\n",
+	    color(&b, r->violations ? LS_FAIL : r->warnings ? LS_WARN : LS_PASS),
+	    r->violations, r->warnings, r->exit_code, reset(&b));
+}
