@@ -64,6 +64,8 @@ TRACEPOINT_PROBE(sched, sched_switch)
 	int voluntary, prev_mon, next_mon;
 	u64 now, *ts;
 
+	if (!ls_enabled())
+		return 0;
 	ls_tid_learn(prev, bpf_get_current_pid_tgid() >> 32);
 	if (!LS_CPU_MATCH(cpu))
 		return 0;
@@ -144,7 +146,7 @@ static __always_inline int iso_wakeup(u32 pid, int target_cpu)
 	struct iso_counters *c;
 	u64 *ts;
 
-	if (!LS_CPU_MATCH(target_cpu) || !ls_tid_match(pid))
+	if (!ls_enabled() || !LS_CPU_MATCH(target_cpu) || !ls_tid_match(pid))
 		return 0;
 	ts = iso_wake.lookup(&pid);
 	if (ts)
@@ -174,7 +176,7 @@ TRACEPOINT_PROBE(sched, sched_migrate_task)
 	struct iso_cpu *st;
 	u64 *ts;
 
-	if (!(LS_CPU_MATCH(from)) && !(LS_CPU_MATCH(to)))
+	if (!ls_enabled() || (!(LS_CPU_MATCH(from)) && !(LS_CPU_MATCH(to))))
 		return 0;
 	if (!ls_tid_match(pid))
 		return 0;
@@ -207,7 +209,7 @@ TRACEPOINT_PROBE(sched, sched_process_fork)
 	u64 id = bpf_get_current_pid_tgid();
 	u32 child = args->child_pid;
 
-	if (LS_PID_MATCH((u32)(id >> 32)))
+	if (ls_enabled() && LS_PID_MATCH((u32)(id >> 32)))
 		ls_tid_learn(child, id >> 32);
 	return 0;
 }

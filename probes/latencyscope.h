@@ -38,34 +38,6 @@
 #define LS_EVENT_PAGES 64
 #endif
 
-/* ls_msb - floor(log2(v)) for v > 0, without loops (old verifiers) */
-static __always_inline u32 ls_msb(u64 v)
-{
-	u32 r = 0;
-
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) { r += 1; }
-	return r;
-}
-
-/* ls_hist_bucket - bucket index of v, see ls_hist.h */
-static __always_inline u32 ls_hist_bucket(u64 v)
-{
-	u32 m;
-
-	if (v < LS_HIST_SUB)
-		return (u32)v;
-	m = ls_msb(v);
-	if (m > LS_HIST_MAX_MSB)
-		return LS_HIST_NBUCKETS - 1;
-	return (m - LS_HIST_SUB_BITS + 1) * LS_HIST_SUB +
-	    ((v >> (m - LS_HIST_SUB_BITS)) & (LS_HIST_SUB - 1));
-}
-
 /*
  * ls_hist_add - record v in a histogram that lives in a per-CPU map slot:
  * no other CPU writes it, so plain stores are safe.
@@ -83,6 +55,20 @@ static __always_inline void ls_hist_add(struct ls_hist *h, u64 v)
 		h->min = v ? v : 1;
 	if (v > h->max)
 		h->max = v;
+}
+
+/*
+ * The gate: user space opens it once every program is attached and closes
+ * it when the run ends, so all maps describe exactly the same window.
+ * Every probe starts with `if (!ls_enabled()) return 0;`.
+ */
+BPF_ARRAY(ls_gate, u32, 1);
+
+static __always_inline int ls_enabled(void)
+{
+	u32 zero = 0, *on = ls_gate.lookup(&zero);
+
+	return on && *on;
 }
 
 /*

@@ -21,8 +21,12 @@
 #ifndef LS_BPF
 #include <stdint.h>
 typedef uint64_t ls_u64;
+typedef uint32_t ls_u32;
+#define LS_INLINE static inline
 #else
 typedef u64 ls_u64;
+typedef u32 ls_u32;
+#define LS_INLINE static __always_inline
 #endif
 
 struct ls_hist {
@@ -32,5 +36,33 @@ struct ls_hist {
 	ls_u64 max;
 	ls_u64 b[LS_HIST_NBUCKETS];
 };
+
+/* ls_msb - floor(log2(v)) for v > 0, without loops (old verifiers) */
+LS_INLINE ls_u32 ls_msb(ls_u64 v)
+{
+	ls_u32 r = 0;
+
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) { r += 1; }
+	return r;
+}
+
+/* ls_hist_bucket - the bucket of v, the one formula both sides use */
+LS_INLINE ls_u32 ls_hist_bucket(ls_u64 v)
+{
+	ls_u32 m;
+
+	if (v < LS_HIST_SUB)
+		return (ls_u32)v;
+	m = ls_msb(v);
+	if (m > LS_HIST_MAX_MSB)
+		return LS_HIST_NBUCKETS - 1;
+	return (m - LS_HIST_SUB_BITS + 1) * LS_HIST_SUB +
+	    ((v >> (m - LS_HIST_SUB_BITS)) & (LS_HIST_SUB - 1));
+}
 
 #endif /* LS_HIST_H */

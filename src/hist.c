@@ -12,25 +12,6 @@ const double ls_pct_values[LS_NPCT] = { 0.50, 0.90, 0.99, 0.999, 0.9999, 0.99999
 const char *const ls_pct_keys[LS_NPCT] = { "p50", "p90", "p99", "p99_9", "p99_99", "p99_999" };
 const char *const ls_pct_labels[LS_NPCT] = { "P50", "P90", "P99", "P99.9", "P99.99", "P99.999" };
 
-static unsigned msb64(uint64_t v)
-{
-	return 63 - __builtin_clzll(v);
-}
-
-/* ls_hist_bucket - bucket of v; the same formula as probes/latencyscope.h */
-unsigned ls_hist_bucket(uint64_t v)
-{
-	unsigned m;
-
-	if (v < LS_HIST_SUB)
-		return (unsigned)v;
-	m = msb64(v);
-	if (m > LS_HIST_MAX_MSB)
-		return LS_HIST_NBUCKETS - 1;
-	return (m - LS_HIST_SUB_BITS + 1) * LS_HIST_SUB +
-	    ((v >> (m - LS_HIST_SUB_BITS)) & (LS_HIST_SUB - 1));
-}
-
 /* ls_hist_bucket_low - smallest value that lands in bucket idx */
 uint64_t ls_hist_bucket_low(unsigned idx)
 {

@@ -29,19 +29,6 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-/* ls_wallclock - a kernel monotonic timestamp as UTC wall-clock time */
-void ls_wallclock(const struct ls_run *r, uint64_t mono_ns, char *buf, size_t len)
-{
-	uint64_t real = r->real_start_ns + (mono_ns - r->mono_start_ns);
-	time_t sec = (time_t)(real / 1000000000ULL);
-	struct tm tm;
-	char base[32];
-
-	gmtime_r(&sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%06lluZ", base, (unsigned long long)(real % 1000000000ULL / 1000));
-}
-
 static void list_modules(void)
 {
 	for (int i = 0; ls_modules[i]; i++) {
@@ -221,14 +208,13 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nprobes; i++)
 		if (probes[i].mod && ls_probe_attach(&probes[i], err, sizeof(err)) < 0)
 			goto fail;
-	attached_ns = ls_now_ns(CLOCK_MONOTONIC);
-	ls_debug("probes attached %.3f s after start", (attached_ns - t0) / 1e9);
-	if (ls_verbose)
-		fflush(stderr);
-
-	/* run */
+	/* run: every probe's gate opens (and closes) at one instant */
+	for (int i = 0; i < nprobes; i++)
+		ls_probe_gate(&probes[i], 1);
 	r.mono_start_ns = ls_now_ns(CLOCK_MONOTONIC);
 	r.real_start_ns = ls_now_ns(CLOCK_REALTIME);
+	attached_ns = r.mono_start_ns;
+	ls_debug("probes attached %.3f s after start", (attached_ns - t0) / 1e9);
 	end_ns = r.mono_start_ns + (uint64_t)(o.duration * 1e9);
 	while (!stop_signal) {
 		uint64_t now = ls_now_ns(CLOCK_MONOTONIC);
@@ -248,9 +234,11 @@ int main(int argc, char **argv)
 				probes[i].ops->tick(&probes[i], &r);
 	}
 	for (int i = 0; i < nprobes; i++)
-		ls_probe_detach(&probes[i]);
+		ls_probe_gate(&probes[i], 0);
 	r.duration_s = (ls_now_ns(CLOCK_MONOTONIC) - r.mono_start_ns) / 1e9;
-	ls_debug("probes detached after %.3f s", r.duration_s);
+	ls_debug("probes stopped after %.3f s", r.duration_s);
+	for (int i = 0; i < nprobes; i++)
+		ls_probe_detach(&probes[i]);
 
 	/* collect and judge */
 	fill_report_header(&rep, &r, &o);

@@ -60,7 +60,6 @@ struct ls_summary {
 	double	 pct[LS_NPCT];
 	bool	 pct_valid[LS_NPCT];
 };
-unsigned ls_hist_bucket(uint64_t v);
 uint64_t ls_hist_bucket_low(unsigned idx);
 uint64_t ls_hist_bucket_high(unsigned idx);
 void	 ls_hist_add(struct ls_hist *h, uint64_t v);
@@ -313,6 +312,7 @@ int	 ls_probe_read_percpu(const struct ls_probe *p, const char *table, uint32_t 
 	    void *values, size_t value_size);
 uint64_t ls_probe_lost(const struct ls_probe *p);
 bool	 ls_probe_has_tp(const struct ls_probe *p, const char *cat, const char *ev);
+int	 ls_probe_gate(struct ls_probe *p, uint32_t on);
 void	 ls_probe_detach(struct ls_probe *p);
 void	 ls_probe_close(struct ls_probe *p);
 int	 ls_nr_possible_cpus(void);

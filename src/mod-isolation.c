@@ -195,16 +195,16 @@ static void *read_hash(const struct ls_probe *p, const char *name, size_t vsize,
 	return arr;
 }
 
-static void collect_counters(struct ls_probe *p, struct ls_section *s, struct iso_counters *sum)
+static void collect_counters(struct ls_probe *p, const struct ls_run *r, struct ls_section *s,
+    struct iso_counters *sum)
 {
 	static const struct ls_column cols[] = {
 		{ "cpu", "CPU", 4 }, { "switches", "SWITCHES", 10 }, { "voluntary", "VOLUNTARY", 10 },
 		{ "involuntary", "INVOLUNT.", 10 }, { "idle", "IDLE", 10 },
-		{ "migrations", "MIGR.", 8 },
 	};
 	int ncpu = ls_nr_possible_cpus();
 	struct iso_counters *c = calloc(ncpu, sizeof(*c));
-	struct ls_table *t = ls_section_table(s, "per_cpu", "Per monitored CPU", 6, cols);
+	struct ls_table *t = ls_section_table(s, "per_cpu", "Per monitored CPU", 5, cols);
 
 	memset(sum, 0, sizeof(*sum));
 	if (!c || ls_probe_read_percpu(p, "iso_counters", 0, c, sizeof(*c)) < 0) {
@@ -217,7 +217,8 @@ static void collect_counters(struct ls_probe *p, struct ls_section *s, struct is
 
 		for (size_t k = 0; k < sizeof(*sum) / sizeof(uint64_t); k++)
 			d[k] += v[k];
-		if (!c[i].switches && !c[i].migrations)
+		/* migrations count on the CPU that moved the task: totals only */
+		if (!ls_cpuset_isset(&r->cpus, i))
 			continue;
 		row = ls_table_row(t);
 		row[0] = ls_v_uint(i, LS_F_PLAIN);
@@ -225,7 +226,6 @@ static void collect_counters(struct ls_probe *p, struct ls_section *s, struct is
 		row[2] = ls_v_uint(c[i].voluntary, LS_F_COUNT);
 		row[3] = ls_v_uint(c[i].involuntary, LS_F_COUNT);
 		row[4] = ls_v_uint(c[i].idle, LS_F_COUNT);
-		row[5] = ls_v_uint(c[i].migrations, LS_F_COUNT);
 	}
 	free(c);
 }
@@ -311,7 +311,7 @@ static void collect_culprits(struct ls_probe *p, struct ls_section *s)
 static void collect_worst(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
 {
 	static const struct ls_column cols[] = {
-		{ "time", NULL, 0 }, { NULL, "TIME (UTC)", 15 }, { "cpu", "CPU", 3 },
+		{ "time", NULL, 0 }, { NULL, "TIME (UTC)", 16 }, { "cpu", "CPU", 3 },
 		{ "latency_ns", "LATENCY", 9 },
 		{ "victim.comm", "VICTIM", 15 }, { "victim.pid", "PID", 7 },
 		{ "culprit.comm", "RAN INSTEAD", 15 }, { "culprit.pid", NULL, 0 },
@@ -340,7 +340,7 @@ static int iso_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sec
 {
 	struct iso_counters c;
 
-	collect_counters(p, s, &c);
+	collect_counters(p, r, s, &c);
 	ls_section_metric(s, "context_switches", "Context switches", ls_v_uint(c.switches, LS_F_COUNT));
 	ls_section_metric(s, "voluntary_switches", "  task blocked", ls_v_uint(c.voluntary, LS_F_COUNT));
 	ls_section_metric(s, "involuntary_switches", "  task preempted",

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <bcc/bcc_common.h>
@@ -277,6 +278,13 @@ static char *expand_includes(const char *text, const char *dir, const char *path
 		}
 		line += n;
 		lineno++;
+		/* libbcc inserts the tracepoint's args struct above the probe: renumber after it */
+		if (!inc && !strncmp(line - n, "TRACEPOINT_PROBE(", 17) && eol) {
+			char *again = ls_strdup_printf("#line %d \"%s\"\n", lineno, path);
+
+			sb_add(&out, &len, &cap, again, strlen(again));
+			free(again);
+		}
 	}
 	return out;
 }
@@ -541,17 +549,44 @@ bool ls_probe_has_tp(const struct ls_probe *p, const char *cat, const char *ev)
 	return false;
 }
 
+/* ls_probe_gate - open (1) or close (0) the probe's gate; see probes/latencyscope.h */
+int ls_probe_gate(struct ls_probe *p, uint32_t on)
+{
+	int fd = ls_probe_table_fd(p, "ls_gate");
+	uint32_t zero = 0;
+
+	return fd < 0 ? 0 : bpf_update_elem(fd, &zero, &on, 0);
+}
+
+static void *close_link(void *arg)
+{
+	bpf_close_perf_event_fd((int)(intptr_t)arg);
+	return NULL;
+}
+
 /*
- * ls_probe_detach - stop the programs but keep the maps readable, so what
- * is collected covers exactly the attached window
+ * ls_probe_detach - detach the programs but keep the maps readable. Each
+ * detach waits for an RCU grace period, so they run in parallel.
  */
 void ls_probe_detach(struct ls_probe *p)
 {
+	pthread_t *th = calloc(p->nprogs ? p->nprogs : 1, sizeof(*th));
+	bool *started = calloc(p->nprogs ? p->nprogs : 1, sizeof(*started));
+
 	for (int i = 0; i < p->nprogs; i++) {
-		if (p->progs[i].link_fd >= 0)
+		if (p->progs[i].link_fd < 0)
+			continue;
+		started[i] = th && started &&
+		    pthread_create(&th[i], NULL, close_link, (void *)(intptr_t)p->progs[i].link_fd) == 0;
+		if (!started[i])
 			bpf_close_perf_event_fd(p->progs[i].link_fd);
 		p->progs[i].link_fd = -1;
 	}
+	for (int i = 0; i < p->nprogs; i++)
+		if (started && started[i])
+			pthread_join(th[i], NULL);
+	free(th);
+	free(started);
 }
 
 /* ls_probe_close - detach and free everything; safe on a half-opened probe */

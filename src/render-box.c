@@ -59,6 +59,18 @@ static int display_width(const char *s)
 	return w;
 }
 
+/* append_padded - append s to buf at n, padded with spaces to width display columns */
+static int append_padded(char *buf, size_t cap, int n, const char *s, int width)
+{
+	int w = display_width(s);
+
+	n += snprintf(buf + n, cap - n, "%s", s);
+	while (w++ < width && (size_t)n + 1 < cap)
+		buf[n++] = ' ';
+	buf[n] = '\0';
+	return n;
+}
+
 static void rule(const struct box *b, const char *l, const char *r)
 {
 	fputs(l, b->f);
@@ -178,7 +190,8 @@ static void render_histo(const struct box *b, const struct ls_histo *h)
 			ls_fmt_ns(v, sizeof(v), h->s.pct[i], b->o->ascii);
 		else
 			snprintf(v, sizeof(v), "n/a (%llu samples)", (unsigned long long)h->s.count);
-		n += snprintf(row + n, sizeof(row) - n, "  %-7s %-26s", ls_pct_labels[i], v);
+		n += snprintf(row + n, sizeof(row) - n, "  %-7s ", ls_pct_labels[i]);
+		n = append_padded(row, sizeof(row), n, v, i % 2 ? 0 : 26);
 		if (i % 2 == 1 || i == LS_NPCT - 1) {
 			line_raw(b, row);
 			n = 0;
@@ -212,11 +225,8 @@ static void render_table(const struct box *b, const struct ls_table *t)
 			if (!t->cols[c].label)
 				continue;
 			fmt_value(b, &t->cells[(size_t)r * t->ncols + c], cell, sizeof(cell));
-			/* pad by display width: µ is two bytes, one column */
-			n += snprintf(row + n, sizeof(row) - n, " %.*s", w + 8, cell);
-			for (int p = display_width(cell); p < w && n < (int)sizeof(row) - 1; p++)
-				row[n++] = ' ';
-			row[n] = '\0';
+			n = append_padded(row, sizeof(row), n, " ", 1);
+			n = append_padded(row, sizeof(row), n, cell, w);
 		}
 		while (n > 0 && display_width(row) > INNER)
 			row[--n] = '\0';
@@ -272,16 +282,16 @@ static void render_section(const struct box *b, const struct ls_section *s)
 	for (int i = 0; i < s->nfindings; i++) {
 		const struct ls_finding *f = &s->findings[i];
 
-		if (display_width(f->message) + 8 <= INNER)
-			line(b, 8, "%s%-4s%s %-4s %s", color(b, f->level), mark(b, f->level), reset(b),
-			    f->level == LS_FAIL ? "FAIL" : f->level == LS_WARN ? "WARN" : "PASS",
-			    f->message);
+		const char *word = f->level == LS_FAIL ? "FAIL" : f->level == LS_WARN ? "WARN" : "PASS";
+
+		/* colour only when the line does not wrap (escapes would be split) */
+		if (display_width(f->message) + 12 <= INNER)
+			line(b, 10, "%s%s %s%s %s", color(b, f->level), mark(b, f->level), word,
+			    reset(b), f->message);
 		else
-			line(b, 10, "%-4s %-4s %s", mark(b, f->level),
-			    f->level == LS_FAIL ? "FAIL" : f->level == LS_WARN ? "WARN" : "PASS",
-			    f->message);
+			line(b, 10, "%s %s %s", mark(b, f->level), word, f->message);
 		if (f->recommendation)
-			line(b, 12, "     fix: %s", f->recommendation);
+			line(b, 10, "     fix: %s", f->recommendation);
 	}
 	if (s->nnotes)
 		line_raw(b, "");
@@ -315,8 +325,10 @@ void ls_render_box(FILE *f, const struct ls_report *r, const struct ls_render_op
 	}
 	fprintf(f, " | started %s | ran %s, ended by %s\n\n", r->started_at, dur, r->ended_by);
 
-	for (int i = 0; i < r->nsections; i++)
+	for (int i = 0; i < r->nsections; i++) {
 		render_section(&b, &r->sections[i]);
+		fputc('\n', f);
+	}
 
 	if (r->overhead.available) {
 		char t[32], m[32], n[32];

@@ -352,6 +352,19 @@ uint64_t ls_now_ns(int clock)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* ls_wallclock - a kernel monotonic timestamp as UTC wall-clock time */
+void ls_wallclock(const struct ls_run *r, uint64_t mono_ns, char *buf, size_t len)
+{
+	uint64_t real = r->real_start_ns + (mono_ns - r->mono_start_ns);
+	time_t sec = (time_t)(real / 1000000000ULL);
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%06lluZ", base, (unsigned long long)(real % 1000000000ULL / 1000));
+}
+
 /* ls_strdup_printf - asprintf that aborts on memory exhaustion */
 char *ls_strdup_printf(const char *fmt, ...)
 {

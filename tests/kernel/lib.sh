@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# lib.sh - TAP helpers for the kernel tests: real probes, real workloads.
+#
+# Outside CI a machine that cannot load BPF skips these tests; with CI=true
+# a skip is a failure, so CI never passes without having run them.
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+LS="$top_builddir/latencyscope"
+WL="$top_builddir/tests/workloads"
+TMP=$(mktemp -d /tmp/ls-test.XXXXXX)
+export LATENCYSCOPE_PROBES_DIR="$top_srcdir/probes"
+export NO_COLOR=1
+tap_n=0
+tap_fail=0
+bg_pids=""
+
+cleanup() {
+	for p in $bg_pids; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() {	# ok DESC COMMAND...: the command's status is the result
+	local desc=$1; shift
+	tap_n=$((tap_n + 1))
+	if "$@"; then
+		echo "ok $tap_n - $desc"
+	else
+		echo "not ok $tap_n - $desc"
+		tap_fail=$((tap_fail + 1))
+	fi
+}
+
+diag() { printf '# %s\n' "$@"; }
+
+done_testing() {
+	echo "1..$tap_n"
+	[ "$tap_fail" -eq 0 ]
+}
+
+# require_kernel: root, BPF and tracefs, or skip (fail under CI)
+require_kernel() {
+	local why=""
+	if [ "$(id -u)" -ne 0 ]; then
+		why="not root"
+	elif [ ! -x "$LS" ]; then
+		why="$LS is not built"
+	elif [ ! -e /sys/kernel/btf/vmlinux ] && [ ! -d /sys/fs/bpf ]; then
+		why="no BPF on this kernel"
+	fi
+	[ -z "$why" ] && return 0
+	if [ "${CI:-}" = true ]; then
+		echo "not ok 1 - kernel tests must run in CI but cannot: $why"
+		echo "1..1"
+		exit 1
+	fi
+	echo "1..0 # SKIP kernel tests need root and BPF: $why"
+	exit 0
+}
+
+# bg CMD...: start a workload in the background and remember it
+bg() {
+	"$@" &
+	BG=$!
+	bg_pids="$bg_pids $BG"
+}
+
+# wait_for FILE PATTERN [SECONDS]: until a line matches (polls every 10 ms)
+wait_for() {
+	local i=0 max=$(( ${3:-30} * 100 ))
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -gt "$max" ] && return 1
+		sleep 0.01
+	done
+}
+
+# status_field PID FIELD: a counter from /proc/PID/status
+status_field() {
+	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
+
+# jq_ FILE FILTER: a value from a JSON report
+jq_() { jq -r "$2" "$1"; }
+
+# within A B TOL: |A - B| <= TOL
+within() {
+	local d=$(( $1 - $2 ))
+	[ "${d#-}" -le "$3" ] || { diag "got $1, want $2 +- $3"; return 1; }
+}
+
+# no_programs_left: no tracepoint program of ours is still loaded
+no_programs_left() {
+	! bpftool prog show 2>/dev/null | grep -q 'tracepoint__'
+}

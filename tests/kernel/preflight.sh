@@ -1,0 +1,59 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# preflight.sh - bad input and broken environments exit 3 with a message that
+# names the problem, and leave no BPF program behind.
+
+. "$(dirname "$0")/lib.sh"
+require_kernel
+
+# fails CODE PATTERN ARGS...: latencyscope ARGS exits CODE and stderr matches
+fails() {
+	local code=$1 pat=$2 rc; shift 2
+	"$LS" "$@" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	[ "$rc" -eq "$code" ] || { diag "exit $rc, want $code"; sed 's/^/#   /' "$TMP/err"; return 1; }
+	grep -q -- "$pat" "$TMP/err" || { diag "stderr lacks '$pat':"; sed 's/^/#   /' "$TMP/err"; return 1; }
+}
+
+ok "--help exits 0 and teaches the options" sh -c '"$0" --help | grep -q -- "--threshold KEY=VALUE"' "$LS"
+ok "--version prints the version" sh -c '"$0" --version | grep -q "^latencyscope [0-9]"' "$LS"
+ok "--list-modules names isolation" sh -c '"$0" --list-modules | grep -q "^isolation "' "$LS"
+ok "unknown module exits 3" fails 3 "unknown module 'bogus'" --module bogus
+ok "malformed CPU list exits 3" fails 3 "reversed" --cpus 3-1
+ok "--cpus 99 exits 3: no such CPU" fails 3 "CPU 99 does not exist" --cpus 99 --duration 1
+ok "--pid 999999 exits 3: no such process" fails 3 "process 999999 does not exist" --pid 999999 --duration 1
+ok "unknown threshold exits 3 and lists the keys" fails 3 "isolation.runq_p99_99" -t nope=1
+ok "bad duration exits 3" fails 3 "invalid --duration" --duration abc
+ok "--kernel-headers without include/ exits 3" fails 3 "not a kernel header tree" \
+	--kernel-headers "$TMP" --duration 1
+ok "unwritable --output exits 3" fails 3 "cannot write the report" -o /nonexistent/dir/r.json -d 1
+ok "a missing probe file exits 3 naming --probes-dir" fails 3 "pass --probes-dir" \
+	--probes-dir "$TMP" --duration 1
+
+# non-root: exit 3 with the fix
+ok "non-root exits 3 with the fix" sh -c '
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
+		"$0" --duration 1 >/dev/null 2>"$1/np"; rc=$?
+	[ $rc -eq 3 ] && grep -q "not enough privileges" "$1/np" && grep -q sudo "$1/np"' "$LS" "$TMP"
+
+# a probe with a syntax error: file:line of the error, exit 3
+mkdir -p "$TMP/bad"
+cp "$top_srcdir"/probes/*.h "$TMP/bad/"
+line=$(grep -n 'c->switches++;' "$top_srcdir/probes/isolation.c" | head -1 | cut -d: -f1)
+sed "${line}s/c->switches++;/c->switches++ +;/" "$top_srcdir/probes/isolation.c" >"$TMP/bad/isolation.c"
+ok "a probe syntax error exits 3 with file:line" \
+	fails 3 "$TMP/bad/isolation.c:$line:" --probes-dir "$TMP/bad" -m isolation -d 1
+ok "... and says the probe does not compile" grep -q "does not compile" "$TMP/err"
+
+# a probe that needs a tracepoint this kernel lacks: not measured, exit 3 (nothing else ran)
+cp "$top_srcdir/probes/isolation.c" "$TMP/bad/isolation.c"
+printf 'TRACEPOINT_PROBE(nosuchcat, nosuchevent) { return 0; }\n' >>"$TMP/bad/isolation.c"
+"$LS" --probes-dir "$TMP/bad" -m isolation -d 0.2 --json >"$TMP/nm.json" 2>"$TMP/err"
+rc=$?
+ok "a missing tracepoint marks the module not measured" \
+	sh -c '[ "$(jq -r .isolation.verdict "$0")" = not_measured ]' "$TMP/nm.json"
+ok "... the report names the tracepoint" grep -q "nosuchcat:nosuchevent" "$TMP/nm.json"
+ok "... and a run that measured nothing exits 3" [ "$rc" -eq 3 ]
+
+ok "no BPF program is left attached after the failures" no_programs_left
+done_testing
