@@ -18,14 +18,28 @@ BPF_ARRAY(iso_floor, u64, 1);		/* emit latencies >= this (set by user space) */
 BPF_HASH(iso_tasks, u32, struct iso_task, 10240);
 BPF_HASH(iso_culprits, u32, struct iso_culprit, 4096);
 
+/*
+ * Which switches are itemised per task: with --pid every switch of the
+ * monitored processes; without, only preemptions (every task on the CPUs
+ * would put a hash lookup on each switch).
+ */
+#ifdef LS_PID_FILTER
+#define ISO_ITEMISE(voluntary) 1
+#else
+#define ISO_ITEMISE(voluntary) (!(voluntary))
+#endif
+
 /* iso_task_get - the stats slot of a monitored task, created on first sight */
-static __always_inline struct iso_task *iso_task_get(u32 tid, struct iso_counters *c)
+static __always_inline struct iso_task *iso_task_get(u32 tid, u32 tgid, const char *comm,
+    struct iso_counters *c)
 {
 	struct iso_task *t = iso_tasks.lookup(&tid);
 
 	if (!t) {
 		struct iso_task zero = {};
 
+		zero.tgid = tgid;
+		__builtin_memcpy(zero.comm, comm, ISO_COMM_LEN);
 		iso_tasks.insert(&tid, &zero);
 		t = iso_tasks.lookup(&tid);
 		if (!t)
@@ -90,9 +104,8 @@ TRACEPOINT_PROBE(sched, sched_switch)
 		iso_charge(prev, args->prev_comm, now - st->last_switch, c);
 
 	prev_mon = prev != 0 && ls_current_match();
-	if (prev_mon && (t = iso_task_get(prev, c))) {
-		t->tgid = bpf_get_current_pid_tgid() >> 32;
-		__builtin_memcpy(t->comm, args->prev_comm, ISO_COMM_LEN);
+	if (prev_mon && ISO_ITEMISE(voluntary) &&
+	    (t = iso_task_get(prev, bpf_get_current_pid_tgid() >> 32, args->prev_comm, c))) {
 		if (voluntary) {
 			t->voluntary++;
 		} else {
@@ -184,7 +197,7 @@ TRACEPOINT_PROBE(sched, sched_migrate_task)
 	if (!c)
 		return 0;
 	c->migrations++;
-	t = iso_tasks.lookup(&pid);
+	t = iso_tasks.lookup(&pid);	/* tasks itemised by sched_switch only */
 	if (t)
 		t->migrations++;
 	if (LS_CPU_MATCH(from) && !(LS_CPU_MATCH(to))) {

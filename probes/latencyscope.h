@@ -101,12 +101,16 @@ static __always_inline void ls_tid_learn(u32 tid, u32 tgid)
 #endif
 
 /* ls_current_match - the current task belongs to a monitored process */
+#ifdef LS_PID_FILTER
 static __always_inline int ls_current_match(void)
 {
 	u64 id = bpf_get_current_pid_tgid();
 
 	return (u32)id != 0 && LS_PID_MATCH((u32)(id >> 32));
 }
+#else
+#define ls_current_match() 1
+#endif
 
 /*
  * Events: rare records for user space (worst spikes, culprits). A record

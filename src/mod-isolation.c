@@ -258,8 +258,8 @@ static void collect_tasks(struct ls_probe *p, struct ls_section *s, bool with_pi
 	};
 	int n;
 	struct kv_task *kv = read_hash(p, "iso_tasks", sizeof(struct iso_task), sizeof(*kv), &n);
-	struct ls_table *t = ls_section_table(s, "targets",
-	    with_pids ? "Monitored tasks" : "Tasks on the monitored CPUs", 8, cols);
+	struct ls_table *t = ls_section_table(s, "targets", with_pids ? "Monitored tasks" :
+	    "Preempted tasks (without --pid only preemptions are itemised)", 8, cols);
 	char comm[ISO_COMM_LEN + 1];
 
 	if (!kv)
@@ -271,7 +271,7 @@ static void collect_tasks(struct ls_probe *p, struct ls_section *s, bool with_pi
 		row[0] = ls_v_uint(kv[i].tid, LS_F_PLAIN);
 		row[1] = ls_v_uint(kv[i].t.tgid, LS_F_PLAIN);
 		row[2] = ls_v_str(comm_str(kv[i].t.comm, comm));
-		row[3] = ls_v_uint(kv[i].t.voluntary, LS_F_COUNT);
+		row[3] = with_pids ? ls_v_uint(kv[i].t.voluntary, LS_F_COUNT) : ls_v_null();
 		row[4] = ls_v_uint(kv[i].t.involuntary, LS_F_COUNT);
 		row[5] = ls_v_uint(kv[i].t.preempted, LS_F_COUNT);
 		row[6] = ls_v_uint(kv[i].t.migrations, LS_F_COUNT);
