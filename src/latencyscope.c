@@ -261,6 +261,10 @@ int main(int argc, char **argv)
 			    strerror(errno));
 			continue;
 		}
+		for (int t = 0; t < p->ntps; t++)
+			if (!p->tps[t].present)
+				ls_section_note(s, "tracepoint %s:%s does not exist on this kernel: what it "
+				    "feeds was not measured", p->tps[t].cat, p->tps[t].ev);
 		if (p->ops->judge)
 			p->ops->judge(s, &r);
 		ls_section_set_verdict(s);
@@ -301,8 +305,10 @@ fail:
 		ls_probe_close(&probes[i]);
 	if (stats == 0)
 		ls_overhead_disable();
-	if (out && out != stdout)
+	if (out && out != stdout) {
 		fclose(out);
+		unlink(o.output);	/* no empty report left behind */
+	}
 done:
 	free(r.probes_dir);
 	ls_host_free(&h);

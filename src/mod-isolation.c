@@ -444,9 +444,14 @@ static void judge_targets(struct ls_section *s, const struct ls_run *r)
 			clean = false;
 		}
 	}
-	if (tg && !tg->nrows)
-		ls_section_note(s, "the monitored processes never ran on CPUs %s during the run", cpus);
-	else if (clean)
+	if (tg && !tg->nrows) {
+		char *fix = ls_strdup_printf("check where it may run: `taskset -cp %d`; pin it with "
+		    "`taskset -acp %s %d`", r->opts->pids[0], cpus, r->opts->pids[0]);
+
+		ls_section_finding(s, LS_WARN, fix, "the monitored processes never switched on CPUs %s "
+		    "during the run: they run elsewhere or slept throughout", cpus);
+		free(fix);
+	} else if (clean)
 		ls_section_finding(s, LS_PASS, NULL, "monitored tasks were never preempted on or "
 		    "migrated off CPUs %s", cpus);
 	if (r->cpus_isolated && ls_section_find_metric(s, "foreign_switch_ins")->u) {
