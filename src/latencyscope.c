@@ -109,6 +109,24 @@ static void fill_report_header(struct ls_report *rep, const struct ls_run *r, co
 	memcpy(rep->pids, o->pids, o->npids * sizeof(int));
 }
 
+/* note_missing_tps - one note naming every optional tracepoint the kernel lacks */
+static void note_missing_tps(struct ls_section *s, const struct ls_probe *p)
+{
+	char list[1024] = "";
+	int n = 0, len = 0;
+
+	for (int t = 0; t < p->ntps; t++) {
+		if (p->tps[t].present)
+			continue;
+		len += snprintf(list + len, sizeof(list) - len, "%s%s:%s", n++ ? ", " : "",
+		    p->tps[t].cat, p->tps[t].ev);
+		if (len >= (int)sizeof(list))
+			break;
+	}
+	if (n)
+		ls_section_note(s, "not available on this kernel, so not measured: %s", list);
+}
+
 static FILE *open_output(const struct ls_opts *o, char *err, size_t errlen)
 {
 	FILE *f;
@@ -261,10 +279,7 @@ int main(int argc, char **argv)
 			    strerror(errno));
 			continue;
 		}
-		for (int t = 0; t < p->ntps; t++)
-			if (!p->tps[t].present)
-				ls_section_note(s, "tracepoint %s:%s does not exist on this kernel: what it "
-				    "feeds was not measured", p->tps[t].cat, p->tps[t].ev);
+		note_missing_tps(s, p);
 		if (p->ops->judge)
 			p->ops->judge(s, &r);
 		ls_section_set_verdict(s);

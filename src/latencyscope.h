@@ -39,6 +39,8 @@ int	 ls_read_cpulist_file(const char *path, struct ls_cpuset *set);
 int	 ls_pidlist_parse(const char *s, int *pids, int *npids, char *err, size_t errlen);
 int	 ls_parse_duration_ns(const char *s, uint64_t *ns, char *err, size_t errlen);
 char	*ls_read_file(const char *path, size_t *len);
+const char *ls_comm(char *buf, const char *comm, size_t len);
+char	*ls_housekeeping(const struct ls_cpuset *online, const struct ls_cpuset *monitored);
 int	 ls_read_u64_file(const char *path, uint64_t *v);
 void	 ls_fmt_ns(char *buf, size_t len, double ns, bool ascii);
 void	 ls_fmt_count(char *buf, size_t len, uint64_t v);
@@ -132,7 +134,7 @@ struct ls_section {
 	int		 nmetrics, nhistos, ntables, nfindings, nnotes;
 	struct ls_metric *metrics;
 	struct ls_histo	*histos;
-	struct ls_table	*tables;
+	struct ls_table	**tables;	/* pointers stay valid as tables are added */
 	struct ls_finding *findings;
 	char		**notes;	/* signals not measured, caveats */
 };
@@ -170,6 +172,14 @@ void	 ls_section_histo(struct ls_section *s, const char *key, const char *label,
 struct ls_table *ls_section_table(struct ls_section *s, const char *key, const char *title,
 	    int ncols, const struct ls_column *cols);
 struct ls_value *ls_table_row(struct ls_table *t);
+/* a histogram summary as JSON-only table columns: key.count ... key.p99_999 */
+#define LS_SUMMARY_NCOLS 10
+#define LS_SUMMARY_COLUMNS(k) \
+	{ k ".count", NULL, 0 }, { k ".min", NULL, 0 }, { k ".max", NULL, 0 }, \
+	{ k ".mean", NULL, 0 }, { k ".p50", NULL, 0 }, { k ".p90", NULL, 0 }, \
+	{ k ".p99", NULL, 0 }, { k ".p99_9", NULL, 0 }, { k ".p99_99", NULL, 0 }, \
+	{ k ".p99_999", NULL, 0 }
+void	 ls_summary_cells(struct ls_value *cells, const struct ls_summary *s);
 void	 ls_section_finding(struct ls_section *s, enum ls_level l, const char *rec,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void	 ls_section_note(struct ls_section *s, const char *fmt, ...)
@@ -310,6 +320,8 @@ int	 ls_probe_poll(struct ls_probe *p, int timeout_ms);
 int	 ls_probe_table_fd(const struct ls_probe *p, const char *name);
 int	 ls_probe_read_percpu(const struct ls_probe *p, const char *table, uint32_t key,
 	    void *values, size_t value_size);
+void	*ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t entsize,
+	    size_t voff, int *n);
 uint64_t ls_probe_lost(const struct ls_probe *p);
 bool	 ls_probe_has_tp(const struct ls_probe *p, const char *cat, const char *ev);
 int	 ls_probe_gate(struct ls_probe *p, uint32_t on);
@@ -322,6 +334,15 @@ int	 ls_overhead_enable(void);
 void	 ls_overhead_disable(void);
 void	 ls_overhead_collect(const struct ls_probe *probes, int nprobes, double duration_s,
 	    int ncpus, struct ls_overhead *out);
+
+/* mod-irq.c: the affinity fix, kept pure for unit tests */
+struct ls_irq_affinity {
+	bool	 violation;	/* the IRQ may land on a monitored CPU */
+	char	*recommendation;	/* NULL when there is nothing to do */
+};
+void	 ls_irq_affinity_judge(int irq, const struct ls_cpuset *affinity,
+	    const struct ls_cpuset *monitored, const struct ls_cpuset *online, int managed,
+	    bool irqbalance, struct ls_irq_affinity *out);
 
 /* latencyscope.c: the run every module sees */
 struct ls_run {

@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,14 +110,6 @@ static int iso_event(struct ls_probe *p, const void *data, size_t size)
 	return 0;
 }
 
-/* comm_str - a kernel comm (maybe not NUL-terminated) as a C string */
-static const char *comm_str(const char *c, char *buf)
-{
-	memcpy(buf, c, ISO_COMM_LEN);
-	buf[ISO_COMM_LEN] = '\0';
-	return buf;
-}
-
 /* is_kthread - PF_KTHREAD in /proc/<tid>/stat flags: kernel threads cannot be moved */
 static int is_kthread(uint32_t tid)
 {
@@ -164,35 +157,6 @@ static int cmp_culprit(const void *a, const void *b)
 	const struct iso_culprit *y = &((const struct kv_culprit *)b)->c;
 
 	return x->time_ns < y->time_ns ? 1 : x->time_ns > y->time_ns ? -1 : 0;
-}
-
-/* read_hash - every entry of a hash map; keys are u32 */
-static void *read_hash(const struct ls_probe *p, const char *name, size_t vsize, size_t entsize,
-    int *n)
-{
-	int fd = ls_probe_table_fd(p, name), cap = 256;
-	uint32_t key, next;
-	char *arr = malloc(cap * entsize);
-	bool first = true;
-
-	*n = 0;
-	if (fd < 0 || !arr)
-		return arr;
-	while (bpf_get_next_key(fd, first ? NULL : &key, &next) == 0) {
-		first = false;
-		key = next;
-		if (*n == cap) {
-			char *na = realloc(arr, (cap *= 2) * entsize);
-
-			if (!na)
-				break;
-			arr = na;
-		}
-		memcpy(arr + *n * entsize, &key, sizeof(key));
-		if (bpf_lookup_elem(fd, &key, arr + *n * entsize + (entsize - vsize)) == 0)
-			(*n)++;
-	}
-	return arr;
 }
 
 static void collect_counters(struct ls_probe *p, const struct ls_run *r, struct ls_section *s,
@@ -257,7 +221,8 @@ static void collect_tasks(struct ls_probe *p, struct ls_section *s, bool with_pi
 		{ "migrated_off", NULL, 0 },
 	};
 	int n;
-	struct kv_task *kv = read_hash(p, "iso_tasks", sizeof(struct iso_task), sizeof(*kv), &n);
+	struct kv_task *kv = ls_probe_read_hash(p, "iso_tasks", sizeof(*kv),
+	    offsetof(struct kv_task, t), &n);
 	struct ls_table *t = ls_section_table(s, "targets", with_pids ? "Monitored tasks" :
 	    "Preempted tasks (without --pid only preemptions are itemised)", 8, cols);
 	char comm[ISO_COMM_LEN + 1];
@@ -270,7 +235,7 @@ static void collect_tasks(struct ls_probe *p, struct ls_section *s, bool with_pi
 
 		row[0] = ls_v_uint(kv[i].tid, LS_F_PLAIN);
 		row[1] = ls_v_uint(kv[i].t.tgid, LS_F_PLAIN);
-		row[2] = ls_v_str(comm_str(kv[i].t.comm, comm));
+		row[2] = ls_v_str(ls_comm(comm, kv[i].t.comm, ISO_COMM_LEN));
 		row[3] = with_pids ? ls_v_uint(kv[i].t.voluntary, LS_F_COUNT) : ls_v_null();
 		row[4] = ls_v_uint(kv[i].t.involuntary, LS_F_COUNT);
 		row[5] = ls_v_uint(kv[i].t.preempted, LS_F_COUNT);
@@ -287,7 +252,8 @@ static void collect_culprits(struct ls_probe *p, struct ls_section *s)
 		{ "time_ns", "CPU TIME", 10 }, { "kernel_thread", "KTHREAD", 7 },
 	};
 	int n;
-	struct kv_culprit *kv = read_hash(p, "iso_culprits", sizeof(struct iso_culprit), sizeof(*kv), &n);
+	struct kv_culprit *kv = ls_probe_read_hash(p, "iso_culprits", sizeof(*kv),
+	    offsetof(struct kv_culprit, c), &n);
 	struct ls_table *t = ls_section_table(s, "culprits",
 	    "Culprits: tasks that ran while a preempted task waited", 5, cols);
 	char comm[ISO_COMM_LEN + 1];
@@ -299,7 +265,7 @@ static void collect_culprits(struct ls_probe *p, struct ls_section *s)
 		struct ls_value *row = ls_table_row(t);
 		int kt = is_kthread(kv[i].tid);
 
-		row[0] = ls_v_str(comm_str(kv[i].c.comm, comm));
+		row[0] = ls_v_str(ls_comm(comm, kv[i].c.comm, ISO_COMM_LEN));
 		row[1] = ls_v_uint(kv[i].tid, LS_F_PLAIN);
 		row[2] = ls_v_uint(kv[i].c.count, LS_F_COUNT);
 		row[3] = ls_v_uint(kv[i].c.time_ns, LS_F_NS);
@@ -329,9 +295,9 @@ static void collect_worst(struct ls_probe *p, const struct ls_run *r, struct ls_
 		row[1] = ls_v_str(when + 11);	/* HH:MM:SS.uuuuuu */
 		row[2] = ls_v_uint(e->cpu, LS_F_PLAIN);
 		row[3] = ls_v_uint(e->latency_ns, LS_F_NS);
-		row[4] = ls_v_str(comm_str(e->victim_comm, comm));
+		row[4] = ls_v_str(ls_comm(comm, e->victim_comm, ISO_COMM_LEN));
 		row[5] = ls_v_uint(e->victim, LS_F_PLAIN);
-		row[6] = ls_v_str(e->culprit ? comm_str(e->culprit_comm, comm) : "<idle>");
+		row[6] = ls_v_str(e->culprit ? ls_comm(comm, e->culprit_comm, ISO_COMM_LEN) : "<idle>");
 		row[7] = ls_v_uint(e->culprit, LS_F_PLAIN);
 	}
 }
@@ -366,20 +332,10 @@ static int iso_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sec
 	return 0;
 }
 
-/* housekeeping - online CPUs that are not monitored, as a list ("0" or "0-3") */
-static char *housekeeping(const struct ls_run *r)
-{
-	struct ls_cpuset hk = r->host->online;
-
-	for (int i = 0; i < LS_MAX_CPUS / 64; i++)
-		hk.bits[i] &= ~r->cpus.bits[i];
-	return ls_cpulist_format(&hk);
-}
-
 /* culprit_fix - the command that removes the top culprit from the monitored CPUs */
 static char *culprit_fix(const struct ls_run *r, const struct ls_table *cul, const char *target)
 {
-	char *hk = housekeeping(r), *cpus = ls_cpulist_format(&r->cpus), *fix;
+	char *hk = ls_housekeeping(&r->host->online, &r->cpus), *cpus = ls_cpulist_format(&r->cpus), *fix;
 	const struct ls_value *kt, *pid, *comm;
 
 	if (!cul || !cul->nrows) {

@@ -464,7 +464,33 @@ static int open_events(struct ls_probe *p, char *err, size_t errlen)
 	return 0;
 }
 
-/* ls_probe_attach - attach every loaded program to its tracepoint; all or nothing */
+static struct ls_tp *tp_find(struct ls_probe *p, const char *cat, const char *ev)
+{
+	for (int i = 0; i < p->ntps; i++)
+		if (!strcmp(p->tps[i].cat, cat) && !strcmp(p->tps[i].ev, ev))
+			return &p->tps[i];
+	return NULL;
+}
+
+static bool tp_optional(struct ls_probe *p, const char *cat, const char *ev)
+{
+	struct ls_tp *tp = tp_find(p, cat, ev);
+
+	return tp && tp->optional;
+}
+
+static void tp_mark_missing(struct ls_probe *p, const char *cat, const char *ev)
+{
+	struct ls_tp *tp = tp_find(p, cat, ev);
+
+	if (tp)
+		tp->present = false;
+}
+
+/*
+ * ls_probe_attach - attach every loaded program to its tracepoint; all or
+ * nothing, except that an optional tracepoint the kernel refuses is noted
+ */
 int ls_probe_attach(struct ls_probe *p, char *err, size_t errlen)
 {
 	if (open_events(p, err, errlen) < 0)
@@ -473,6 +499,12 @@ int ls_probe_attach(struct ls_probe *p, char *err, size_t errlen)
 		struct ls_prog *pr = &p->progs[i];
 
 		pr->link_fd = bpf_attach_tracepoint(pr->prog_fd, pr->cat, pr->ev);
+		if (pr->link_fd < 0 && tp_optional(p, pr->cat, pr->ev)) {
+			ls_warn("%s: tracepoint %s:%s refused the probe (%s): not measured", p->ops->name,
+			    pr->cat, pr->ev, strerror(errno));
+			tp_mark_missing(p, pr->cat, pr->ev);
+			continue;
+		}
 		if (pr->link_fd < 0) {
 			snprintf(err, errlen, "cannot attach %s() to tracepoint %s:%s (%s): check that "
 			    "the kernel has CONFIG_BPF_EVENTS and that nothing else holds the tracepoint",
@@ -525,6 +557,40 @@ int ls_probe_read_percpu(const struct ls_probe *p, const char *table, uint32_t k
 			memcpy((char *)values + (size_t)c * value_size, buf + (size_t)c * stride, value_size);
 	free(buf);
 	return rc;
+}
+
+/*
+ * ls_probe_read_hash - every entry of a hash map as an array of entsize-byte
+ * records, the key at offset 0 and the value at voff; *n gets the count.
+ * Caller frees.
+ */
+void *ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t entsize, size_t voff,
+    int *n)
+{
+	int fd = ls_probe_table_fd(p, name), cap = 256;
+	size_t ks = bpf_table_key_size(p->mod, name), vs = bpf_table_leaf_size(p->mod, name);
+	char *arr = calloc(cap, entsize), key[64], next[64];
+	bool first = true;
+
+	*n = 0;
+	if (fd < 0 || !arr || ks > sizeof(key) || ks > voff || voff + vs > entsize)
+		return arr;
+	while (bpf_get_next_key(fd, first ? NULL : key, next) == 0) {
+		first = false;
+		memcpy(key, next, ks);
+		if (*n == cap) {
+			char *na = realloc(arr, (size_t)(cap *= 2) * entsize);
+
+			if (!na)
+				break;
+			arr = na;
+		}
+		memset(arr + (size_t)*n * entsize, 0, entsize);
+		memcpy(arr + (size_t)*n * entsize, key, ks);
+		if (bpf_lookup_elem(fd, key, arr + (size_t)*n * entsize + voff) == 0)
+			(*n)++;
+	}
+	return arr;
 }
 
 /* ls_probe_lost - events the kernel side could not deliver */

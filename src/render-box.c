@@ -216,6 +216,8 @@ static void render_table(const struct box *b, const struct ls_table *t)
 	for (int c = 0; c < t->ncols; c++)
 		if (t->cols[c].label)
 			n += snprintf(row + n, sizeof(row) - n, " %-*s", t->cols[c].width, t->cols[c].label);
+	while (n > 0 && display_width(row) > INNER)
+		row[--n] = '\0';
 	line_raw(b, row);
 	for (int r = 0; r < shown; r++) {
 		n = snprintf(row, sizeof(row), " ");
@@ -275,7 +277,7 @@ static void render_section(const struct box *b, const struct ls_section *s)
 	}
 	for (int i = 0; i < s->ntables; i++) {
 		line_raw(b, "");
-		render_table(b, &s->tables[i]);
+		render_table(b, s->tables[i]);
 	}
 	if (s->nfindings)
 		line_raw(b, "");

@@ -87,7 +87,7 @@ static json_t *section_json(const struct ls_section *s)
 	for (int i = 0; i < s->nhistos; i++)
 		set_dotted(o, s->histos[i].key, summary_json(&s->histos[i].s));
 	for (int i = 0; i < s->ntables; i++) {
-		const struct ls_table *t = &s->tables[i];
+		const struct ls_table *t = s->tables[i];
 
 		a = json_array();
 		for (int r = 0; r < t->nrows; r++) {

@@ -129,8 +129,10 @@ struct ls_table *ls_section_table(struct ls_section *s, const char *key, const c
 	struct ls_table *t;
 
 	s->tables = xrealloc(s->tables, (s->ntables + 1) * sizeof(*s->tables));
-	t = &s->tables[s->ntables++];
-	memset(t, 0, sizeof(*t));
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		abort();
+	s->tables[s->ntables++] = t;
 	t->key = xstrdup(key);
 	t->title = xstrdup(title);
 	t->ncols = ncols;
@@ -249,7 +251,7 @@ static void section_free(struct ls_section *s)
 	}
 	free(s->histos);
 	for (int i = 0; i < s->ntables; i++) {
-		struct ls_table *t = &s->tables[i];
+		struct ls_table *t = s->tables[i];
 
 		for (int c = 0; c < t->ncols; c++) {
 			free(t->cols[c].key);
@@ -261,6 +263,7 @@ static void section_free(struct ls_section *s)
 		free(t->cells);
 		free(t->key);
 		free(t->title);
+		free(t);
 	}
 	free(s->tables);
 	for (int i = 0; i < s->nfindings; i++) {
@@ -295,8 +298,8 @@ void ls_report_free(struct ls_report *r)
 const struct ls_table *ls_section_find_table(const struct ls_section *s, const char *key)
 {
 	for (int i = 0; i < s->ntables; i++)
-		if (strcmp(s->tables[i].key, key) == 0)
-			return &s->tables[i];
+		if (strcmp(s->tables[i]->key, key) == 0)
+			return s->tables[i];
 	return NULL;
 }
 
@@ -329,4 +332,16 @@ const struct ls_summary *ls_section_find_histo(const struct ls_section *s, const
 		if (strcmp(s->histos[i].key, key) == 0)
 			return &s->histos[i].s;
 	return NULL;
+}
+
+/* ls_summary_cells - fill LS_SUMMARY_NCOLS cells from a summary (null where unsupported) */
+void ls_summary_cells(struct ls_value *cells, const struct ls_summary *s)
+{
+	cells[0] = ls_v_uint(s->count, LS_F_COUNT);
+	cells[1] = s->count ? ls_v_uint(s->min, LS_F_NS) : ls_v_null();
+	cells[2] = s->count ? ls_v_uint(s->max, LS_F_NS) : ls_v_null();
+	cells[3] = s->count ? ls_v_double(s->mean, LS_F_NS) : ls_v_null();
+	for (int i = 0; i < LS_NPCT; i++)
+		cells[4 + i] = s->pct_valid[i] ? ls_v_uint((uint64_t)(s->pct[i] + 0.5), LS_F_NS) :
+		    ls_v_null();
 }

@@ -296,6 +296,24 @@ char *ls_read_file(const char *path, size_t *lenp)
 	return buf;
 }
 
+/* ls_comm - a kernel comm of len bytes (maybe not NUL-terminated) as a C string in buf[len + 1] */
+const char *ls_comm(char *buf, const char *comm, size_t len)
+{
+	memcpy(buf, comm, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* ls_housekeeping - online CPUs that are not monitored, in list form ("" when none) */
+char *ls_housekeeping(const struct ls_cpuset *online, const struct ls_cpuset *monitored)
+{
+	struct ls_cpuset hk = *online;
+
+	for (int i = 0; i < LS_MAX_CPUS / 64; i++)
+		hk.bits[i] &= ~monitored->bits[i];
+	return ls_cpulist_format(&hk);
+}
+
 /* ls_read_u64_file - a file holding one number */
 int ls_read_u64_file(const char *path, uint64_t *v)
 {

@@ -17,6 +17,7 @@ bg_pids=""
 
 cleanup() {
 	for p in $bg_pids; do kill -9 "$p" 2>/dev/null; done
+	[ -n "${RESTORE:-}" ] && eval "$RESTORE"	# system settings a test changed
 	wait 2>/dev/null
 	rm -rf "$TMP"
 }
