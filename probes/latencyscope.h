@@ -39,25 +39,6 @@
 #endif
 
 /*
- * ls_hist_add - record v in a histogram that lives in a per-CPU map slot:
- * no other CPU writes it, so plain stores are safe.
- */
-static __always_inline void ls_hist_add(struct ls_hist *h, u64 v)
-{
-	u32 idx = ls_hist_bucket(v);
-
-	if (idx >= LS_HIST_NBUCKETS)
-		idx = LS_HIST_NBUCKETS - 1;
-	h->b[idx]++;
-	h->count++;
-	h->sum += v;
-	if (h->min == 0 || v < h->min)
-		h->min = v ? v : 1;
-	if (v > h->max)
-		h->max = v;
-}
-
-/*
  * The gate: user space opens it once every program is attached and closes
  * it when the run ends, so all maps describe exactly the same window.
  * Every probe starts with `if (!ls_enabled()) return 0;`.

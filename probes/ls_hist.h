@@ -65,4 +65,23 @@ LS_INLINE ls_u32 ls_hist_bucket(ls_u64 v)
 	    ((v >> (m - LS_HIST_SUB_BITS)) & (LS_HIST_SUB - 1));
 }
 
+/*
+ * ls_hist_add - record v. In BPF the histogram lives in a per-CPU map slot
+ * that no other CPU writes, so plain stores are safe.
+ */
+LS_INLINE void ls_hist_add(struct ls_hist *h, ls_u64 v)
+{
+	ls_u32 idx = ls_hist_bucket(v);
+
+	if (idx >= LS_HIST_NBUCKETS)	/* for the verifier */
+		idx = LS_HIST_NBUCKETS - 1;
+	h->b[idx]++;
+	h->count++;
+	h->sum += v;
+	if (h->min == 0 || v < h->min)
+		h->min = v ? v : 1;
+	if (v > h->max)
+		h->max = v;
+}
+
 #endif /* LS_HIST_H */

@@ -34,18 +34,6 @@ uint64_t ls_hist_bucket_high(unsigned idx)
 	return ls_hist_bucket_low(idx) + (1ULL << (m - LS_HIST_SUB_BITS));
 }
 
-/* ls_hist_add - user-side insert, for tests and merged event streams */
-void ls_hist_add(struct ls_hist *h, uint64_t v)
-{
-	h->b[ls_hist_bucket(v)]++;
-	h->count++;
-	h->sum += v;
-	if (h->min == 0 || v < h->min)
-		h->min = v ? v : 1;
-	if (v > h->max)
-		h->max = v;
-}
-
 /* ls_hist_merge - add src (one CPU's slot) into dst */
 void ls_hist_merge(struct ls_hist *dst, const struct ls_hist *src)
 {

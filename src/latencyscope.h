@@ -64,7 +64,6 @@ struct ls_summary {
 };
 uint64_t ls_hist_bucket_low(unsigned idx);
 uint64_t ls_hist_bucket_high(unsigned idx);
-void	 ls_hist_add(struct ls_hist *h, uint64_t v);
 void	 ls_hist_merge(struct ls_hist *dst, const struct ls_hist *src);
 uint64_t ls_pct_min_samples(double p);
 void	 ls_hist_summarize(const struct ls_hist *h, struct ls_summary *s);
@@ -325,6 +324,7 @@ void	*ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t ents
 uint64_t ls_probe_lost(const struct ls_probe *p);
 bool	 ls_probe_has_tp(const struct ls_probe *p, const char *cat, const char *ev);
 int	 ls_probe_gate(struct ls_probe *p, uint32_t on);
+int	 ls_probe_set_u64(struct ls_probe *p, const char *table, uint64_t v);
 void	 ls_probe_detach(struct ls_probe *p);
 void	 ls_probe_close(struct ls_probe *p);
 int	 ls_nr_possible_cpus(void);

@@ -49,19 +49,11 @@ static const struct ls_threshold_def irq_thresholds[] = {
 struct irq_priv {
 	int		 nworst;
 	struct irq_event worst[IRQ_WORST];	/* worst first */
-	int		 floor_fd;
 	/* hard IRQ names for the source strings, filled by collect */
 	int		 nnames;
 	struct { uint32_t irq; char name[IRQ_NAME_LEN + 1]; } names[256];
 };
 
-static void set_floor(struct irq_priv *ip, uint64_t v)
-{
-	uint32_t zero = 0;
-
-	if (ip->floor_fd >= 0)
-		bpf_update_elem(ip->floor_fd, &zero, &v, 0);
-}
 
 static int irq_setup(struct ls_probe *p, const struct ls_run *r)
 {
@@ -70,8 +62,7 @@ static int irq_setup(struct ls_probe *p, const struct ls_run *r)
 	if (!ip)
 		return -1;
 	p->priv = ip;
-	ip->floor_fd = ls_probe_table_fd(p, "irq_floor");
-	set_floor(ip, 1);
+	ls_probe_set_u64(p, "irq_floor", 1);
 	return 0;
 }
 
@@ -107,7 +98,7 @@ static int irq_event(struct ls_probe *p, const void *data, size_t size)
 	}
 	ip->worst[i] = *ev;
 	if (ip->nworst == IRQ_WORST)
-		set_floor(ip, ip->worst[IRQ_WORST - 1].duration_ns + 1);
+		ls_probe_set_u64(p, "irq_floor", ip->worst[IRQ_WORST - 1].duration_ns + 1);
 	return 0;
 }
 

@@ -23,7 +23,6 @@
 struct iso_priv {
 	int		 nworst;
 	struct iso_event worst[ISO_WORST];	/* sorted, worst first */
-	int		 floor_fd;
 };
 
 static const struct ls_threshold_def iso_thresholds[] = {
@@ -36,13 +35,6 @@ static const struct ls_threshold_def iso_thresholds[] = {
 	{ NULL, 0, 0, NULL },
 };
 
-static void set_floor(struct iso_priv *ip, uint64_t v)
-{
-	uint32_t zero = 0;
-
-	if (ip->floor_fd >= 0)
-		bpf_update_elem(ip->floor_fd, &zero, &v, 0);
-}
 
 /* seed_threads - with --pid, tell the probe which existing threads belong to which process */
 static int seed_threads(struct ls_probe *p, const struct ls_run *r)
@@ -80,8 +72,7 @@ static int iso_setup(struct ls_probe *p, const struct ls_run *r)
 	if (!ip)
 		return -1;
 	p->priv = ip;
-	ip->floor_fd = ls_probe_table_fd(p, "iso_floor");
-	set_floor(ip, 1);
+	ls_probe_set_u64(p, "iso_floor", 1);
 	return seed_threads(p, r);
 }
 
@@ -106,7 +97,7 @@ static int iso_event(struct ls_probe *p, const void *data, size_t size)
 	}
 	ip->worst[i] = *ev;
 	if (ip->nworst == ISO_WORST)
-		set_floor(ip, ip->worst[ISO_WORST - 1].latency_ns + 1);
+		ls_probe_set_u64(p, "iso_floor", ip->worst[ISO_WORST - 1].latency_ns + 1);
 	return 0;
 }
 

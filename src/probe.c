@@ -624,6 +624,15 @@ int ls_probe_gate(struct ls_probe *p, uint32_t on)
 	return fd < 0 ? 0 : bpf_update_elem(fd, &zero, &on, 0);
 }
 
+/* ls_probe_set_u64 - key 0 of a one-slot array map (a floor, a setting) */
+int ls_probe_set_u64(struct ls_probe *p, const char *table, uint64_t v)
+{
+	int fd = ls_probe_table_fd(p, table);
+	uint32_t zero = 0;
+
+	return fd < 0 ? -1 : bpf_update_elem(fd, &zero, &v, 0);
+}
+
 static void *close_link(void *arg)
 {
 	bpf_close_perf_event_fd((int)(intptr_t)arg);
