@@ -77,14 +77,13 @@ enum ls_level {
 };
 const char *ls_level_name(enum ls_level l);	/* "pass", "warn", ... */
 
-enum ls_vtype { LS_V_NULL, LS_V_UINT, LS_V_INT, LS_V_DOUBLE, LS_V_STR, LS_V_BOOL };
+enum ls_vtype { LS_V_NULL, LS_V_UINT, LS_V_DOUBLE, LS_V_STR, LS_V_BOOL };
 enum ls_vfmt { LS_F_PLAIN, LS_F_COUNT, LS_F_NS, LS_F_PERCENT, LS_F_HEX };
 struct ls_value {
 	enum ls_vtype	 type;
 	enum ls_vfmt	 fmt;
 	union {
 		uint64_t u;
-		int64_t	 i;
 		double	 d;
 		char	*s;
 		bool	 b;
@@ -92,7 +91,6 @@ struct ls_value {
 };
 struct ls_value ls_v_null(void);
 struct ls_value ls_v_uint(uint64_t u, enum ls_vfmt f);
-struct ls_value ls_v_int(int64_t i);
 struct ls_value ls_v_double(double d, enum ls_vfmt f);
 struct ls_value ls_v_str(const char *s);
 struct ls_value ls_v_bool(bool b);
@@ -322,7 +320,6 @@ int	 ls_probe_read_percpu(const struct ls_probe *p, const char *table, uint32_t 
 void	*ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t entsize,
 	    size_t voff, int *n);
 uint64_t ls_probe_lost(const struct ls_probe *p);
-bool	 ls_probe_has_tp(const struct ls_probe *p, const char *cat, const char *ev);
 int	 ls_probe_gate(struct ls_probe *p, uint32_t on);
 int	 ls_probe_set_u64(struct ls_probe *p, const char *table, uint64_t v);
 void	 ls_probe_detach(struct ls_probe *p);

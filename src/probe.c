@@ -606,15 +606,6 @@ uint64_t ls_probe_lost(const struct ls_probe *p)
 	return sum;
 }
 
-/* ls_probe_has_tp - the probe file uses this tracepoint and the kernel has it */
-bool ls_probe_has_tp(const struct ls_probe *p, const char *cat, const char *ev)
-{
-	for (int i = 0; i < p->ntps; i++)
-		if (!strcmp(p->tps[i].cat, cat) && !strcmp(p->tps[i].ev, ev))
-			return p->tps[i].present;
-	return false;
-}
-
 /* ls_probe_gate - open (1) or close (0) the probe's gate; see probes/latencyscope.h */
 int ls_probe_gate(struct ls_probe *p, uint32_t on)
 {

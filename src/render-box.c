@@ -146,9 +146,6 @@ static void fmt_value(const struct box *b, const struct ls_value *v, char *buf, 
 		else
 			snprintf(buf, len, "%llu", (unsigned long long)v->u);
 		break;
-	case LS_V_INT:
-		snprintf(buf, len, "%lld", (long long)v->i);
-		break;
 	case LS_V_DOUBLE:
 		if (v->fmt == LS_F_NS)
 			ls_fmt_ns(buf, len, v->d, b->o->ascii);

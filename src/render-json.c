@@ -16,8 +16,6 @@ static json_t *value_json(const struct ls_value *v)
 	switch (v->type) {
 	case LS_V_UINT:
 		return json_integer((json_int_t)v->u);
-	case LS_V_INT:
-		return json_integer(v->i);
 	case LS_V_DOUBLE:
 		return json_real(v->d);
 	case LS_V_STR:

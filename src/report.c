@@ -54,11 +54,6 @@ struct ls_value ls_v_uint(uint64_t u, enum ls_vfmt f)
 	return (struct ls_value){ .type = LS_V_UINT, .fmt = f, .u = u };
 }
 
-struct ls_value ls_v_int(int64_t i)
-{
-	return (struct ls_value){ .type = LS_V_INT, .fmt = LS_F_PLAIN, .i = i };
-}
-
 struct ls_value ls_v_double(double d, enum ls_vfmt f)
 {
 	return (struct ls_value){ .type = LS_V_DOUBLE, .fmt = f, .d = d };
