@@ -48,6 +48,13 @@ int ls_nr_possible_cpus(void)
 	return n;
 }
 
+static bool ls_env_is(const char *name, const char *value)
+{
+	const char *v = getenv(name);
+
+	return v && !strcmp(v, value);
+}
+
 static bool kernel_at_least(const char *release, int maj, int min)
 {
 	int a = 0, b = 0;
@@ -336,7 +343,8 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 	}
 	cflag(&cf, ls_strdup_printf("-DLS_PID_MAX=%llu", (unsigned long long)h->pid_max));
 	cflag(&cf, ls_strdup_printf("-DLS_NR_CPUS=%d", ls_nr_possible_cpus()));
-	if (kernel_at_least(h->kernel, 5, 8))
+	/* LATENCYSCOPE_EVENTS=perf forces the pre-5.8 perf-buffer path (for testing it) */
+	if (kernel_at_least(h->kernel, 5, 8) && !ls_env_is("LATENCYSCOPE_EVENTS", "perf"))
 		cflag(&cf, strdup("-DLS_HAVE_RINGBUF=1"));
 	for (int i = 0; i < p->ntps; i++)
 		if (p->tps[i].present)

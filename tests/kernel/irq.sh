@@ -80,6 +80,8 @@ for c in $(seq 0 "$CPU"); do
 	within "$got" "$want" $(( want / 10 + 10 )) >/dev/null || { diag "LOC cpu$c: traced $got, /proc $want"; bad=$((bad + 1)); }
 done
 ok "local timer interrupts agree with /proc/interrupts LOC" [ "$bad" -eq 0 ]
+ok "without --pid the longest interruptions of any task are listed" \
+	[ "$(jq_ "$TMP/all.json" '[.irq.worst[] | select(.victim.pid > 0 and .duration_ns > 0)] | length > 0')" = true ]
 ok "durations come with percentiles where the counts allow" \
 	[ "$(jq_ "$TMP/all.json" '[.irq.softirqs[] | select(.count >= 100 and .duration_ns.p99 == null)] | length')" = 0 ]
 

@@ -108,6 +108,17 @@ ok "CPU mode: both spinners appear among the culprits" \
 ok "CPU mode: per-CPU table covers only the monitored CPU" \
 	[ "$(jq_ "$TMP/cpu.json" "[.isolation.per_cpu[].cpu] | unique == [$CPU]")" = true ]
 
+# --- the perf-buffer event path of kernels before 5.8 -------------------------
+bg "$WL/spinner" "$CPU" 0
+A=$BG
+bg "$WL/spinner" "$CPU" 0
+LATENCYSCOPE_EVENTS=perf "$LS" -v --module isolation --cpus "$CPU" --pid "$A" --duration 1.5 --json \
+	>"$TMP/perf.json" 2>"$TMP/perf.err"
+kill "$A" "$BG" 2>/dev/null
+ok "with perf buffers instead of a ring buffer the worst latencies still arrive" \
+	[ "$(jq_ "$TMP/perf.json" "[.isolation.worst[] | select(.victim.pid == $A)] | length > 0")" = true ]
+ok "... and the probe was built without the ring buffer" sh -c '! grep -q LS_HAVE_RINGBUF "$0"' "$TMP/perf.err"
+
 # --- SIGTERM -----------------------------------------------------------------
 run_ls "$TMP/term.json" --module isolation --duration 60
 wait_for "$TMP/term.json.err" "probes attached" || diag "never attached"
