@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -238,6 +239,19 @@ static int link_entries(const char *src, const char *dst)
 	return rc;
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if (remove(path) < 0)
+		ls_debug("could not remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* rm_tree - remove a half-built overlay (symlinks are removed, not followed) */
+static void rm_tree(const char *dir)
+{
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /*
  * build_overlay - Debian splits a kernel's headers into linux-headers-V-common
  * (sources) and linux-headers-V-FLAVOUR (generated files, .config). Build a
@@ -297,14 +311,21 @@ static char *build_overlay(const char *common, const char *flavour, const char *
 	snprintf(q, sizeof(q), "%s/Makefile", tmp);
 	if (symlink(p, q) < 0)
 		goto fail;
-	if (chmod(tmp, 0700) < 0 || rename(tmp, final) < 0)
+	if (chmod(tmp, 0700) < 0)
 		goto fail;
+	if (rename(tmp, final) < 0) {
+		/* another latencyscope built it meanwhile: use theirs */
+		if ((errno == EEXIST || errno == ENOTEMPTY) && lstat(final, &st) == 0 &&
+		    S_ISDIR(st.st_mode) && st.st_uid == 0 && (st.st_mode & 0777) == 0700) {
+			rm_tree(tmp);
+			return strdup(final);
+		}
+		goto fail;
+	}
 	return strdup(final);
 fail:
 	ls_debug("building the header overlay in %s failed: %s", tmp, strerror(errno));
-	snprintf(p, sizeof(p), "rm -rf '%s'", tmp);
-	if (system(p) != 0)
-		ls_debug("could not remove %s", tmp);
+	rm_tree(tmp);
 	return NULL;
 }
 
