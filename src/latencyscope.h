@@ -77,7 +77,7 @@ enum ls_level {
 };
 const char *ls_level_name(enum ls_level l);	/* "pass", "warn", ... */
 
-enum ls_vtype { LS_V_NULL, LS_V_UINT, LS_V_DOUBLE, LS_V_STR, LS_V_BOOL };
+enum ls_vtype { LS_V_NULL, LS_V_UINT, LS_V_DOUBLE, LS_V_STR, LS_V_BOOL, LS_V_JSON };
 enum ls_vfmt { LS_F_PLAIN, LS_F_COUNT, LS_F_NS, LS_F_PERCENT, LS_F_HEX };
 struct ls_value {
 	enum ls_vtype	 type;
@@ -94,6 +94,7 @@ struct ls_value ls_v_uint(uint64_t u, enum ls_vfmt f);
 struct ls_value ls_v_double(double d, enum ls_vfmt f);
 struct ls_value ls_v_str(const char *s);
 struct ls_value ls_v_bool(bool b);
+struct ls_value ls_v_json(const char *json);	/* embedded as is in JSON; text shows "-" */
 
 struct ls_metric {
 	char		*key;	/* JSON key */

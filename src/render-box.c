@@ -149,6 +149,8 @@ static void fmt_value(const struct box *b, const struct ls_value *v, char *buf, 
 	case LS_V_DOUBLE:
 		if (v->fmt == LS_F_NS)
 			ls_fmt_ns(buf, len, v->d, b->o->ascii);
+		else if (v->fmt == LS_F_COUNT)
+			ls_fmt_count(buf, len, (uint64_t)(v->d + 0.5));
 		else if (v->fmt == LS_F_PERCENT)
 			snprintf(buf, len, "%.3g %%", v->d * 100);
 		else

@@ -22,6 +22,11 @@ static json_t *value_json(const struct ls_value *v)
 		return json_string(v->s);
 	case LS_V_BOOL:
 		return json_boolean(v->b);
+	case LS_V_JSON: {
+		json_t *j = json_loads(v->s, JSON_DECODE_ANY, NULL);
+
+		return j ? j : json_null();
+	}
 	default:
 		return json_null();
 	}

@@ -67,6 +67,12 @@ struct ls_value ls_v_str(const char *s)
 	return (struct ls_value){ .type = LS_V_STR, .fmt = LS_F_PLAIN, .s = xstrdup(s) };
 }
 
+/* ls_v_json - a JSON fragment (an array of objects, say) for a JSON-only cell */
+struct ls_value ls_v_json(const char *json)
+{
+	return (struct ls_value){ .type = LS_V_JSON, .fmt = LS_F_PLAIN, .s = xstrdup(json) };
+}
+
 struct ls_value ls_v_bool(bool b)
 {
 	return (struct ls_value){ .type = LS_V_BOOL, .b = b };
@@ -74,7 +80,7 @@ struct ls_value ls_v_bool(bool b)
 
 static void value_free(struct ls_value *v)
 {
-	if (v->type == LS_V_STR)
+	if (v->type == LS_V_STR || v->type == LS_V_JSON)
 		free(v->s);
 }
 

@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mod-syscall.c - Lock & Syscall Contention, user side: futex waits and
+ * their hottest words, syscalls that blocked, deliberate sleeps and their
+ * oversleep, syscall rates per thread.
+ */
+
+#include "config.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "latencyscope.h"
+#include "syscall.h"
+
+#define SC_WORST 10
+#define SC_MAX_NR 1024
+
+static const char *const sleep_names[SC_NR_SLEEPS] = {
+	"nanosleep", "clock_nanosleep", "select", "pselect6", "poll", "ppoll", "epoll_wait",
+	"epoll_pwait", "sched_yield", "pause",
+};
+
+static const struct ls_threshold_def sc_thresholds[] = {
+	{ "syscall.futex_wait_max", LS_T_NS, 100000,
+	  "FAIL (with --pid; WARN without) when a futex wait of a monitored thread exceeds this; "
+	  "shorter waits WARN as contention" },
+	{ "syscall.blocked_max", LS_T_NS, 100000,
+	  "FAIL (with --pid; WARN without) when a monitored thread blocks in one syscall longer "
+	  "than this" },
+	{ "syscall.sleeps", LS_T_COUNT, 0,
+	  "FAIL (with --pid; WARN without) when a monitored thread calls a sleeping syscall "
+	  "(nanosleep, select/poll/epoll with a timeout, sched_yield, pause) more often" },
+	{ "syscall.rate_max", LS_T_COUNT, 200000,
+	  "WARN when a thread makes more syscalls per second than this" },
+	{ NULL, 0, 0, NULL },
+};
+
+struct sc_priv {
+	int		 nworst;
+	struct sc_event	 worst[SC_WORST];
+	char		*names[SC_MAX_NR];	/* syscall names by number */
+};
+
+/*
+ * load_names - syscall names by number from the architecture's
+ * <asm/unistd_64.h> (the kernel's ABI, from the kernel headers in use or
+ * linux-libc-dev); numbers it does not know print as syscall_<nr>
+ */
+static void load_names(struct sc_priv *sp, const struct ls_run *r)
+{
+	char path[512];
+	const char *const cand[] = {
+		"/arch/x86/include/generated/uapi/asm/unistd_64.h",	/* under the kernel headers */
+		"/usr/include/x86_64-linux-gnu/asm/unistd_64.h",
+		"/usr/include/aarch64-linux-gnu/asm/unistd.h",
+		"/usr/include/asm/unistd_64.h",
+		"/usr/include/asm-generic/unistd.h",
+	};
+	char *text = NULL;
+
+	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]) && !text; i++) {
+		if (i == 0 && !r->host->headers)
+			continue;
+		snprintf(path, sizeof(path), "%s%s", i == 0 ? r->host->headers : "", cand[i]);
+		text = ls_read_file(path, NULL);
+	}
+	if (!text) {
+		ls_debug("syscall: no asm/unistd header: syscalls are named by number");
+		return;
+	}
+	for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
+		char name[64];
+		unsigned nr;
+
+		if (sscanf(l, "#define __NR_%63s %u", name, &nr) != 2 || nr >= SC_MAX_NR || sp->names[nr])
+			continue;
+		sp->names[nr] = strdup(name);
+	}
+	free(text);
+}
+
+static const char *sc_name(const struct sc_priv *sp, uint32_t nr, char *buf, size_t len)
+{
+	if (sp && nr < SC_MAX_NR && sp->names[nr])
+		return sp->names[nr];
+	snprintf(buf, len, "syscall_%u", nr);
+	return buf;
+}
+
+static int sc_setup(struct ls_probe *p, const struct ls_run *r)
+{
+	struct sc_priv *sp = calloc(1, sizeof(*sp));
+
+	if (!sp)
+		return -1;
+	p->priv = sp;
+	load_names(sp, r);
+	return ls_probe_set_u64(p, "sc_floor", 1);
+}
+
+/* sc_event - keep the SC_WORST worst oversleeps; raise the floor when full */
+static int sc_event(struct ls_probe *p, const void *data, size_t size)
+{
+	struct sc_priv *sp = p->priv;
+	const struct sc_event *ev = data;
+	uint64_t over;
+	int i;
+
+	if (size < sizeof(*ev))
+		return 0;
+	over = ev->actual_ns - ev->requested_ns;
+	if (sp->nworst == SC_WORST &&
+	    over <= sp->worst[SC_WORST - 1].actual_ns - sp->worst[SC_WORST - 1].requested_ns)
+		return 0;
+	i = sp->nworst < SC_WORST ? sp->nworst++ : SC_WORST - 1;
+	while (i > 0 && sp->worst[i - 1].actual_ns - sp->worst[i - 1].requested_ns < over) {
+		sp->worst[i] = sp->worst[i - 1];
+		i--;
+	}
+	sp->worst[i] = *ev;
+	if (sp->nworst == SC_WORST)
+		ls_probe_set_u64(p, "sc_floor",
+		    sp->worst[SC_WORST - 1].actual_ns - sp->worst[SC_WORST - 1].requested_ns + 1);
+	return 0;
+}
+
+struct kv_rate {
+	struct sc_rate_key k;
+	struct sc_rate_val v;
+};
+
+struct kv_blocked {
+	struct sc_blocked_key k;
+	struct ls_hist	      v;
+};
+
+struct kv_fthread {
+	uint32_t	      tid;
+	uint32_t	      pad;
+	struct sc_fthread_val v;
+};
+
+struct kv_faddr {
+	struct sc_faddr_key k;
+	struct sc_faddr_val v;
+};
+
+struct kv_sleep {
+	struct sc_sleep_key k;
+	struct sc_sleep_val v;
+};
+
+static int cmp_fthread(const void *a, const void *b)
+{
+	const struct kv_fthread *x = a, *y = b;
+
+	return x->v.wait_ns < y->v.wait_ns ? 1 : x->v.wait_ns > y->v.wait_ns ? -1 : 0;
+}
+
+static int cmp_faddr(const void *a, const void *b)
+{
+	const struct kv_faddr *x = a, *y = b;
+
+	return x->v.wait_ns < y->v.wait_ns ? 1 : x->v.wait_ns > y->v.wait_ns ? -1 : 0;
+}
+
+static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct sc_counters *c)
+{
+	static const struct ls_column tcols[] = {
+		{ "tid", "TID", 7 }, { "pid", "PID", 7 }, { "comm", "COMM", 15 },
+		{ "waits", "WAITS", 9 }, { "wait_ns_total", "WAITED", 10 }, { "max_ns", "MAX", 10 },
+	};
+	static const struct ls_column acols[] = {
+		{ "pid", "PID", 7 }, { "uaddr", "ADDRESS", 16 }, { "waits", "WAITS", 9 },
+		{ "wait_ns_total", "WAITED", 10 }, { "max_ns", "MAX", 10 },
+	};
+	int ncpu = ls_nr_possible_cpus(), n;
+	struct ls_hist *h = calloc(ncpu, sizeof(*h)), all;
+	struct ls_summary sum;
+	struct ls_table *t;
+	struct kv_fthread *ft;
+	struct kv_faddr *fa;
+	char comm[SC_COMM_LEN + 1];
+
+	ls_section_metric(s, "futex.waits", "Futex waits (woken)", ls_v_uint(c->futex_waits, LS_F_COUNT));
+	ls_section_metric(s, "futex.wakes", "Futex wakes", ls_v_uint(c->futex_wakes, LS_F_COUNT));
+	ls_section_metric(s, "futex.timeouts", "Futex waits timed out",
+	    ls_v_uint(c->futex_timeouts, LS_F_COUNT));
+	ls_section_metric(s, "futex.eagain", "Futex EAGAIN (no wait)",
+	    ls_v_uint(c->futex_eagain, LS_F_COUNT));
+	ls_section_metric(s, "futex.interrupted", NULL, ls_v_uint(c->futex_intr, LS_F_COUNT));
+	memset(&all, 0, sizeof(all));
+	if (h && ls_probe_read_percpu(p, "sc_futex_hist", 0, h, sizeof(*h)) == 0)
+		for (int i = 0; i < ncpu; i++)
+			ls_hist_merge(&all, &h[i]);
+	free(h);
+	ls_hist_summarize(&all, &sum);
+	ls_section_histo(s, "futex.wait_ns", "Futex wait time (woken waits)", &sum);
+
+	t = ls_section_table(s, "futex.per_thread", "Futex waits per thread", 6, tcols);
+	ft = ls_probe_read_hash(p, "sc_fthreads", sizeof(*ft), offsetof(struct kv_fthread, v), &n);
+	if (ft)
+		qsort(ft, n, sizeof(*ft), cmp_fthread);
+	for (int i = 0; ft && i < n; i++) {
+		struct ls_value *row = ls_table_row(t);
+
+		row[0] = ls_v_uint(ft[i].tid, LS_F_PLAIN);
+		row[1] = ls_v_uint(ft[i].v.tgid, LS_F_PLAIN);
+		row[2] = ls_v_str(ls_comm(comm, ft[i].v.comm, SC_COMM_LEN));
+		row[3] = ls_v_uint(ft[i].v.waits, LS_F_COUNT);
+		row[4] = ls_v_uint(ft[i].v.wait_ns, LS_F_NS);
+		row[5] = ls_v_uint(ft[i].v.max_ns, LS_F_NS);
+	}
+	free(ft);
+	t = ls_section_table(s, "futex.hot_addresses", "Most contended futex words", 5, acols);
+	fa = ls_probe_read_hash(p, "sc_faddrs", sizeof(*fa), offsetof(struct kv_faddr, v), &n);
+	if (fa)
+		qsort(fa, n, sizeof(*fa), cmp_faddr);
+	for (int i = 0; fa && i < n; i++) {
+		struct ls_value *row = ls_table_row(t);
+
+		row[0] = ls_v_uint(fa[i].k.tgid, LS_F_PLAIN);
+		row[1] = ls_v_uint(fa[i].k.uaddr, LS_F_HEX);
+		row[2] = ls_v_uint(fa[i].v.waits, LS_F_COUNT);
+		row[3] = ls_v_uint(fa[i].v.wait_ns, LS_F_NS);
+		row[4] = ls_v_uint(fa[i].v.max_ns, LS_F_NS);
+	}
+	free(fa);
+}
+
+static void collect_blocking(struct ls_probe *p, struct ls_section *s)
+{
+	static const struct ls_column cols[] = {
+		{ "syscall", "SYSCALL", 16 }, { "count", "COUNT", 9 },
+		{ "blocked_ns_total", "TIME", 10 }, { "max_ns", "MAX", 10 }, { NULL, "P99", 10 },
+		LS_SUMMARY_COLUMNS("duration_ns"),
+	};
+	struct sc_priv *sp = p->priv;
+	struct ls_table *t = ls_section_table(s, "blocking", "Syscalls that blocked (switched out "
+	    "while not runnable)", 5 + LS_SUMMARY_NCOLS, cols);
+	int n;
+	struct kv_blocked *kv = ls_probe_read_hash(p, "sc_blocked", sizeof(*kv),
+	    offsetof(struct kv_blocked, v), &n);
+	bool *done = calloc(n ? n : 1, sizeof(*done));
+	char buf[32];
+
+	/* merge the per-CPU entries of each syscall, largest total first */
+	for (int round = 0; kv && done; round++) {
+		struct ls_hist *m = calloc(1, sizeof(*m));
+		int best = -1;
+		uint64_t best_sum = 0;
+		struct ls_summary sum;
+		struct ls_value *row;
+
+		for (int i = 0; i < n; i++) {
+			uint64_t tot = 0;
+
+			if (done[i])
+				continue;
+			for (int j = 0; j < n; j++)
+				if (!done[j] && kv[j].k.nr == kv[i].k.nr)
+					tot += kv[j].v.sum;
+			if (best < 0 || tot > best_sum) {
+				best = i;
+				best_sum = tot;
+			}
+		}
+		if (best < 0 || !m) {
+			free(m);
+			break;
+		}
+		for (int j = 0; j < n; j++) {
+			if (!done[j] && kv[j].k.nr == kv[best].k.nr) {
+				ls_hist_merge(m, &kv[j].v);
+				done[j] = true;
+			}
+		}
+		ls_hist_summarize(m, &sum);
+		row = ls_table_row(t);
+		row[0] = ls_v_str(sc_name(sp, kv[best].k.nr, buf, sizeof(buf)));
+		row[1] = ls_v_uint(sum.count, LS_F_COUNT);
+		row[2] = ls_v_uint(m->sum, LS_F_NS);
+		row[3] = ls_v_uint(sum.max, LS_F_NS);
+		row[4] = sum.pct_valid[2] ? ls_v_uint((uint64_t)sum.pct[2], LS_F_NS) : ls_v_str("n/a");
+		ls_summary_cells(row + 5, &sum);
+		free(m);
+	}
+	free(done);
+	free(kv);
+}
+
+static void collect_sleeps(struct ls_probe *p, struct ls_section *s)
+{
+	static const struct ls_column cols[] = {
+		{ "syscall", "SYSCALL", 15 }, { "tid", "TID", 7 }, { "pid", NULL, 0 },
+		{ "comm", "COMM", 15 }, { "count", "COUNT", 7 },
+		{ "requested_ns_total", "ASKED", 9 }, { "actual_ns_total", "SLEPT", 9 },
+		{ NULL, "OVER P50", 9 }, LS_SUMMARY_COLUMNS("oversleep_ns"),
+	};
+	struct ls_table *t = ls_section_table(s, "sleeps", "Sleeps (oversleep = slept - asked, for "
+	    "sleeps that ran to their timeout)", 8 + LS_SUMMARY_NCOLS, cols);
+	int n;
+	struct kv_sleep *kv = ls_probe_read_hash(p, "sc_sleeps", sizeof(*kv),
+	    offsetof(struct kv_sleep, v), &n);
+	char comm[SC_COMM_LEN + 1];
+
+	for (int i = 0; kv && i < n; i++) {
+		struct ls_value *row = ls_table_row(t);
+		struct ls_summary sum;
+
+		ls_hist_summarize(&kv[i].v.over, &sum);
+		row[0] = ls_v_str(kv[i].k.kind < SC_NR_SLEEPS ? sleep_names[kv[i].k.kind] : "?");
+		row[1] = ls_v_uint(kv[i].k.tid, LS_F_PLAIN);
+		row[2] = ls_v_uint(kv[i].v.tgid, LS_F_PLAIN);
+		row[3] = ls_v_str(ls_comm(comm, kv[i].v.comm, SC_COMM_LEN));
+		row[4] = ls_v_uint(kv[i].v.count, LS_F_COUNT);
+		row[5] = kv[i].v.timed ? ls_v_uint(kv[i].v.requested_ns, LS_F_NS) : ls_v_null();
+		row[6] = ls_v_uint(kv[i].v.actual_ns, LS_F_NS);
+		row[7] = sum.pct_valid[0] ? ls_v_uint((uint64_t)sum.pct[0], LS_F_NS) : ls_v_str("n/a");
+		ls_summary_cells(row + 8, &sum);
+	}
+	free(kv);
+}
+
+static int cmp_rate(const void *a, const void *b)
+{
+	const struct kv_rate *x = a, *y = b;
+
+	if (x->k.tid != y->k.tid)
+		return x->k.tid < y->k.tid ? -1 : 1;
+	return x->v.count < y->v.count ? 1 : x->v.count > y->v.count ? -1 : 0;
+}
+
+/* collect_rates - per thread: syscalls per second and its top five syscalls */
+static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
+{
+	static const struct ls_column cols[] = {
+		{ "tid", "TID", 7 }, { "pid", NULL, 0 }, { "comm", "COMM", 15 },
+		{ "syscalls", "SYSCALLS", 10 }, { "per_s", "PER S", 9 }, { "top", NULL, 0 },
+		{ NULL, "TOP", 24 },
+	};
+	struct sc_priv *sp = p->priv;
+	struct ls_table *t = ls_section_table(s, "rates", "Syscall rates per thread", 7, cols);
+	int n;
+	struct kv_rate *kv = ls_probe_read_hash(p, "sc_rates", sizeof(*kv), offsetof(struct kv_rate, v), &n);
+	char comm[SC_COMM_LEN + 1], buf[32];
+
+	if (!kv)
+		return;
+	qsort(kv, n, sizeof(*kv), cmp_rate);
+	for (int i = 0; i < n;) {
+		uint64_t total = 0;
+		json_t *top = json_array();
+		char text[128] = "", *js;
+		int j, tl = 0;
+		struct ls_value *row;
+
+		for (j = i; j < n && kv[j].k.tid == kv[i].k.tid; j++) {
+			const char *name = sc_name(sp, kv[j].k.nr, buf, sizeof(buf));
+
+			total += kv[j].v.count;
+			if (j - i < 5) {
+				json_array_append_new(top, json_pack("{s:s, s:I, s:I}", "syscall", name,
+				    "count", (json_int_t)kv[j].v.count, "time_ns", (json_int_t)kv[j].v.time_ns));
+				if (j - i < 2 && tl < (int)sizeof(text))
+					tl += snprintf(text + tl, sizeof(text) - tl, "%s%s", j > i ? "," : "", name);
+			}
+		}
+		row = ls_table_row(t);
+		row[0] = ls_v_uint(kv[i].k.tid, LS_F_PLAIN);
+		row[1] = ls_v_uint(kv[i].v.tgid, LS_F_PLAIN);
+		row[2] = ls_v_str(ls_comm(comm, kv[i].v.comm, SC_COMM_LEN));
+		row[3] = ls_v_uint(total, LS_F_COUNT);
+		row[4] = ls_v_double(r->duration_s > 0 ? total / r->duration_s : 0, LS_F_COUNT);
+		js = json_dumps(top, JSON_COMPACT);
+		row[5] = ls_v_json(js ? js : "[]");
+		row[6] = ls_v_str(text);
+		free(js);
+		json_decref(top);
+		i = j;
+	}
+	free(kv);
+	/* busiest threads first */
+	for (int a = 1; a < t->nrows; a++) {
+		for (int b = a; b > 0; b--) {
+			struct ls_value *x = &t->cells[(size_t)(b - 1) * t->ncols];
+			struct ls_value *y = &t->cells[(size_t)b * t->ncols], tmp[7];
+
+			if (x[3].u >= y[3].u)
+				break;
+			memcpy(tmp, x, sizeof(tmp));
+			memcpy(x, y, sizeof(tmp));
+			memcpy(y, tmp, sizeof(tmp));
+		}
+	}
+}
+
+static void collect_worst(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
+{
+	static const struct ls_column cols[] = {
+		{ "time", NULL, 0 }, { NULL, "TIME (UTC)", 16 }, { "syscall", "SYSCALL", 15 },
+		{ "comm", "COMM", 15 }, { "tid", "TID", 7 }, { "pid", NULL, 0 }, { "cpu", NULL, 0 },
+		{ "requested_ns", "ASKED", 9 }, { "actual_ns", NULL, 0 }, { "oversleep_ns", "OVER", 9 },
+	};
+	struct sc_priv *sp = p->priv;
+	struct ls_table *t = ls_section_table(s, "worst", "Worst oversleeps", 10, cols);
+	char when[64], comm[SC_COMM_LEN + 1];
+
+	for (int i = 0; sp && i < sp->nworst; i++) {
+		const struct sc_event *e = &sp->worst[i];
+		struct ls_value *row = ls_table_row(t);
+
+		ls_wallclock(r, e->ts, when, sizeof(when));
+		row[0] = ls_v_str(when);
+		row[1] = ls_v_str(when + 11);
+		row[2] = ls_v_str(e->kind < SC_NR_SLEEPS ? sleep_names[e->kind] : "?");
+		row[3] = ls_v_str(ls_comm(comm, e->comm, SC_COMM_LEN));
+		row[4] = ls_v_uint(e->tid, LS_F_PLAIN);
+		row[5] = ls_v_uint(e->tgid, LS_F_PLAIN);
+		row[6] = ls_v_uint(e->cpu, LS_F_PLAIN);
+		row[7] = ls_v_uint(e->requested_ns, LS_F_NS);
+		row[8] = ls_v_uint(e->actual_ns, LS_F_NS);
+		row[9] = ls_v_uint(e->actual_ns - e->requested_ns, LS_F_NS);
+	}
+}
+
+static int sc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
+{
+	int ncpu = ls_nr_possible_cpus();
+	struct sc_counters *pc = calloc(ncpu, sizeof(*pc)), c;
+
+	memset(&c, 0, sizeof(c));
+	if (pc && ls_probe_read_percpu(p, "sc_counters", 0, pc, sizeof(*pc)) == 0) {
+		for (int i = 0; i < ncpu; i++) {
+			uint64_t *d = (uint64_t *)&c, *v = (uint64_t *)&pc[i];
+
+			for (size_t k = 0; k < sizeof(c) / sizeof(uint64_t); k++)
+				d[k] += v[k];
+		}
+	}
+	free(pc);
+	ls_section_metric(s, "syscalls", "Syscalls", ls_v_uint(c.syscalls, LS_F_COUNT));
+	collect_futex(p, s, &c);
+	collect_blocking(p, s);
+	collect_sleeps(p, s);
+	collect_rates(p, r, s);
+	collect_worst(p, r, s);
+	if (c.slot_collisions)
+		ls_section_note(s, "%llu syscalls not itemised: two threads shared a state slot (tids "
+		    "%d apart)", (unsigned long long)c.slot_collisions, SC_SLOTS);
+	if (c.table_full)
+		ls_section_note(s, "%llu records not itemised: a per-thread table was full",
+		    (unsigned long long)c.table_full);
+	return 0;
+}
+
+/* waits_on_purpose - futexes and sleeps block by design; they are judged on their own */
+static bool waits_on_purpose(const char *name)
+{
+	if (!strncmp(name, "futex", 5))
+		return true;
+	for (int i = 0; i < SC_NR_SLEEPS; i++)
+		if (!strcmp(name, sleep_names[i]))
+			return true;
+	return false;
+}
+
+static void sc_judge(struct ls_section *s, const struct ls_run *r)
+{
+	enum ls_level hard = r->opts->npids ? LS_FAIL : LS_WARN;
+	const struct ls_table *ft = ls_section_find_table(s, "futex.per_thread");
+	const struct ls_table *bl = ls_section_find_table(s, "blocking");
+	const struct ls_table *sl = ls_section_find_table(s, "sleeps");
+	const struct ls_table *rt = ls_section_find_table(s, "rates");
+	uint64_t fmax = ls_threshold(&r->thresholds, "syscall.futex_wait_max");
+	uint64_t bmax = ls_threshold(&r->thresholds, "syscall.blocked_max");
+	uint64_t smax = ls_threshold(&r->thresholds, "syscall.sleeps");
+	uint64_t rmax = ls_threshold(&r->thresholds, "syscall.rate_max");
+	bool found = false;
+	char v[32], l[32];
+
+	for (int i = 0; ft && i < ft->nrows; i++) {
+		uint64_t mx = ls_table_cell(ft, i, "max_ns")->u;
+
+		ls_fmt_ns(v, sizeof(v), (double)mx, r->opts->ascii);
+		ls_fmt_ns(l, sizeof(l), (double)fmax, r->opts->ascii);
+		ls_section_finding(s, mx > fmax ? hard : LS_WARN, "replace the lock on the hot path "
+		    "with a lock-free queue (single producer/consumer ring) or spin with a bounded "
+		    "backoff instead of sleeping in the kernel",
+		    "%s (tid %llu) waited on futexes %llu times, longest %s (syscall.futex_wait_max %s)",
+		    ls_table_cell(ft, i, "comm")->s, (unsigned long long)ls_table_cell(ft, i, "tid")->u,
+		    (unsigned long long)ls_table_cell(ft, i, "waits")->u, v, l);
+		found = true;
+		if (i == 4)
+			break;
+	}
+	for (int i = 0; bl && i < bl->nrows; i++) {
+		uint64_t mx = ls_table_cell(bl, i, "max_ns")->u;
+
+		if (mx <= bmax || waits_on_purpose(ls_table_cell(bl, i, "syscall")->s))
+			continue;
+		ls_fmt_ns(v, sizeof(v), (double)mx, r->opts->ascii);
+		ls_section_finding(s, hard, "make the descriptor non-blocking and busy-poll it "
+		    "(O_NONBLOCK; for sockets SO_BUSY_POLL or sysctl net.core.busy_poll=50)",
+		    "%s blocked %llu times, up to %s (syscall.blocked_max)", ls_table_cell(bl, i, "syscall")->s,
+		    (unsigned long long)ls_table_cell(bl, i, "count")->u, v);
+		found = true;
+	}
+	for (int i = 0; sl && i < sl->nrows; i++) {
+		uint64_t n = ls_table_cell(sl, i, "count")->u;
+
+		if (n <= smax)
+			continue;
+		ls_section_finding(s, hard, "do not sleep on the hot path: spin on the condition; if a "
+		    "delay is needed, clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, ...) against a "
+		    "deadline drifts less than relative sleeps, and a spin-wait on the TSC is exact",
+		    "%s (tid %llu) called %s %llu times (syscall.sleeps %llu)", ls_table_cell(sl, i, "comm")->s,
+		    (unsigned long long)ls_table_cell(sl, i, "tid")->u, ls_table_cell(sl, i, "syscall")->s,
+		    (unsigned long long)n, (unsigned long long)smax);
+		found = true;
+	}
+	for (int i = 0; rt && i < rt->nrows; i++) {
+		double ps = ls_table_cell(rt, i, "per_s")->d;
+
+		if (ps <= (double)rmax)
+			continue;
+		ls_section_finding(s, LS_WARN, "batch the work (recvmmsg/sendmmsg, io_uring) or move "
+		    "it off the hot thread; vDSO clock_gettime needs no syscall",
+		    "%s (tid %llu) made %.0f syscalls per second (syscall.rate_max %llu)",
+		    ls_table_cell(rt, i, "comm")->s, (unsigned long long)ls_table_cell(rt, i, "tid")->u,
+		    ps, (unsigned long long)rmax);
+		found = true;
+	}
+	if (!found)
+		ls_section_finding(s, LS_PASS, NULL, "no futex waits, blocking syscalls above "
+		    "syscall.blocked_max, or sleeps");
+}
+
+static void sc_cleanup(struct ls_probe *p)
+{
+	struct sc_priv *sp = p->priv;
+
+	for (int i = 0; sp && i < SC_MAX_NR; i++)
+		free(sp->names[i]);
+	free(sp);
+	p->priv = NULL;
+}
+
+const struct ls_module_ops ls_mod_syscall = {
+	.name = "syscall",
+	.title = "LOCK & SYSCALL CONTENTION",
+	.summary = "futex waits and hot futex words, syscalls that blocked, sleeps and "
+	    "oversleep, syscall rates",
+	.thresholds = sc_thresholds,
+	.setup = sc_setup,
+	.event = sc_event,
+	.collect = sc_collect,
+	.judge = sc_judge,
+	.cleanup = sc_cleanup,
+};

@@ -1,0 +1,106 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# syscall.sh - Lock & Syscall Contention against workloads that time their
+# own waits with clock_gettime: a futex ping-pong, a sleeper, a pipe reader.
+
+. "$(dirname "$0")/lib.sh"
+require_kernel
+
+CPU=$(( $(nproc) - 1 ))
+
+# traced OUT PID: latencyscope --module syscall --pid PID, released through $TMP/go
+traced() {
+	"$LS" -v --module syscall --pid "$2" --duration 60 --json -o "$1" 2>"$1.err" &
+	L=$!
+	bg_pids="$bg_pids $L"
+	wait_for "$1.err" "probes attached" || diag "never attached"
+	echo go >"$TMP/go"
+}
+
+# field FILE KEY: KEY=value from a workload's own report
+field() { sed -n "s/.*$2=\([0-9]*\).*/\1/p" "$1"; }
+
+# --- futex ping-pong ------------------------------------------------------------
+mkfifo "$TMP/go"
+GO_FIFO="$TMP/go" "$WL/sync" futex 100000 "$CPU" >"$TMP/fx.out" &
+W=$!
+bg_pids="$bg_pids $W"
+bg "$WL/sleeper" 0 1000 100000	# another process making syscalls: must not show
+O=$BG
+traced "$TMP/fx.json" "$W"
+wait "$W"
+kill -INT "$L"
+wait "$L"
+rc=$?
+kill "$O" 2>/dev/null
+diag "workload: $(cat "$TMP/fx.out")"
+diag "traced: $(jq -c '.syscall.futex | {waits, eagain, p50: .wait_ns.p50, p99: .wait_ns.p99}' "$TMP/fx.json")"
+self_waits=$(field "$TMP/fx.out" waits)
+self_p50=$(field "$TMP/fx.out" p50_ns)
+self_p99=$(field "$TMP/fx.out" p99_ns)
+# the main thread's pthread_join() waits on a futex too: one more than the players count
+ok "futex waits match the workload's own count" \
+	within "$(jq_ "$TMP/fx.json" .syscall.futex.waits)" $((self_waits + 1)) 3
+ok "EAGAIN is counted apart" [ "$(jq_ "$TMP/fx.json" .syscall.futex.eagain)" -eq "$(field "$TMP/fx.out" eagain)" ]
+# the workload's clock brackets the syscall, the probe sees the inside: the
+# probe's value is lower by up to the histogram's 6.25 % plus 2 us of entry/exit
+ok "futex wait p50 agrees with the workload's" [ "$(jq_ "$TMP/fx.json" \
+	".syscall.futex.wait_ns.p50 <= $self_p50 * 1.0625 and .syscall.futex.wait_ns.p50 >= $self_p50 * 0.9375 - 2000")" = true ]
+ok "futex wait p99 agrees with the workload's" [ "$(jq_ "$TMP/fx.json" \
+	".syscall.futex.wait_ns.p99 <= $self_p99 * 1.0625 and .syscall.futex.wait_ns.p99 >= $self_p99 * 0.9375 - 2000")" = true ]
+ok "wakes are counted separately" [ "$(jq_ "$TMP/fx.json" '.syscall.futex.wakes >= 100000')" = true ]
+ok "the two player threads, which exited before the run ended, are reported" \
+	[ "$(jq_ "$TMP/fx.json" "[.syscall.futex.per_thread[] | select(.pid == $W and .waits > 10000)] | length")" = 2 ]
+ok "the hottest futex words belong to the workload" \
+	[ "$(jq_ "$TMP/fx.json" "[.syscall.futex.hot_addresses[0:2][] | select(.pid == $W)] | length")" = 2 ]
+ok "--pid keeps the other process out of every table" \
+	[ "$(jq_ "$TMP/fx.json" "[.syscall.rates[], .syscall.futex.per_thread[], .syscall.sleeps[] | select(.pid != $W)] | length")" = 0 ]
+ok "futex is the players' top syscall, named from the kernel's syscall table" \
+	[ "$(jq_ "$TMP/fx.json" "[.syscall.rates[] | select(.pid == $W and .syscalls > 10000) | .top[0].syscall] | unique == [\"futex\"]")" = true ]
+ok "contended futexes are reported (exit $rc)" [ "$rc" -ge 1 ]
+
+# --- nanosleep(100 us) N times ---------------------------------------------------
+N=2000
+rm -f "$TMP/go"; mkfifo "$TMP/go"
+"$WL/sleeper" "$CPU" 100 "$N" "$TMP/go" >"$TMP/sl.out" &
+S=$!
+bg_pids="$bg_pids $S"
+traced "$TMP/sl.json" "$S"
+wait "$S"
+kill -INT "$L"
+wait "$L"
+rc=$?
+diag "workload: $(cat "$TMP/sl.out")"
+diag "traced: $(jq -c '[.syscall.sleeps[] | {syscall, count, requested_ns_total, actual_ns_total, p50: .oversleep_ns.p50, mean: .oversleep_ns.mean}]' "$TMP/sl.json")"
+q='[.syscall.sleeps[] | select(.syscall == "nanosleep" or .syscall == "clock_nanosleep")]'
+ok "all $N sleeps are detected" [ "$(jq_ "$TMP/sl.json" "$q | map(.count) | add")" = "$N" ]
+ok "the requested total is N x 100 us" [ "$(jq_ "$TMP/sl.json" "$q | map(.requested_ns_total) | add")" = $((N * 100000)) ]
+ok "every sleep overslept" [ "$(jq_ "$TMP/sl.json" "$q | .[0].oversleep_ns.min > 0")" = true ]
+self_mean=$(field "$TMP/sl.out" mean_ns)
+ok "mean oversleep agrees with the workload's own (which adds the syscall's entry and exit)" \
+	[ "$(jq_ "$TMP/sl.json" "$q | .[0].oversleep_ns.mean <= $self_mean and .[0].oversleep_ns.mean >= $self_mean - 5000")" = true ]
+ok "the worst oversleeps name the sleeper" \
+	[ "$(jq_ "$TMP/sl.json" "[.syscall.worst[] | select(.tid == $S and .oversleep_ns > 0)] | length > 0")" = true ]
+ok "a monitored thread that sleeps is a violation (exit $rc)" [ "$rc" -eq 2 ]
+
+# --- a reader blocking on a pipe fed every millisecond ---------------------------
+rm -f "$TMP/go"; mkfifo "$TMP/go"
+GO_FIFO="$TMP/go" "$WL/sync" pipe 1000 500 >"$TMP/pp.out" &
+P=$!
+bg_pids="$bg_pids $P"
+traced "$TMP/pp.json" "$P"
+wait "$P"
+kill -INT "$L"
+wait "$L"
+diag "workload: $(cat "$TMP/pp.out")"
+diag "traced: $(jq -c '[.syscall.blocking[] | {syscall, count, mean: .duration_ns.mean}]' "$TMP/pp.json")"
+self_mean=$(field "$TMP/pp.out" mean_ns)
+ok "read() shows up as blocking about 500 times" \
+	within "$(jq_ "$TMP/pp.json" '[.syscall.blocking[] | select(.syscall == "read") | .count] | add // 0')" 500 5
+ok "... about 1 ms per call, as the reader measured" [ "$(jq_ "$TMP/pp.json" \
+	"[.syscall.blocking[] | select(.syscall == \"read\")][0].duration_ns.mean | (. <= $self_mean * 1.05 and . >= $self_mean * 0.9)")" = true ]
+ok "a blocking read above syscall.blocked_max is a violation" \
+	[ "$(jq_ "$TMP/pp.json" '[.syscall.findings[] | select(.level == "fail" and (.message | test("^read blocked")))] | length')" = 1 ]
+
+ok "no BPF program is left attached" no_programs_left
+done_testing

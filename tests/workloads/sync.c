@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sync.c - threads that wait, each measuring its own waits with
+ * clock_gettime(CLOCK_MONOTONIC):
+ *
+ *	sync futex ROUNDS CPU	two threads pinned to CPU hand a turn back and
+ *				forth through raw futexes; prints the waits that
+ *				returned 0 (woken), the EAGAINs, and the p50/p99 of
+ *				the woken waits: "waits=N eagain=N p50_ns=N p99_ns=N"
+ *	sync pipe PERIOD_US COUNT	a writer thread writes a byte to a pipe every
+ *				PERIOD_US; the reader blocks in read(); prints
+ *				"reads=N mean_ns=N"
+ *
+ * The threads exit before the process does. With GO_FIFO=path, the process
+ * first waits until someone opens that FIFO for writing.
+ */
+#define _GNU_SOURCE
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static _Atomic int turn[2];
+static long rounds;
+static int cpu;
+static uint64_t *waits[2];
+static long nwaits[2], neagain[2];
+
+static void pin(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void *player(void *arg)
+{
+	int me = (int)(intptr_t)arg, other = !me;
+
+	pin();
+	for (long r = 0; r < rounds; r++) {
+		if (me == 1 || r > 0) {
+			while (!atomic_load(&turn[me])) {
+				uint64_t t0 = now_ns();
+				long rc = syscall(SYS_futex, &turn[me], FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+				uint64_t t1 = now_ns();
+
+				if (rc == 0)
+					waits[me][nwaits[me]++] = t1 - t0;
+				else if (errno == EAGAIN)
+					neagain[me]++;
+			}
+			atomic_store(&turn[me], 0);
+		}
+		atomic_store(&turn[other], 1);
+		syscall(SYS_futex, &turn[other], FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	}
+	return NULL;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int futex_mode(void)
+{
+	pthread_t t[2];
+	uint64_t *all;
+	long n;
+
+	for (int i = 0; i < 2; i++) {
+		waits[i] = calloc(rounds * 4 + 16, sizeof(uint64_t));
+		pthread_create(&t[i], NULL, player, (void *)(intptr_t)i);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	n = nwaits[0] + nwaits[1];
+	all = malloc((n + 1) * sizeof(*all));
+	memcpy(all, waits[0], nwaits[0] * sizeof(*all));
+	memcpy(all + nwaits[0], waits[1], nwaits[1] * sizeof(*all));
+	qsort(all, n, sizeof(*all), cmp);
+	printf("waits=%ld eagain=%ld p50_ns=%llu p99_ns=%llu\n", n, neagain[0] + neagain[1],
+	    n ? (unsigned long long)all[(n * 50 + 99) / 100 - 1] : 0ULL,
+	    n ? (unsigned long long)all[(n * 99 + 99) / 100 - 1] : 0ULL);
+	return 0;
+}
+
+static int pipefd[2];
+static long period_us, count;
+
+static void *writer(void *arg)
+{
+	struct timespec ts = { 0, 0 };
+
+	ts.tv_nsec = period_us * 1000;
+	for (long i = 0; i < count; i++) {
+		nanosleep(&ts, NULL);
+		if (write(pipefd[1], "x", 1) != 1)
+			break;
+	}
+	return NULL;
+}
+
+static void *reader(void *arg)
+{
+	uint64_t sum = 0;
+	long n = 0;
+	char c;
+
+	for (long i = 0; i < count; i++) {
+		uint64_t t0 = now_ns();
+
+		if (read(pipefd[0], &c, 1) != 1)
+			break;
+		sum += now_ns() - t0;
+		n++;
+	}
+	printf("reads=%ld mean_ns=%llu\n", n, (unsigned long long)(n ? sum / n : 0));
+	return NULL;
+}
+
+static int pipe_mode(void)
+{
+	pthread_t w, r;
+
+	if (pipe(pipefd) < 0)
+		return 1;
+	pthread_create(&r, NULL, reader, NULL);
+	pthread_create(&w, NULL, writer, NULL);
+	pthread_join(w, NULL);
+	pthread_join(r, NULL);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *go = getenv("GO_FIFO");
+
+	if (go) {
+		FILE *f = fopen(go, "r");	/* blocks until a writer opens it */
+
+		if (!f) {
+			perror("sync: GO_FIFO");
+			return 1;
+		}
+		fgetc(f);
+		fclose(f);
+	}
+	if (argc == 4 && !strcmp(argv[1], "futex")) {
+		rounds = atol(argv[2]);
+		cpu = atoi(argv[3]);
+		return futex_mode();
+	}
+	if (argc == 4 && !strcmp(argv[1], "pipe")) {
+		period_us = atol(argv[2]);
+		count = atol(argv[3]);
+		return pipe_mode();
+	}
+	fprintf(stderr, "usage: sync futex ROUNDS CPU | sync pipe PERIOD_US COUNT\n");
+	return 2;
+}
