@@ -7,9 +7,9 @@
  *
  * Hot path (raw_syscalls enter/exit): a tid-tagged array slot per thread;
  * one hash lookup per syscall for the per-thread rates (inserted once).
+ * Futexes and sleeps are recognised by syscall number in the same two
+ * probes (SC_NR_<name>, passed by the front end).
  */
-#include <linux/signal.h>	/* sigset_t, in the args of ppoll and epoll_pwait */
-
 #include "latencyscope.h"
 #include "syscall.h"
 
@@ -86,73 +86,6 @@ static __always_inline struct sc_slot *sc_exit_slot(u32 *tidp)
 	return s;
 }
 
-TRACEPOINT_PROBE(raw_syscalls, sys_enter)
-{
-	u32 tid;
-	struct sc_slot *s = sc_enter_slot(&tid);
-
-	if (!s)
-		return 0;
-	s->nr = (u32)args->id + 1;
-	s->enter = bpf_ktime_get_ns();
-	s->blocked = 0;
-	return 0;
-}
-
-TRACEPOINT_PROBE(raw_syscalls, sys_exit)
-{
-	struct sc_rate_key k = {};
-	struct sc_rate_val *v;
-	struct sc_counters *c;
-	struct sc_slot *s;
-	u32 tid;
-	u64 d;
-
-	s = sc_exit_slot(&tid);
-	if (!s || !s->nr)
-		return 0;
-	d = bpf_ktime_get_ns() - s->enter;
-	k.tid = tid;
-	k.nr = s->nr - 1;
-	s->nr = 0;
-	c = sc_cnt();
-	if (c)
-		c->syscalls++;
-	v = sc_rates.lookup(&k);
-	if (!v) {
-		struct sc_rate_val init = {};
-
-		init.tgid = bpf_get_current_pid_tgid() >> 32;
-		bpf_get_current_comm(init.comm, sizeof(init.comm));
-		sc_rates.insert(&k, &init);
-		v = sc_rates.lookup(&k);
-	}
-	if (v) {
-		v->count++;
-		v->time_ns += d;
-	} else if (c) {
-		c->table_full++;
-	}
-	if (s->blocked) {
-		struct sc_blocked_key bk = { .nr = k.nr, .cpu = bpf_get_smp_processor_id() };
-		struct ls_hist *h = sc_blocked.lookup(&bk);
-		u32 zero = 0;
-
-		if (!h) {
-			struct ls_hist *init = sc_zero_hist.lookup(&zero);
-
-			if (init) {
-				sc_blocked.insert(&bk, init);
-				h = sc_blocked.lookup(&bk);
-			}
-		}
-		if (h)
-			ls_hist_add(h, d);
-		else if (c)
-			c->table_full++;
-	}
-	return 0;
-}
 
 /* a thread in a syscall that switches out while not runnable has blocked */
 TRACEPOINT_PROBE(sched, sched_switch)
@@ -170,17 +103,11 @@ TRACEPOINT_PROBE(sched, sched_switch)
 
 /* --- futexes ------------------------------------------------------------ */
 
-static __always_inline int sc_futex_enter(u64 uaddr, u32 cmd)
+static __always_inline void sc_futex_enter(struct sc_slot *s, u64 now, u64 uaddr, u32 cmd)
 {
-	u32 tid;
-	struct sc_slot *s = sc_enter_slot(&tid);
-
-	if (!s)
-		return 0;
-	s->futex_enter = bpf_ktime_get_ns();
+	s->futex_enter = now;
 	s->futex_uaddr = uaddr;
 	s->futex_cmd = cmd;
-	return 0;
 }
 
 static __always_inline int sc_futex_is_wait(u32 cmd)
@@ -190,22 +117,17 @@ static __always_inline int sc_futex_is_wait(u32 cmd)
 	    cmd == SC_FUTEX_WAIT2;
 }
 
-static __always_inline int sc_futex_exit(long ret)
+static __always_inline int sc_futex_exit(struct sc_slot *s, u32 tid, u64 now, long ret,
+    struct sc_counters *c)
 {
-	struct sc_counters *c;
-	struct sc_slot *s;
-	u32 tid, zero = 0;
+	u32 zero = 0;
 	u64 d, uaddr;
 
-	s = sc_exit_slot(&tid);
-	if (!s || !s->futex_enter)
+	if (!s->futex_enter || !c)
 		return 0;
-	d = bpf_ktime_get_ns() - s->futex_enter;
+	d = now - s->futex_enter;
 	uaddr = s->futex_uaddr;
 	s->futex_enter = 0;
-	c = sc_cnt();
-	if (!c)
-		return 0;
 	if (!sc_futex_is_wait(s->futex_cmd)) {
 		c->futex_wakes++;
 		return 0;
@@ -257,88 +179,56 @@ static __always_inline int sc_futex_exit(long ret)
 	return 0;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_enter_futex)
-{
-	return sc_futex_enter((u64)args->uaddr, args->op & SC_FUTEX_CMD_MASK);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_exit_futex)
-{
-	return sc_futex_exit(args->ret);
-}
-
-#ifdef LS_HAVE_TP_syscalls__sys_enter_futex_waitv
-TRACEPOINT_PROBE(syscalls, sys_enter_futex_waitv)
-{
-	return sc_futex_enter((u64)args->waiters, SC_FUTEX_WAITV);
-}
-#endif
-#ifdef LS_HAVE_TP_syscalls__sys_exit_futex_waitv
-TRACEPOINT_PROBE(syscalls, sys_exit_futex_waitv)
-{
-	return sc_futex_exit(args->ret);
-}
-#endif
-#ifdef LS_HAVE_TP_syscalls__sys_enter_futex_wait
-TRACEPOINT_PROBE(syscalls, sys_enter_futex_wait)
-{
-	return sc_futex_enter((u64)args->uaddr, SC_FUTEX_WAIT2);
-}
-#endif
-#ifdef LS_HAVE_TP_syscalls__sys_exit_futex_wait
-TRACEPOINT_PROBE(syscalls, sys_exit_futex_wait)
-{
-	return sc_futex_exit(args->ret);
-}
-#endif
-
 /* --- sleeps --------------------------------------------------------------- */
 
 /* sc_user_ns - a user timespec (or timeval when usec) in ns; SC_NO_TIMEOUT for NULL */
-static __always_inline u64 sc_user_ns(const void *p, int usec)
+static __always_inline u64 sc_user_ns(u64 p, int usec)
 {
 	struct sc_timespec ts = {};
 
 	if (!p)
 		return SC_NO_TIMEOUT;
-	if (bpf_probe_read_user(&ts, sizeof(ts), p) < 0 || ts.sec < 0 || ts.nsec < 0)
+	if (bpf_probe_read_user(&ts, sizeof(ts), (void *)p) < 0 || ts.sec < 0 || ts.nsec < 0)
 		return SC_NO_TIMEOUT;
 	return (u64)ts.sec * 1000000000ULL + (u64)ts.nsec * (usec ? 1000 : 1);
 }
 
-/* sc_sleep_enter - a deliberate sleep of req ns starts (0 with a timeout: not a sleep) */
-static __always_inline int sc_sleep_enter(u32 kind, u64 req, int zero_is_poll)
+/* sc_ms - a poll/epoll timeout in ms: negative waits forever */
+static __always_inline u64 sc_ms(u64 arg)
 {
-	u32 tid;
-	struct sc_slot *s;
+	int ms = (int)arg;
 
-	if (zero_is_poll && req == 0)
-		return 0;	/* a non-blocking poll, not a sleep */
-	s = sc_enter_slot(&tid);
-	if (!s)
-		return 0;
-	s->sleep_enter = bpf_ktime_get_ns();
-	s->sleep_req = req;
-	s->sleep_kind = kind;
-	return 0;
+	return ms < 0 ? SC_NO_TIMEOUT : (u64)ms * 1000000ULL;
 }
 
-/* sc_sleep_exit - timed_out: the sleep ran to its requested end */
-static __always_inline int sc_sleep_exit(void *ctx, u32 kind, int timed_out)
+/* sc_sleep_enter - a deliberate sleep of req ns starts (req 0 with a timeout: a poll) */
+static __always_inline void sc_sleep_enter(struct sc_slot *s, u64 now, u32 kind, u64 req,
+    int zero_is_poll)
+{
+	if (zero_is_poll && req == 0)
+		return;	/* a non-blocking poll, not a sleep */
+	s->sleep_enter = now;
+	s->sleep_req = req;
+	s->sleep_kind = kind;
+}
+
+/* sc_sleep_exit - the sleep ends; it overslept only if it ran to its timeout */
+static __always_inline void sc_sleep_exit(void *ctx, struct sc_slot *s, u32 tid, u64 now,
+    long ret, struct sc_counters *c)
 {
 	struct sc_sleep_key k = {};
 	struct sc_sleep_val *v;
-	struct sc_slot *s;
-	u32 tid, zero = 0;
-	u64 now, d, req, *floor;
+	u32 zero = 0, kind = s->sleep_kind;
+	u64 d, req, *floor;
+	int timed_out;
 
-	s = sc_exit_slot(&tid);
-	if (!s || !s->sleep_enter || s->sleep_kind != kind)
-		return 0;
-	now = bpf_ktime_get_ns();
+	if (!s->sleep_enter)
+		return;
 	d = now - s->sleep_enter;
 	req = s->sleep_req;
 	s->sleep_enter = 0;
+	/* sleeps return 0 when their time is up; select/poll/epoll 0 when nothing came */
+	timed_out = kind == SC_S_SCHED_YIELD || (kind != SC_S_PAUSE && ret == 0);
 	k.tid = tid;
 	k.kind = kind;
 	v = sc_sleeps.lookup(&k);
@@ -346,15 +236,13 @@ static __always_inline int sc_sleep_exit(void *ctx, u32 kind, int timed_out)
 		struct sc_sleep_val *init = sc_zero_sleep.lookup(&zero);
 
 		if (!init)
-			return 0;
+			return;
 		sc_sleeps.insert(&k, init);
 		v = sc_sleeps.lookup(&k);
 		if (!v) {
-			struct sc_counters *c = sc_cnt();
-
 			if (c)
 				c->table_full++;
-			return 0;
+			return;
 		}
 		v->tgid = bpf_get_current_pid_tgid() >> 32;
 		bpf_get_current_comm(v->comm, sizeof(v->comm));
@@ -362,11 +250,11 @@ static __always_inline int sc_sleep_exit(void *ctx, u32 kind, int timed_out)
 	v->count++;
 	v->actual_ns += d;
 	if (req == SC_NO_TIMEOUT)
-		return 0;
+		return;
 	v->timed++;
 	v->requested_ns += req;
 	if (!timed_out)
-		return 0;
+		return;
 	ls_hist_add(&v->over, d > req ? d - req : 0);
 	floor = sc_floor.lookup(&zero);
 	if (floor && d > req && d - req >= *floor) {
@@ -382,121 +270,161 @@ static __always_inline int sc_sleep_exit(void *ctx, u32 kind, int timed_out)
 		bpf_get_current_comm(ev.comm, sizeof(ev.comm));
 		ls_emit(ctx, &ev, sizeof(ev));
 	}
+}
+
+/*
+ * The syscalls of interest are told apart by number in the raw syscall
+ * tracepoints: one probe on entry and one on exit instead of a pair per
+ * syscall (each syscalls:* event costs every syscall a lookup). The front
+ * end passes each number as SC_NR_<name> from the kernel's syscall table;
+ * one this architecture lacks is simply not defined.
+ */
+TRACEPOINT_PROBE(raw_syscalls, sys_enter)
+{
+	u32 tid, nr = (u32)args->id;
+	struct sc_slot *s = sc_enter_slot(&tid);
+	u64 now;
+
+	if (!s)
+		return 0;
+	now = bpf_ktime_get_ns();
+	s->nr = nr + 1;
+	s->enter = now;
+	s->blocked = 0;
+	switch (nr) {
+#ifdef SC_NR_futex
+	case SC_NR_futex:
+		sc_futex_enter(s, now, args->args[0], args->args[1] & SC_FUTEX_CMD_MASK);
+		break;
+#endif
+#ifdef SC_NR_futex_waitv
+	case SC_NR_futex_waitv:
+		sc_futex_enter(s, now, args->args[0], SC_FUTEX_WAITV);
+		break;
+#endif
+#ifdef SC_NR_futex_wait
+	case SC_NR_futex_wait:
+		sc_futex_enter(s, now, args->args[0], SC_FUTEX_WAIT2);
+		break;
+#endif
+#ifdef SC_NR_nanosleep
+	case SC_NR_nanosleep:
+		sc_sleep_enter(s, now, SC_S_NANOSLEEP, sc_user_ns(args->args[0], 0), 0);
+		break;
+#endif
+#ifdef SC_NR_clock_nanosleep
+	case SC_NR_clock_nanosleep: {
+		u64 req = sc_user_ns(args->args[2], 0);
+
+		if ((args->args[1] & 1) && req != SC_NO_TIMEOUT)	/* TIMER_ABSTIME */
+			req = args->args[0] != 1 ? SC_NO_TIMEOUT :	/* only CLOCK_MONOTONIC is ktime */
+			    req > now ? req - now : 0;
+		sc_sleep_enter(s, now, SC_S_CLOCK_NANOSLEEP, req, 0);
+		break;
+	}
+#endif
+#ifdef SC_NR_select
+	case SC_NR_select:
+		sc_sleep_enter(s, now, SC_S_SELECT, sc_user_ns(args->args[4], 1), 1);
+		break;
+#endif
+#ifdef SC_NR_pselect6
+	case SC_NR_pselect6:
+		sc_sleep_enter(s, now, SC_S_PSELECT6, sc_user_ns(args->args[4], 0), 1);
+		break;
+#endif
+#ifdef SC_NR_poll
+	case SC_NR_poll:
+		sc_sleep_enter(s, now, SC_S_POLL, sc_ms(args->args[2]), 1);
+		break;
+#endif
+#ifdef SC_NR_ppoll
+	case SC_NR_ppoll:
+		sc_sleep_enter(s, now, SC_S_PPOLL, sc_user_ns(args->args[2], 0), 1);
+		break;
+#endif
+#ifdef SC_NR_epoll_wait
+	case SC_NR_epoll_wait:
+		sc_sleep_enter(s, now, SC_S_EPOLL_WAIT, sc_ms(args->args[3]), 1);
+		break;
+#endif
+#ifdef SC_NR_epoll_pwait
+	case SC_NR_epoll_pwait:
+		sc_sleep_enter(s, now, SC_S_EPOLL_PWAIT, sc_ms(args->args[3]), 1);
+		break;
+#endif
+#ifdef SC_NR_sched_yield
+	case SC_NR_sched_yield:
+		sc_sleep_enter(s, now, SC_S_SCHED_YIELD, 0, 0);
+		break;
+#endif
+#ifdef SC_NR_pause
+	case SC_NR_pause:
+		sc_sleep_enter(s, now, SC_S_PAUSE, SC_NO_TIMEOUT, 0);
+		break;
+#endif
+	default:
+		break;
+	}
 	return 0;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_enter_nanosleep)
+TRACEPOINT_PROBE(raw_syscalls, sys_exit)
 {
-	return sc_sleep_enter(SC_S_NANOSLEEP, sc_user_ns(args->rqtp, 0), 0);
-}
+	struct sc_rate_key k = {};
+	struct sc_rate_val *v;
+	struct sc_counters *c;
+	struct sc_slot *s;
+	u32 tid;
+	u64 now, d;
 
-TRACEPOINT_PROBE(syscalls, sys_exit_nanosleep)
-{
-	return sc_sleep_exit(args, SC_S_NANOSLEEP, args->ret == 0);
-}
+	s = sc_exit_slot(&tid);
+	if (!s || !s->nr)
+		return 0;
+	now = bpf_ktime_get_ns();
+	d = now - s->enter;
+	k.tid = tid;
+	k.nr = s->nr - 1;
+	s->nr = 0;
+	c = sc_cnt();
+	if (c)
+		c->syscalls++;
+	if (s->futex_enter)
+		sc_futex_exit(s, tid, now, args->ret, c);
+	if (s->sleep_enter)
+		sc_sleep_exit(args, s, tid, now, args->ret, c);
+	v = sc_rates.lookup(&k);
+	if (!v) {
+		struct sc_rate_val init = {};
 
-TRACEPOINT_PROBE(syscalls, sys_enter_clock_nanosleep)
-{
-	u64 req = sc_user_ns(args->rqtp, 0);
-
-	if ((args->flags & 1) && req != SC_NO_TIMEOUT) {	/* TIMER_ABSTIME */
-		u64 now = bpf_ktime_get_ns();
-
-		if (args->which_clock != 1)	/* only CLOCK_MONOTONIC compares with ktime */
-			req = SC_NO_TIMEOUT;
-		else
-			req = req > now ? req - now : 0;
+		init.tgid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(init.comm, sizeof(init.comm));
+		sc_rates.insert(&k, &init);
+		v = sc_rates.lookup(&k);
 	}
-	return sc_sleep_enter(SC_S_CLOCK_NANOSLEEP, req, 0);
-}
+	if (v) {
+		v->count++;
+		v->time_ns += d;
+	} else if (c) {
+		c->table_full++;
+	}
+	if (s->blocked) {
+		struct sc_blocked_key bk = { .nr = k.nr, .cpu = bpf_get_smp_processor_id() };
+		struct ls_hist *h = sc_blocked.lookup(&bk);
+		u32 zero = 0;
 
-TRACEPOINT_PROBE(syscalls, sys_exit_clock_nanosleep)
-{
-	return sc_sleep_exit(args, SC_S_CLOCK_NANOSLEEP, args->ret == 0);
-}
+		if (!h) {
+			struct ls_hist *init = sc_zero_hist.lookup(&zero);
 
-TRACEPOINT_PROBE(syscalls, sys_enter_select)
-{
-	return sc_sleep_enter(SC_S_SELECT, sc_user_ns(args->tvp, 1), 1);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_exit_select)
-{
-	return sc_sleep_exit(args, SC_S_SELECT, args->ret == 0);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_pselect6)
-{
-	return sc_sleep_enter(SC_S_PSELECT6, sc_user_ns(args->tsp, 0), 1);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_exit_pselect6)
-{
-	return sc_sleep_exit(args, SC_S_PSELECT6, args->ret == 0);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_poll)
-{
-	int ms = args->timeout_msecs;
-
-	return sc_sleep_enter(SC_S_POLL, ms < 0 ? SC_NO_TIMEOUT : (u64)ms * 1000000ULL, 1);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_exit_poll)
-{
-	return sc_sleep_exit(args, SC_S_POLL, args->ret == 0);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_ppoll)
-{
-	return sc_sleep_enter(SC_S_PPOLL, sc_user_ns(args->tsp, 0), 1);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_exit_ppoll)
-{
-	return sc_sleep_exit(args, SC_S_PPOLL, args->ret == 0);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_epoll_wait)
-{
-	int ms = args->timeout;
-
-	return sc_sleep_enter(SC_S_EPOLL_WAIT, ms < 0 ? SC_NO_TIMEOUT : (u64)ms * 1000000ULL, 1);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_exit_epoll_wait)
-{
-	return sc_sleep_exit(args, SC_S_EPOLL_WAIT, args->ret == 0);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_epoll_pwait)
-{
-	int ms = args->timeout;
-
-	return sc_sleep_enter(SC_S_EPOLL_PWAIT, ms < 0 ? SC_NO_TIMEOUT : (u64)ms * 1000000ULL, 1);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_exit_epoll_pwait)
-{
-	return sc_sleep_exit(args, SC_S_EPOLL_PWAIT, args->ret == 0);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_sched_yield)
-{
-	return sc_sleep_enter(SC_S_SCHED_YIELD, 0, 0);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_exit_sched_yield)
-{
-	return sc_sleep_exit(args, SC_S_SCHED_YIELD, 1);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_pause)
-{
-	return sc_sleep_enter(SC_S_PAUSE, SC_NO_TIMEOUT, 0);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_exit_pause)
-{
-	return sc_sleep_exit(args, SC_S_PAUSE, 0);
+			if (init) {
+				sc_blocked.insert(&bk, init);
+				h = sc_blocked.lookup(&bk);
+			}
+		}
+		if (h)
+			ls_hist_add(h, d);
+		else if (c)
+			c->table_full++;
+	}
+	return 0;
 }

@@ -251,6 +251,8 @@ struct ls_module_ops {
 	const char	*title;	/* "ISOLATION VERIFIER" */
 	const char	*summary;	/* one line for --list-modules */
 	const struct ls_threshold_def *thresholds;	/* NULL-key terminated */
+	/* before compile: allocate p->priv, add -D flags with ls_probe_cflag() */
+	int	(*prepare)(struct ls_probe *p, const struct ls_run *r);
 	/* after load, before attach: seed maps, allocate p->priv */
 	int	(*setup)(struct ls_probe *p, const struct ls_run *r);
 	/* one ring-buffer record */
@@ -309,6 +311,8 @@ struct ls_probe {
 	uint64_t	 perf_lost;
 	uint64_t	 events_seen;
 	void		*priv;	/* module state */
+	char		*cflags[32];	/* the module's own -D flags (prepare) */
+	int		 ncflags;
 	char		*not_measured;	/* why, when the module could not run */
 };
 int	 ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const struct ls_run *r,
@@ -322,6 +326,7 @@ void	*ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t ents
 	    size_t voff, int *n);
 uint64_t ls_probe_lost(const struct ls_probe *p);
 int	 ls_probe_gate(struct ls_probe *p, uint32_t on);
+void	 ls_probe_cflag(struct ls_probe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int	 ls_probe_set_u64(struct ls_probe *p, const char *table, uint64_t v);
 void	 ls_probe_detach(struct ls_probe *p);
 void	 ls_probe_close(struct ls_probe *p);

@@ -91,14 +91,28 @@ static const char *sc_name(const struct sc_priv *sp, uint32_t nr, char *buf, siz
 	return buf;
 }
 
-static int sc_setup(struct ls_probe *p, const struct ls_run *r)
+/* sc_prepare - the numbers of the syscalls the probe tells apart, as SC_NR_<name> */
+static int sc_prepare(struct ls_probe *p, const struct ls_run *r)
 {
+	static const char *const wanted[] = {
+		"futex", "futex_waitv", "futex_wait", "nanosleep", "clock_nanosleep", "select",
+		"pselect6", "poll", "ppoll", "epoll_wait", "epoll_pwait", "sched_yield", "pause",
+	};
 	struct sc_priv *sp = calloc(1, sizeof(*sp));
 
 	if (!sp)
 		return -1;
 	p->priv = sp;
 	load_names(sp, r);
+	for (int nr = 0; nr < SC_MAX_NR; nr++)
+		for (size_t i = 0; sp->names[nr] && i < sizeof(wanted) / sizeof(wanted[0]); i++)
+			if (!strcmp(sp->names[nr], wanted[i]))
+				ls_probe_cflag(p, "-DSC_NR_%s=%d", wanted[i], nr);
+	return 0;
+}
+
+static int sc_setup(struct ls_probe *p, const struct ls_run *r)
+{
 	return ls_probe_set_u64(p, "sc_floor", 1);
 }
 
@@ -444,6 +458,9 @@ static int sc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 	}
 	free(pc);
 	ls_section_metric(s, "syscalls", "Syscalls", ls_v_uint(c.syscalls, LS_F_COUNT));
+	if (!p->ncflags)
+		ls_section_note(s, "no syscall table found (asm/unistd header): futexes and sleeps "
+		    "were not measured, syscalls are named by number; install linux-libc-dev");
 	collect_futex(p, s, &c);
 	collect_blocking(p, s);
 	collect_sleeps(p, s);
@@ -556,6 +573,7 @@ const struct ls_module_ops ls_mod_syscall = {
 	.summary = "futex waits and hot futex words, syscalls that blocked, sleeps and "
 	    "oversleep, syscall rates",
 	.thresholds = sc_thresholds,
+	.prepare = sc_prepare,
 	.setup = sc_setup,
 	.event = sc_event,
 	.collect = sc_collect,

@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
@@ -349,6 +350,12 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 	for (int i = 0; i < p->ntps; i++)
 		if (p->tps[i].present)
 			cflag(&cf, ls_strdup_printf("-DLS_HAVE_TP_%s__%s=1", p->tps[i].cat, p->tps[i].ev));
+	if (ops->prepare && ops->prepare(p, r) < 0) {
+		snprintf(err, errlen, "%s: cannot prepare the probe: %s", ops->name, strerror(errno));
+		goto out;
+	}
+	for (int i = 0; i < p->ncflags; i++)
+		cflag(&cf, strdup(p->cflags[i]));
 
 	ls_debug("%s: probe %s", ops->name, p->path);
 	for (int i = 0; i < cf.n; i++)
@@ -623,6 +630,21 @@ int ls_probe_gate(struct ls_probe *p, uint32_t on)
 	return fd < 0 ? 0 : bpf_update_elem(fd, &zero, &on, 0);
 }
 
+/* ls_probe_cflag - a module's own compiler flag, for its prepare() */
+void ls_probe_cflag(struct ls_probe *p, const char *fmt, ...)
+{
+	va_list ap;
+	char *f;
+
+	if (p->ncflags >= (int)(sizeof(p->cflags) / sizeof(p->cflags[0])))
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&f, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	p->cflags[p->ncflags++] = f;
+}
+
 /* ls_probe_set_u64 - key 0 of a one-slot array map (a floor, a setting) */
 int ls_probe_set_u64(struct ls_probe *p, const char *table, uint64_t v)
 {
@@ -686,6 +708,8 @@ void ls_probe_close(struct ls_probe *p)
 		p->ops->cleanup(p);
 	if (p->mod)
 		bpf_module_destroy(p->mod);
+	for (int i = 0; i < p->ncflags; i++)
+		free(p->cflags[i]);
 	free(p->progs);
 	free(p->tps);
 	free(p->path);

@@ -6,7 +6,8 @@
  *	sync futex ROUNDS CPU	two threads pinned to CPU hand a turn back and
  *				forth through raw futexes; prints the waits that
  *				returned 0 (woken), the EAGAINs, and the p50/p99 of
- *				the woken waits: "waits=N eagain=N p50_ns=N p99_ns=N"
+ *				the woken waits and the time the ping-pong took:
+ *				"waits=N eagain=N p50_ns=N p99_ns=N elapsed_ns=N"
  *	sync pipe PERIOD_US COUNT	a writer thread writes a byte to a pipe every
  *				PERIOD_US; the reader blocks in read(); prints
  *				"reads=N mean_ns=N"
@@ -86,7 +87,7 @@ static int cmp(const void *a, const void *b)
 static int futex_mode(void)
 {
 	pthread_t t[2];
-	uint64_t *all;
+	uint64_t *all, t0 = now_ns();
 	long n;
 
 	for (int i = 0; i < 2; i++) {
@@ -95,14 +96,16 @@ static int futex_mode(void)
 	}
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
+	t0 = now_ns() - t0;
 	n = nwaits[0] + nwaits[1];
 	all = malloc((n + 1) * sizeof(*all));
 	memcpy(all, waits[0], nwaits[0] * sizeof(*all));
 	memcpy(all + nwaits[0], waits[1], nwaits[1] * sizeof(*all));
 	qsort(all, n, sizeof(*all), cmp);
-	printf("waits=%ld eagain=%ld p50_ns=%llu p99_ns=%llu\n", n, neagain[0] + neagain[1],
+	printf("waits=%ld eagain=%ld p50_ns=%llu p99_ns=%llu elapsed_ns=%llu\n", n,
+	    neagain[0] + neagain[1],
 	    n ? (unsigned long long)all[(n * 50 + 99) / 100 - 1] : 0ULL,
-	    n ? (unsigned long long)all[(n * 99 + 99) / 100 - 1] : 0ULL);
+	    n ? (unsigned long long)all[(n * 99 + 99) / 100 - 1] : 0ULL, (unsigned long long)t0);
 	return 0;
 }
 
