@@ -5,8 +5,9 @@
  * for the monitored processes (or every task on the monitored CPUs).
  * Reads tracepoint arguments only (and the user's timespec a sleep passes).
  *
- * Hot path (raw_syscalls enter/exit): a tid-tagged array slot per thread;
- * one hash lookup per syscall for the per-thread rates (inserted once).
+ * Hot path (raw_syscalls enter/exit): a tid-tagged array slot per thread
+ * holds the syscall in progress and tallies per-thread counts; hash maps
+ * are touched only when a tally is handed over (see syscall.h).
  * Futexes and sleeps are recognised by syscall number in the same two
  * probes (SC_NR_<name>, passed by the front end).
  */
@@ -16,8 +17,9 @@
 #define SC_ETIMEDOUT 110
 #define SC_EAGAIN 11
 #define SC_NO_TIMEOUT (~0ULL)
+#define SC_NSLOTS (LS_PID_MAX < SC_SLOTS ? LS_PID_MAX : SC_SLOTS)
 
-BPF_ARRAY(sc_slots, struct sc_slot, SC_SLOTS);
+BPF_ARRAY(sc_slots, struct sc_slot, SC_NSLOTS);
 BPF_PERCPU_ARRAY(sc_counters, struct sc_counters, 1);
 BPF_HASH(sc_rates, struct sc_rate_key, struct sc_rate_val, 16384);
 BPF_PERCPU_ARRAY(sc_zero_hist, struct ls_hist, 1);	/* zeroed templates for inserts */
@@ -41,14 +43,86 @@ static __always_inline struct sc_counters *sc_cnt(void)
 	return sc_counters.lookup(&zero);
 }
 
+/* sc_flush_rate - move the slot's tally of one syscall number into sc_rates */
+static __always_inline void sc_flush_rate(struct sc_slot *s, struct sc_counters *c)
+{
+	struct sc_rate_key k = { .tid = s->tid, .nr = s->rate_nr };
+	struct sc_rate_val *v;
+
+	if (!s->rate_count)
+		return;
+	v = sc_rates.lookup(&k);
+	if (!v) {
+		struct sc_rate_val init = { .tgid = s->tgid };
+
+		__builtin_memcpy(init.comm, s->comm, SC_COMM_LEN);
+		sc_rates.insert(&k, &init);
+		v = sc_rates.lookup(&k);
+	}
+	if (v) {
+		v->count += s->rate_count;
+		v->time_ns += s->rate_ns;
+	} else if (c) {
+		c->table_full++;
+	}
+	s->rate_count = 0;
+	s->rate_ns = 0;
+}
+
+/* sc_flush_faddr - move the slot's tally of one futex word into sc_faddrs */
+static __always_inline void sc_flush_faddr(struct sc_slot *s, struct sc_counters *c)
+{
+	struct sc_faddr_key k = { .tgid = s->tgid, .uaddr = s->fa_uaddr };
+	struct sc_faddr_val *a;
+
+	if (!s->fa_waits)
+		return;
+	a = sc_faddrs.lookup(&k);
+	if (!a) {
+		struct sc_faddr_val init = {};
+
+		sc_faddrs.insert(&k, &init);
+		a = sc_faddrs.lookup(&k);
+	}
+	if (a) {	/* threads of one process share the word */
+		__sync_fetch_and_add(&a->waits, s->fa_waits);
+		__sync_fetch_and_add(&a->wait_ns, s->fa_wait_ns);
+		if (s->fa_max_ns > a->max_ns)
+			a->max_ns = s->fa_max_ns;
+	} else if (c) {
+		c->table_full++;
+	}
+	s->fa_waits = 0;
+	s->fa_wait_ns = 0;
+	s->fa_max_ns = 0;
+}
+
+/* sc_evict - another thread takes the slot: keep what its owner tallied */
+static __always_inline void sc_evict(struct sc_slot *s, struct sc_counters *c)
+{
+	sc_flush_rate(s, c);
+	sc_flush_faddr(s, c);
+	if (s->fx_waits) {
+		struct sc_fthread_val v = { .waits = s->fx_waits, .wait_ns = s->fx_wait_ns,
+		    .max_ns = s->fx_max_ns, .tgid = s->tgid };
+		u32 tid = s->tid;
+
+		__builtin_memcpy(v.comm, s->comm, SC_COMM_LEN);
+		if (sc_fthreads.update(&tid, &v) != 0 && c)
+			c->table_full++;
+	}
+	if (s->nr && c)
+		c->slot_collisions++;
+}
+
 /*
  * sc_enter_slot - the slot of the current task when it is monitored and on
- * a monitored CPU, claimed for it (a stale owner's state is dropped)
+ * a monitored CPU, claimed for it
  */
 static __always_inline struct sc_slot *sc_enter_slot(u32 *tidp)
 {
 	u64 id = bpf_get_current_pid_tgid();
-	u32 tid = (u32)id, idx = tid % SC_SLOTS;
+	u32 tid = (u32)id, idx = tid % SC_NSLOTS;
 	struct sc_slot *s;
 
 	if (!ls_enabled() || tid == 0 || !LS_PID_MATCH((u32)(id >> 32)) ||
@@ -56,16 +130,12 @@ static __always_inline struct sc_slot *sc_enter_slot(u32 *tidp)
 		return 0;
 	s = sc_slots.lookup(&idx);
 	if (s && s->tid != tid) {
-		if (s->nr) {
-			struct sc_counters *c = sc_cnt();
-
-			if (c)
-				c->slot_collisions++;
-		}
+		if (s->tid)
+			sc_evict(s, sc_cnt());
+		__builtin_memset(s, 0, sizeof(*s));
 		s->tid = tid;
-		s->nr = 0;
-		s->futex_enter = 0;
-		s->sleep_enter = 0;
+		s->tgid = id >> 32;
+		bpf_get_current_comm(s->comm, sizeof(s->comm));
 	}
 	*tidp = tid;
 	return s;
@@ -74,7 +144,7 @@ static __always_inline struct sc_slot *sc_enter_slot(u32 *tidp)
 /* sc_exit_slot - the current task's slot if it holds its state (on any CPU) */
 static __always_inline struct sc_slot *sc_exit_slot(u32 *tidp)
 {
-	u32 tid = (u32)bpf_get_current_pid_tgid(), idx = tid % SC_SLOTS;
+	u32 tid = (u32)bpf_get_current_pid_tgid(), idx = tid % SC_NSLOTS;
 	struct sc_slot *s;
 
 	if (!ls_enabled() || tid == 0)
@@ -90,7 +160,7 @@ static __always_inline struct sc_slot *sc_exit_slot(u32 *tidp)
 /* a thread in a syscall that switches out while not runnable has blocked */
 TRACEPOINT_PROBE(sched, sched_switch)
 {
-	u32 tid = args->prev_pid, idx = tid % SC_SLOTS;
+	u32 tid = args->prev_pid, idx = tid % SC_NSLOTS;
 	struct sc_slot *s;
 
 	if (!ls_enabled() || !(args->prev_state & 0xff))
@@ -139,42 +209,24 @@ static __always_inline int sc_futex_exit(struct sc_slot *s, u32 tid, u64 now, lo
 	} else if (ret < 0) {
 		c->futex_intr++;
 	} else {
-		u32 tgid = bpf_get_current_pid_tgid() >> 32;
-		struct sc_faddr_key ak = { .tgid = tgid, .uaddr = uaddr };
 		struct ls_hist *h = sc_futex_hist.lookup(&zero);
-		struct sc_fthread_val *t = sc_fthreads.lookup(&tid);
-		struct sc_faddr_val *a = sc_faddrs.lookup(&ak);
 
 		c->futex_waits++;
 		if (h)
 			ls_hist_add(h, d);
-		if (!t) {
-			struct sc_fthread_val init = { .tgid = tgid };
-
-			bpf_get_current_comm(init.comm, sizeof(init.comm));
-			sc_fthreads.insert(&tid, &init);
-			t = sc_fthreads.lookup(&tid);
-		}
-		if (t) {
-			t->waits++;
-			t->wait_ns += d;
-			if (d > t->max_ns)
-				t->max_ns = d;
-		}
-		if (!a) {
-			struct sc_faddr_val init = {};
-
-			sc_faddrs.insert(&ak, &init);
-			a = sc_faddrs.lookup(&ak);
-		}
-		if (a) {	/* threads of one process share the word */
-			__sync_fetch_and_add(&a->waits, 1);
-			__sync_fetch_and_add(&a->wait_ns, d);
-			if (d > a->max_ns)
-				a->max_ns = d;
-		}
-		if (!t || !a)
-			c->table_full++;
+		s->fx_waits++;
+		s->fx_wait_ns += d;
+		if (d > s->fx_max_ns)
+			s->fx_max_ns = d;
+		if (s->fa_waits && s->fa_uaddr != uaddr)
+			sc_flush_faddr(s, c);
+		s->fa_uaddr = uaddr;
+		s->fa_waits++;
+		s->fa_wait_ns += d;
+		if (d > s->fa_max_ns)
+			s->fa_max_ns = d;
+		if (s->fa_waits >= SC_FLUSH_AT)
+			sc_flush_faddr(s, c);
 	}
 	return 0;
 }
@@ -372,7 +424,6 @@ TRACEPOINT_PROBE(raw_syscalls, sys_enter)
 TRACEPOINT_PROBE(raw_syscalls, sys_exit)
 {
 	struct sc_rate_key k = {};
-	struct sc_rate_val *v;
 	struct sc_counters *c;
 	struct sc_slot *s;
 	u32 tid;
@@ -393,21 +444,11 @@ TRACEPOINT_PROBE(raw_syscalls, sys_exit)
 		sc_futex_exit(s, tid, now, args->ret, c);
 	if (s->sleep_enter)
 		sc_sleep_exit(args, s, tid, now, args->ret, c);
-	v = sc_rates.lookup(&k);
-	if (!v) {
-		struct sc_rate_val init = {};
-
-		init.tgid = bpf_get_current_pid_tgid() >> 32;
-		bpf_get_current_comm(init.comm, sizeof(init.comm));
-		sc_rates.insert(&k, &init);
-		v = sc_rates.lookup(&k);
-	}
-	if (v) {
-		v->count++;
-		v->time_ns += d;
-	} else if (c) {
-		c->table_full++;
-	}
+	if (s->rate_count && (s->rate_nr != k.nr || s->rate_count >= SC_FLUSH_AT))
+		sc_flush_rate(s, c);
+	s->rate_nr = k.nr;
+	s->rate_count++;
+	s->rate_ns += d;
 	if (s->blocked) {
 		struct sc_blocked_key bk = { .nr = k.nr, .cpu = bpf_get_smp_processor_id() };
 		struct ls_hist *h = sc_blocked.lookup(&bk);

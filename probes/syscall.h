@@ -41,7 +41,16 @@ enum sc_sleep {
 #define SC_FUTEX_WAITV		100	/* futex_waitv(2), not an op */
 #define SC_FUTEX_WAIT2		101	/* futex_wait(2), not an op */
 
-/* sc_slot - what a monitored thread is doing in the kernel (array slot) */
+/*
+ * sc_slot - a monitored thread's state (array slot tid % SC_SLOTS, tagged
+ * with the tid). Besides the syscall in progress it tallies what would
+ * otherwise cost a hash update per syscall: calls of the current syscall
+ * number, the thread's futex waits, waits on its current futex word. The
+ * tallies move to the hash maps when the number or word changes, when they
+ * grow large, or when another thread takes the slot; user space adds what
+ * is still in the slots at the end.
+ */
+#define SC_FLUSH_AT 1024
 struct sc_slot {
 	ls_u32 tid;		/* tag: the slot's owner */
 	ls_u32 nr;		/* syscall in progress + 1; 0 when none */
@@ -53,7 +62,19 @@ struct sc_slot {
 	ls_u64 sleep_enter;	/* 0: not in a sleep */
 	ls_u64 sleep_req;	/* requested ns; ~0: no finite timeout */
 	ls_u32 sleep_kind;
+	ls_u32 tgid;		/* the owner's process */
+	char	comm[SC_COMM_LEN];	/* the owner's name when it took the slot */
+	ls_u32 rate_nr;		/* syscall being tallied */
 	ls_u32 pad;
+	ls_u64 rate_count;	/* its calls not yet in sc_rates */
+	ls_u64 rate_ns;
+	ls_u64 fx_waits;	/* the owner's woken futex waits (in sc_fthreads when evicted) */
+	ls_u64 fx_wait_ns;
+	ls_u64 fx_max_ns;
+	ls_u64 fa_uaddr;	/* futex word being tallied, not yet in sc_faddrs */
+	ls_u64 fa_waits;
+	ls_u64 fa_wait_ns;
+	ls_u64 fa_max_ns;
 };
 
 /* sc_counters - per CPU */

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bcc/bcc_common.h>
+#include <bcc/libbpf.h>
 #include <jansson.h>
 
 #include "latencyscope.h"
@@ -168,6 +170,30 @@ struct kv_sleep {
 	struct sc_sleep_val v;
 };
 
+/* read_slots - the slots that have an owner; their tallies complete the hash maps */
+static struct sc_slot *read_slots(const struct ls_probe *p, int *n)
+{
+	int fd = ls_probe_table_fd(p, "sc_slots");
+	uint32_t max = fd < 0 ? 0 : (uint32_t)bpf_table_max_entries(p->mod, "sc_slots");
+	struct sc_slot *out = calloc(max ? max : 1, sizeof(*out));
+
+	*n = 0;
+	for (uint32_t i = 0; out && i < max; i++)
+		if (bpf_lookup_elem(fd, &i, &out[*n]) == 0 && out[*n].tid)
+			(*n)++;
+	return out;
+}
+
+/* grow - room for one more element in a malloc'ed array of *n */
+static void *grow(void *arr, int n, size_t size)
+{
+	void *na = realloc(arr, (size_t)(n + 1) * size);
+
+	if (!na)
+		abort();
+	return na;
+}
+
 static int cmp_fthread(const void *a, const void *b)
 {
 	const struct kv_fthread *x = a, *y = b;
@@ -182,7 +208,8 @@ static int cmp_faddr(const void *a, const void *b)
 	return x->v.wait_ns < y->v.wait_ns ? 1 : x->v.wait_ns > y->v.wait_ns ? -1 : 0;
 }
 
-static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct sc_counters *c)
+static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct sc_counters *c,
+    const struct sc_slot *slots, int nslots)
 {
 	static const struct ls_column tcols[] = {
 		{ "tid", "TID", 7 }, { "pid", "PID", 7 }, { "comm", "COMM", 15 },
@@ -217,6 +244,26 @@ static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct
 
 	t = ls_section_table(s, "futex.per_thread", "Futex waits per thread", 6, tcols);
 	ft = ls_probe_read_hash(p, "sc_fthreads", sizeof(*ft), offsetof(struct kv_fthread, v), &n);
+	for (int i = 0; ft && i < nslots; i++) {	/* threads still holding their slot */
+		const struct sc_slot *sl = &slots[i];
+		int j;
+
+		if (!sl->fx_waits)
+			continue;
+		for (j = 0; j < n && ft[j].tid != sl->tid; j++)
+			;
+		if (j == n) {
+			ft = grow(ft, n++, sizeof(*ft));
+			memset(&ft[j], 0, sizeof(ft[j]));
+			ft[j].tid = sl->tid;
+			ft[j].v.tgid = sl->tgid;
+			memcpy(ft[j].v.comm, sl->comm, SC_COMM_LEN);
+		}
+		ft[j].v.waits += sl->fx_waits;
+		ft[j].v.wait_ns += sl->fx_wait_ns;
+		if (sl->fx_max_ns > ft[j].v.max_ns)
+			ft[j].v.max_ns = sl->fx_max_ns;
+	}
 	if (ft)
 		qsort(ft, n, sizeof(*ft), cmp_fthread);
 	for (int i = 0; ft && i < n; i++) {
@@ -232,6 +279,25 @@ static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct
 	free(ft);
 	t = ls_section_table(s, "futex.hot_addresses", "Most contended futex words", 5, acols);
 	fa = ls_probe_read_hash(p, "sc_faddrs", sizeof(*fa), offsetof(struct kv_faddr, v), &n);
+	for (int i = 0; fa && i < nslots; i++) {	/* waits not yet handed over */
+		const struct sc_slot *sl = &slots[i];
+		int j;
+
+		if (!sl->fa_waits)
+			continue;
+		for (j = 0; j < n && !(fa[j].k.tgid == sl->tgid && fa[j].k.uaddr == sl->fa_uaddr); j++)
+			;
+		if (j == n) {
+			fa = grow(fa, n++, sizeof(*fa));
+			memset(&fa[j], 0, sizeof(fa[j]));
+			fa[j].k.tgid = sl->tgid;
+			fa[j].k.uaddr = sl->fa_uaddr;
+		}
+		fa[j].v.waits += sl->fa_waits;
+		fa[j].v.wait_ns += sl->fa_wait_ns;
+		if (sl->fa_max_ns > fa[j].v.max_ns)
+			fa[j].v.max_ns = sl->fa_max_ns;
+	}
 	if (fa)
 		qsort(fa, n, sizeof(*fa), cmp_faddr);
 	for (int i = 0; fa && i < n; i++) {
@@ -350,7 +416,8 @@ static int cmp_rate(const void *a, const void *b)
 }
 
 /* collect_rates - per thread: syscalls per second and its top five syscalls */
-static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
+static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_section *s,
+    const struct sc_slot *slots, int nslots)
 {
 	static const struct ls_column cols[] = {
 		{ "tid", "TID", 7 }, { "pid", NULL, 0 }, { "comm", "COMM", 15 },
@@ -365,6 +432,25 @@ static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_
 
 	if (!kv)
 		return;
+	for (int i = 0; i < nslots; i++) {	/* calls not yet handed over */
+		const struct sc_slot *sl = &slots[i];
+		int j;
+
+		if (!sl->rate_count)
+			continue;
+		for (j = 0; j < n && !(kv[j].k.tid == sl->tid && kv[j].k.nr == sl->rate_nr); j++)
+			;
+		if (j == n) {
+			kv = grow(kv, n++, sizeof(*kv));
+			memset(&kv[j], 0, sizeof(kv[j]));
+			kv[j].k.tid = sl->tid;
+			kv[j].k.nr = sl->rate_nr;
+			kv[j].v.tgid = sl->tgid;
+			memcpy(kv[j].v.comm, sl->comm, SC_COMM_LEN);
+		}
+		kv[j].v.count += sl->rate_count;
+		kv[j].v.time_ns += sl->rate_ns;
+	}
 	qsort(kv, n, sizeof(*kv), cmp_rate);
 	for (int i = 0; i < n;) {
 		uint64_t total = 0;
@@ -446,6 +532,8 @@ static int sc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 {
 	int ncpu = ls_nr_possible_cpus();
 	struct sc_counters *pc = calloc(ncpu, sizeof(*pc)), c;
+	struct sc_slot *slots;
+	int nslots;
 
 	memset(&c, 0, sizeof(c));
 	if (pc && ls_probe_read_percpu(p, "sc_counters", 0, pc, sizeof(*pc)) == 0) {
@@ -461,14 +549,17 @@ static int sc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 	if (!p->ncflags)
 		ls_section_note(s, "no syscall table found (asm/unistd header): futexes and sleeps "
 		    "were not measured, syscalls are named by number; install linux-libc-dev");
-	collect_futex(p, s, &c);
+	slots = read_slots(p, &nslots);
+	collect_futex(p, s, &c, slots, nslots);
 	collect_blocking(p, s);
 	collect_sleeps(p, s);
-	collect_rates(p, r, s);
+	collect_rates(p, r, s, slots, nslots);
+	free(slots);
 	collect_worst(p, r, s);
 	if (c.slot_collisions)
-		ls_section_note(s, "%llu syscalls not itemised: two threads shared a state slot (tids "
-		    "%d apart)", (unsigned long long)c.slot_collisions, SC_SLOTS);
+		ls_section_note(s, "%llu syscalls in progress lost their state when another thread "
+		    "took the slot (tids a multiple of %d apart)", (unsigned long long)c.slot_collisions,
+		    SC_SLOTS);
 	if (c.table_full)
 		ls_section_note(s, "%llu records not itemised: a per-thread table was full",
 		    (unsigned long long)c.table_full);
