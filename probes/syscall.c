@@ -157,14 +157,21 @@ static __always_inline struct sc_slot *sc_exit_slot(u32 *tidp)
 }
 
 
-/* a thread in a syscall that switches out while not runnable has blocked */
-TRACEPOINT_PROBE(sched, sched_switch)
+/*
+ * A thread in a syscall that switches out without being preempted has
+ * blocked. A raw tracepoint: its arguments are not copied for perf, and
+ * `preempt` (args[0]) is there on every kernel; the thread switching out
+ * is the current one.
+ */
+RAW_TRACEPOINT_PROBE(sched_switch)
 {
-	u32 tid = args->prev_pid, idx = tid % SC_NSLOTS;
+	u32 tid, idx;
 	struct sc_slot *s;
 
-	if (!ls_enabled() || !(args->prev_state & 0xff))
+	if (!ls_enabled() || ctx->args[0])
 		return 0;
+	tid = (u32)bpf_get_current_pid_tgid();
+	idx = tid % SC_NSLOTS;
 	s = sc_slots.lookup(&idx);
 	if (s && s->tid == tid && s->nr)
 		s->blocked = 1;
@@ -421,8 +428,10 @@ TRACEPOINT_PROBE(raw_syscalls, sys_enter)
 	return 0;
 }
 
-TRACEPOINT_PROBE(raw_syscalls, sys_exit)
+/* raw: (struct pt_regs *regs, long ret); the number is in the slot already */
+RAW_TRACEPOINT_PROBE(sys_exit)
 {
+	long ret = (long)ctx->args[1];
 	struct sc_rate_key k = {};
 	struct sc_counters *c;
 	struct sc_slot *s;
@@ -441,9 +450,9 @@ TRACEPOINT_PROBE(raw_syscalls, sys_exit)
 	if (c)
 		c->syscalls++;
 	if (s->futex_enter)
-		sc_futex_exit(s, tid, now, args->ret, c);
+		sc_futex_exit(s, tid, now, ret, c);
 	if (s->sleep_enter)
-		sc_sleep_exit(args, s, tid, now, args->ret, c);
+		sc_sleep_exit(ctx, s, tid, now, ret, c);
 	if (s->rate_count && (s->rate_nr != k.nr || s->rate_count >= SC_FLUSH_AT))
 		sc_flush_rate(s, c);
 	s->rate_nr = k.nr;

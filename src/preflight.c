@@ -195,6 +195,32 @@ bool ls_tracepoint_exists(const struct ls_host *h, const char *cat, const char *
 	return access(path, R_OK) == 0;
 }
 
+/* ls_tracepoint_category - the tracefs category that has event ev (for raw tracepoints) */
+bool ls_tracepoint_category(const struct ls_host *h, const char *ev, char *cat, size_t len)
+{
+	char path[512];
+	struct dirent *e;
+	DIR *d;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "%s/events", h->tracefs);
+	d = opendir(path);
+	while (d && !found && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/events/%s/%s", h->tracefs, e->d_name, ev);
+		if (access(path, F_OK) == 0) {
+			snprintf(cat, len, "%s", e->d_name);
+			found = true;
+		}
+	}
+	if (d)
+		closedir(d);
+	if (!found)
+		snprintf(cat, len, "%s", "?");
+	return found;
+}
+
 static const char *srcarch(void)
 {
 	static struct utsname u;

@@ -25,6 +25,7 @@
 #include "latencyscope.h"
 
 #define LS_FN_PREFIX "tracepoint__"
+#define LS_RAW_PREFIX "raw_tracepoint__"
 #define LS_LOG_SIZE (1 << 20)
 
 struct perf_readers {
@@ -90,6 +91,24 @@ static int scan_tracepoints(struct ls_probe *p, const char *text, const struct l
 		snprintf(guard, sizeof(guard), "LS_HAVE_TP_%s__%s", cat, ev);
 		tp->optional = strstr(text, guard) != NULL;
 		tp->present = ls_tracepoint_exists(h, cat, ev);
+	}
+	/* RAW_TRACEPOINT_PROBE(ev): the same tracepoint, without the perf-event copy of its args */
+	for (s = text; (s = strstr(s, "RAW_TRACEPOINT_PROBE(")); ) {
+		char ev[64], guard[160];
+		struct ls_tp *tp;
+
+		s += strlen("RAW_TRACEPOINT_PROBE(");
+		if (sscanf(s, " %63[A-Za-z0-9_] )", ev) != 1)
+			continue;
+		tp = realloc(p->tps, (p->ntps + 1) * sizeof(*p->tps));
+		if (!tp)
+			return -1;
+		p->tps = tp;
+		tp = &p->tps[p->ntps++];
+		tp->present = ls_tracepoint_category(h, ev, tp->cat, sizeof(tp->cat));
+		snprintf(tp->ev, sizeof(tp->ev), "%s", ev);
+		snprintf(guard, sizeof(guard), "LS_HAVE_TP_%s__%s", tp->cat, ev);
+		tp->optional = tp->present && strstr(text, guard) != NULL;
 	}
 	return 0;
 }
@@ -201,6 +220,12 @@ static char *capture_stderr_end(FILE *tmp, int saved)
 static bool fn_to_tracepoint(const char *fn, char *cat, size_t catlen, char *ev, size_t evlen)
 {
 	const char *s, *sep;
+
+	if (!strncmp(fn, LS_RAW_PREFIX, strlen(LS_RAW_PREFIX)) && fn[strlen(LS_RAW_PREFIX)]) {
+		snprintf(cat, catlen, "%s", "");	/* raw: the event name alone */
+		snprintf(ev, evlen, "%s", fn + strlen(LS_RAW_PREFIX));
+		return true;
+	}
 
 	if (strncmp(fn, LS_FN_PREFIX, strlen(LS_FN_PREFIX)))
 		return false;
@@ -384,7 +409,7 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 		if (!fn || !fn_to_tracepoint(fn, cat, sizeof(cat), ev, sizeof(ev)))
 			continue;
 		log[0] = '\0';
-		fd = bcc_func_load(p->mod, BPF_PROG_TYPE_TRACEPOINT, fn,
+		fd = bcc_func_load(p->mod, cat[0] ? BPF_PROG_TYPE_TRACEPOINT : BPF_PROG_TYPE_RAW_TRACEPOINT, fn,
 		    bpf_function_start(p->mod, fn), (int)bpf_function_size(p->mod, fn),
 		    bpf_module_license(p->mod), bpf_module_kern_version(p->mod),
 		    ls_verbose > 1 ? 1 : 0, log, LS_LOG_SIZE, NULL, -1);
@@ -513,7 +538,10 @@ int ls_probe_attach(struct ls_probe *p, char *err, size_t errlen)
 	for (int i = 0; i < p->nprogs; i++) {
 		struct ls_prog *pr = &p->progs[i];
 
-		pr->link_fd = bpf_attach_tracepoint(pr->prog_fd, pr->cat, pr->ev);
+		if (pr->cat[0])
+			pr->link_fd = bpf_attach_tracepoint(pr->prog_fd, pr->cat, pr->ev);
+		else
+			pr->link_fd = bpf_attach_raw_tracepoint(pr->prog_fd, pr->ev);
 		if (pr->link_fd < 0 && tp_optional(p, pr->cat, pr->ev)) {
 			ls_warn("%s: tracepoint %s:%s refused the probe (%s): not measured", p->ops->name,
 			    pr->cat, pr->ev, strerror(errno));
@@ -654,9 +682,10 @@ int ls_probe_set_u64(struct ls_probe *p, const char *table, uint64_t v)
 	return fd < 0 ? -1 : bpf_update_elem(fd, &zero, &v, 0);
 }
 
+/* close_link - a perf event (tracepoint) or a raw tracepoint link: closing detaches */
 static void *close_link(void *arg)
 {
-	bpf_close_perf_event_fd((int)(intptr_t)arg);
+	bpf_close_perf_event_fd((int)(intptr_t)arg);	/* its disable ioctl is a no-op on a raw link */
 	return NULL;
 }
 
