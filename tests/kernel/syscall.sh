@@ -41,7 +41,10 @@ self_p99=$(field "$TMP/fx.out" p99_ns)
 # the main thread's pthread_join() waits on a futex too: one more than the players count
 ok "futex waits match the workload's own count" \
 	within "$(jq_ "$TMP/fx.json" .syscall.futex.waits)" $((self_waits + 1)) 3
-ok "EAGAIN is counted apart" [ "$(jq_ "$TMP/fx.json" .syscall.futex.eagain)" -eq "$(field "$TMP/fx.out" eagain)" ]
+# pthread_join() on a thread that already exited returns EAGAIN: up to two more
+eg=$(jq_ "$TMP/fx.json" .syscall.futex.eagain)
+self_eg=$(field "$TMP/fx.out" eagain)
+ok "EAGAIN is counted apart" [ "$eg" -ge "$self_eg" -a "$eg" -le $((self_eg + 2)) ]
 # the workload's clock brackets the syscall, the probe sees the inside: the
 # probe's value is lower by up to the histogram's 6.25 % plus 2 us of entry/exit
 ok "futex wait p50 agrees with the workload's" [ "$(jq_ "$TMP/fx.json" \
