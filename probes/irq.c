@@ -14,12 +14,6 @@
 #include "latencyscope.h"
 #include "irq.h"
 
-struct irq_counters {
-	u64 hard_full;		/* hard IRQ table full: not itemised */
-	u64 stolen_full;	/* stolen-time table full */
-	u64 unmatched;		/* exits without their entry (run started mid-interrupt) */
-};
-
 BPF_PERCPU_ARRAY(irq_state, struct irq_cpu_state, 1);
 BPF_PERCPU_ARRAY(irq_counters, struct irq_counters, 1);
 BPF_PERCPU_ARRAY(irq_zero, struct irq_hard_val, 1);	/* zeroed template for inserts */

@@ -28,6 +28,13 @@ enum irq_vector_id {
 /* what interrupted a task */
 enum irq_kind { IRQ_K_HARD = 1, IRQ_K_SOFT = 2, IRQ_K_VECTOR = 3 };
 
+/* irq_counters - per CPU */
+struct irq_counters {
+	ls_u64 hard_full;	/* hard IRQ table full: not itemised */
+	ls_u64 stolen_full;	/* stolen-time table full */
+	ls_u64 unmatched;	/* exits without their entry (run started mid-interrupt) */
+};
+
 /* irq_key - one hard IRQ on one CPU */
 struct irq_key {
 	ls_u32 irq;

@@ -323,6 +323,8 @@ int	 ls_probe_poll(struct ls_probe *p, int timeout_ms);
 int	 ls_probe_table_fd(const struct ls_probe *p, const char *name);
 int	 ls_probe_read_percpu(const struct ls_probe *p, const char *table, uint32_t key,
 	    void *values, size_t value_size);
+int	 ls_probe_sum_percpu(const struct ls_probe *p, const char *table, uint32_t key, void *out,
+	    size_t value_size);
 void	*ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t entsize,
 	    size_t voff, int *n);
 uint64_t ls_probe_lost(const struct ls_probe *p);

@@ -485,8 +485,7 @@ static void collect_worst(struct ls_probe *p, const struct ls_run *r, struct ls_
 static int irq_collect(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
 {
 	uint64_t hc, ht, sc, st, vc, vt;
-	int ncpu = ls_nr_possible_cpus();
-	uint64_t *cnt = calloc(ncpu, 3 * sizeof(uint64_t)), full = 0, sfull = 0, unmatched = 0;
+	struct irq_counters cnt;
 
 	collect_hard(p, r, s, &hc, &ht);
 	collect_soft(p, r, s, &sc, &st);
@@ -500,22 +499,15 @@ static int irq_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sec
 	if (r->opts->npids)
 		collect_stolen(p, s);
 	collect_worst(p, r, s);
-	if (cnt && ls_probe_read_percpu(p, "irq_counters", 0, cnt, 3 * sizeof(uint64_t)) == 0) {
-		for (int c = 0; c < ncpu; c++) {
-			full += cnt[c * 3];
-			sfull += cnt[c * 3 + 1];
-			unmatched += cnt[c * 3 + 2];
-		}
-	}
-	free(cnt);
-	if (full)
+	ls_probe_sum_percpu(p, "irq_counters", 0, &cnt, sizeof(cnt));
+	if (cnt.hard_full)
 		ls_section_note(s, "%llu hard IRQs not itemised: the IRQ table (256 IRQ x CPU pairs) "
-		    "was full", (unsigned long long)full);
-	if (sfull)
+		    "was full", (unsigned long long)cnt.hard_full);
+	if (cnt.stolen_full)
 		ls_section_note(s, "%llu interruptions not itemised per thread: the table (4096) was "
-		    "full", (unsigned long long)sfull);
+		    "full", (unsigned long long)cnt.stolen_full);
 	ls_debug("irq: %llu exits without their entry (the run began inside them)",
-	    (unsigned long long)unmatched);
+	    (unsigned long long)cnt.unmatched);
 	return 0;
 }
 

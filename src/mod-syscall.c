@@ -530,21 +530,11 @@ static void collect_worst(struct ls_probe *p, const struct ls_run *r, struct ls_
 
 static int sc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
 {
-	int ncpu = ls_nr_possible_cpus();
-	struct sc_counters *pc = calloc(ncpu, sizeof(*pc)), c;
+	struct sc_counters c;
 	struct sc_slot *slots;
 	int nslots;
 
-	memset(&c, 0, sizeof(c));
-	if (pc && ls_probe_read_percpu(p, "sc_counters", 0, pc, sizeof(*pc)) == 0) {
-		for (int i = 0; i < ncpu; i++) {
-			uint64_t *d = (uint64_t *)&c, *v = (uint64_t *)&pc[i];
-
-			for (size_t k = 0; k < sizeof(c) / sizeof(uint64_t); k++)
-				d[k] += v[k];
-		}
-	}
-	free(pc);
+	ls_probe_sum_percpu(p, "sc_counters", 0, &c, sizeof(c));
 	ls_section_metric(s, "syscalls", "Syscalls", ls_v_uint(c.syscalls, LS_F_COUNT));
 	if (!p->ncflags)
 		ls_section_note(s, "no syscall table found (asm/unistd header): futexes and sleeps "

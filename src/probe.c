@@ -603,6 +603,28 @@ int ls_probe_read_percpu(const struct ls_probe *p, const char *table, uint32_t k
 }
 
 /*
+ * ls_probe_sum_percpu - one key of a per-CPU map whose value is all u64
+ * counters, summed over the CPUs into out (zeroed on error)
+ */
+int ls_probe_sum_percpu(const struct ls_probe *p, const char *table, uint32_t key, void *out,
+    size_t value_size)
+{
+	int ncpu = ls_nr_possible_cpus(), rc;
+	char *v = calloc(ncpu, value_size);
+	uint64_t *sum = out;
+
+	memset(out, 0, value_size);
+	if (!v)
+		return -1;
+	rc = ls_probe_read_percpu(p, table, key, v, value_size);
+	for (int c = 0; rc == 0 && c < ncpu; c++)
+		for (size_t k = 0; k < value_size / sizeof(uint64_t); k++)
+			sum[k] += ((uint64_t *)(v + (size_t)c * value_size))[k];
+	free(v);
+	return rc;
+}
+
+/*
  * ls_probe_read_hash - every entry of a hash map as an array of entsize-byte
  * records, the key at offset 0 and the value at voff; *n gets the count.
  * Caller frees.
