@@ -64,7 +64,7 @@ static __always_inline void irq_victim(void *ctx, struct irq_cpu_state *s, u32 k
 	u64 pid_tgid = bpf_get_current_pid_tgid(), *floor;
 	u32 tid = (u32)pid_tgid, tgid = pid_tgid >> 32, zero = 0;
 
-	if (tid == 0 || !LS_PID_MATCH(tgid))
+	if (tid == 0 || !LS_MONITORED(tgid))
 		return;	/* the idle task loses nothing */
 #ifdef LS_PID_FILTER
 	{

@@ -12,6 +12,7 @@
  *	LS_CPU_MATCH(c)		true for a monitored CPU		(default: all)
  *	LS_PID_MATCH(tgid)	true for a monitored process		(default: all)
  *	LS_PID_FILTER		defined when --pid was given
+ *	LS_SELF_TGID		latencyscope's own process, never a monitored one
  *	LS_PID_MAX		the kernel's pid_max (tid-indexed arrays)
  *	LS_NR_CPUS		possible CPUs (cpu-indexed arrays)
  *	LS_HAVE_TP_<cat>__<event>	for each tracepoint present in tracefs
@@ -27,6 +28,12 @@
 #endif
 #ifndef LS_PID_MATCH
 #define LS_PID_MATCH(p) 1
+#endif
+/* LS_MONITORED - a process whose tasks the probes judge: matched, and not the observer */
+#ifdef LS_SELF_TGID
+#define LS_MONITORED(p) ((p) != LS_SELF_TGID && LS_PID_MATCH(p))
+#else
+#define LS_MONITORED(p) LS_PID_MATCH(p)
 #endif
 #ifndef LS_PID_MAX
 #define LS_PID_MAX 32768
@@ -87,7 +94,7 @@ static __always_inline int ls_current_match(void)
 {
 	u64 id = bpf_get_current_pid_tgid();
 
-	return (u32)id != 0 && LS_PID_MATCH((u32)(id >> 32));
+	return (u32)id != 0 && LS_MONITORED((u32)(id >> 32));
 }
 #else
 #define ls_current_match() 1

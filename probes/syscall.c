@@ -125,7 +125,7 @@ static __always_inline struct sc_slot *sc_enter_slot(u32 *tidp)
 	u32 tid = (u32)id, idx = tid % SC_NSLOTS;
 	struct sc_slot *s;
 
-	if (!ls_enabled() || tid == 0 || !LS_PID_MATCH((u32)(id >> 32)) ||
+	if (!ls_enabled() || tid == 0 || !LS_MONITORED((u32)(id >> 32)) ||
 	    !LS_CPU_MATCH(bpf_get_smp_processor_id()))
 		return 0;
 	s = sc_slots.lookup(&idx);

@@ -368,6 +368,7 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 		cflag(&cf, strdup("-DLS_PID_FILTER=1"));
 	}
 	cflag(&cf, ls_strdup_printf("-DLS_PID_MAX=%llu", (unsigned long long)h->pid_max));
+	cflag(&cf, ls_strdup_printf("-DLS_SELF_TGID=%d", (int)getpid()));
 	cflag(&cf, ls_strdup_printf("-DLS_NR_CPUS=%d", ls_nr_possible_cpus()));
 	/* LATENCYSCOPE_EVENTS=perf forces the pre-5.8 perf-buffer path (for testing it) */
 	if (kernel_at_least(h->kernel, 5, 8) && !ls_env_is("LATENCYSCOPE_EVENTS", "perf"))

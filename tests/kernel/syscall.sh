@@ -105,5 +105,19 @@ ok "... about 1 ms per call, as the reader measured" [ "$(jq_ "$TMP/pp.json" \
 ok "a blocking read above syscall.blocked_max is a violation" \
 	[ "$(jq_ "$TMP/pp.json" '[.syscall.findings[] | select(.level == "fail" and (.message | test("^read blocked")))] | length')" = 1 ]
 
+# --- without --pid: every task, but never latencyscope itself -----------------------
+bg "$WL/sleeper" "$CPU" 1000 1500
+S=$BG
+"$LS" --module syscall --duration 1 --json -o "$TMP/all.json" 2>/dev/null &
+L=$!
+wait "$L"
+rc=$?
+kill "$S" 2>/dev/null
+ok "without --pid other processes' sleeps are seen, as a warning (exit $rc)" sh -c \
+	'[ "$1" -eq 1 ] && [ "$(jq -r "[.syscall.sleeps[] | select(.pid == $2)] | length" "$0")" -ge 1 ]' \
+	"$TMP/all.json" "$rc" "$S"
+ok "latencyscope does not judge its own syscalls" \
+	[ "$(jq_ "$TMP/all.json" "[.syscall.rates[], .syscall.sleeps[] | select(.pid == $L)] | length")" = 0 ]
+
 ok "no BPF program is left attached" no_programs_left
 done_testing
