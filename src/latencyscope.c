@@ -217,8 +217,9 @@ int main(int argc, char **argv)
 		if (prc < 0)
 			goto fail;
 		if (prc == 0 && m->setup && m->setup(p, &r) < 0) {
-			snprintf(err, sizeof(err), "%s: cannot prepare the probe's maps: %s", m->name,
-			    strerror(errno));
+			snprintf(err, sizeof(err), "%s: cannot prepare the maps of %s (%s): restore the "
+			    "probe file or point --probes-dir at a working copy", m->name, p->path,
+			    strerror(errno ? errno : EINVAL));
 			goto fail;
 		}
 	}

@@ -702,7 +702,12 @@ int ls_probe_set_u64(struct ls_probe *p, const char *table, uint64_t v)
 	int fd = ls_probe_table_fd(p, table);
 	uint32_t zero = 0;
 
-	return fd < 0 ? -1 : bpf_update_elem(fd, &zero, &v, 0);
+	if (fd < 0) {
+		ls_err("%s: the probe file has no map %s", p->path, table);
+		errno = ENOENT;
+		return -1;
+	}
+	return bpf_update_elem(fd, &zero, &v, 0);
 }
 
 /* close_link - a perf event (tracepoint) or a raw tracepoint link: closing detaches */
