@@ -180,10 +180,11 @@ TRACEPOINT_PROBE(irq, irq_handler_exit)
 	return 0;
 }
 
-TRACEPOINT_PROBE(irq, softirq_entry)
+/* softirqs and vectors are raw tracepoints: their one argument is a number */
+RAW_TRACEPOINT_PROBE(softirq_entry)
 {
 	struct irq_cpu_state *s = irq_state_here();
-	u32 vec = args->vec;
+	u32 vec = (u32)ctx->args[0];
 	u64 now;
 
 	if (!s || vec >= IRQ_NR_SOFTIRQS)
@@ -204,10 +205,10 @@ TRACEPOINT_PROBE(irq, softirq_entry)
 	return 0;
 }
 
-TRACEPOINT_PROBE(irq, softirq_exit)
+RAW_TRACEPOINT_PROBE(softirq_exit)
 {
 	struct irq_cpu_state *s = irq_state_here();
-	u32 vec = args->vec;
+	u32 vec = (u32)ctx->args[0];
 	struct ls_hist *h;
 	u64 now, d;
 
@@ -228,7 +229,7 @@ TRACEPOINT_PROBE(irq, softirq_exit)
 	h = irq_soft.lookup(&vec);
 	if (h)
 		ls_hist_add(h, d);
-	irq_victim(args, s, IRQ_K_SOFT, vec, d, now);
+	irq_victim(ctx, s, IRQ_K_SOFT, vec, d, now);
 	return 0;
 }
 
@@ -266,132 +267,132 @@ static __always_inline int irq_vec_exit(void *ctx, u32 id)
 }
 
 #ifdef LS_HAVE_TP_irq_vectors__local_timer_entry
-TRACEPOINT_PROBE(irq_vectors, local_timer_entry)
+RAW_TRACEPOINT_PROBE(local_timer_entry)
 {
 	return irq_vec_enter(IRQ_V_LOCAL_TIMER);
 }
 #endif
 #ifdef LS_HAVE_TP_irq_vectors__local_timer_exit
-TRACEPOINT_PROBE(irq_vectors, local_timer_exit)
+RAW_TRACEPOINT_PROBE(local_timer_exit)
 {
-	return irq_vec_exit(args, IRQ_V_LOCAL_TIMER);
+	return irq_vec_exit(ctx, IRQ_V_LOCAL_TIMER);
 }
 #endif
 
 #ifdef LS_HAVE_TP_irq_vectors__reschedule_entry
-TRACEPOINT_PROBE(irq_vectors, reschedule_entry)
+RAW_TRACEPOINT_PROBE(reschedule_entry)
 {
 	return irq_vec_enter(IRQ_V_RESCHEDULE);
 }
 #endif
 #ifdef LS_HAVE_TP_irq_vectors__reschedule_exit
-TRACEPOINT_PROBE(irq_vectors, reschedule_exit)
+RAW_TRACEPOINT_PROBE(reschedule_exit)
 {
-	return irq_vec_exit(args, IRQ_V_RESCHEDULE);
+	return irq_vec_exit(ctx, IRQ_V_RESCHEDULE);
 }
 #endif
 
 #ifdef LS_HAVE_TP_irq_vectors__call_function_entry
-TRACEPOINT_PROBE(irq_vectors, call_function_entry)
+RAW_TRACEPOINT_PROBE(call_function_entry)
 {
 	return irq_vec_enter(IRQ_V_CALL_FUNCTION);
 }
 #endif
 #ifdef LS_HAVE_TP_irq_vectors__call_function_exit
-TRACEPOINT_PROBE(irq_vectors, call_function_exit)
+RAW_TRACEPOINT_PROBE(call_function_exit)
 {
-	return irq_vec_exit(args, IRQ_V_CALL_FUNCTION);
+	return irq_vec_exit(ctx, IRQ_V_CALL_FUNCTION);
 }
 #endif
 
 #ifdef LS_HAVE_TP_irq_vectors__call_function_single_entry
-TRACEPOINT_PROBE(irq_vectors, call_function_single_entry)
+RAW_TRACEPOINT_PROBE(call_function_single_entry)
 {
 	return irq_vec_enter(IRQ_V_CALL_FUNCTION_SINGLE);
 }
 #endif
 #ifdef LS_HAVE_TP_irq_vectors__call_function_single_exit
-TRACEPOINT_PROBE(irq_vectors, call_function_single_exit)
+RAW_TRACEPOINT_PROBE(call_function_single_exit)
 {
-	return irq_vec_exit(args, IRQ_V_CALL_FUNCTION_SINGLE);
+	return irq_vec_exit(ctx, IRQ_V_CALL_FUNCTION_SINGLE);
 }
 #endif
 
 
 #ifdef LS_HAVE_TP_irq_vectors__thermal_apic_entry
-TRACEPOINT_PROBE(irq_vectors, thermal_apic_entry)
+RAW_TRACEPOINT_PROBE(thermal_apic_entry)
 {
 	return irq_vec_enter(IRQ_V_THERMAL_APIC);
 }
 #endif
 #ifdef LS_HAVE_TP_irq_vectors__thermal_apic_exit
-TRACEPOINT_PROBE(irq_vectors, thermal_apic_exit)
+RAW_TRACEPOINT_PROBE(thermal_apic_exit)
 {
-	return irq_vec_exit(args, IRQ_V_THERMAL_APIC);
+	return irq_vec_exit(ctx, IRQ_V_THERMAL_APIC);
 }
 #endif
 
 #ifdef LS_HAVE_TP_irq_vectors__spurious_apic_entry
-TRACEPOINT_PROBE(irq_vectors, spurious_apic_entry)
+RAW_TRACEPOINT_PROBE(spurious_apic_entry)
 {
 	return irq_vec_enter(IRQ_V_SPURIOUS_APIC);
 }
 #endif
 #ifdef LS_HAVE_TP_irq_vectors__spurious_apic_exit
-TRACEPOINT_PROBE(irq_vectors, spurious_apic_exit)
+RAW_TRACEPOINT_PROBE(spurious_apic_exit)
 {
-	return irq_vec_exit(args, IRQ_V_SPURIOUS_APIC);
+	return irq_vec_exit(ctx, IRQ_V_SPURIOUS_APIC);
 }
 #endif
 
 #ifdef LS_HAVE_TP_irq_vectors__error_apic_entry
-TRACEPOINT_PROBE(irq_vectors, error_apic_entry)
+RAW_TRACEPOINT_PROBE(error_apic_entry)
 {
 	return irq_vec_enter(IRQ_V_ERROR_APIC);
 }
 #endif
 #ifdef LS_HAVE_TP_irq_vectors__error_apic_exit
-TRACEPOINT_PROBE(irq_vectors, error_apic_exit)
+RAW_TRACEPOINT_PROBE(error_apic_exit)
 {
-	return irq_vec_exit(args, IRQ_V_ERROR_APIC);
+	return irq_vec_exit(ctx, IRQ_V_ERROR_APIC);
 }
 #endif
 
 #ifdef LS_HAVE_TP_irq_vectors__x86_platform_ipi_entry
-TRACEPOINT_PROBE(irq_vectors, x86_platform_ipi_entry)
+RAW_TRACEPOINT_PROBE(x86_platform_ipi_entry)
 {
 	return irq_vec_enter(IRQ_V_X86_PLATFORM_IPI);
 }
 #endif
 #ifdef LS_HAVE_TP_irq_vectors__x86_platform_ipi_exit
-TRACEPOINT_PROBE(irq_vectors, x86_platform_ipi_exit)
+RAW_TRACEPOINT_PROBE(x86_platform_ipi_exit)
 {
-	return irq_vec_exit(args, IRQ_V_X86_PLATFORM_IPI);
+	return irq_vec_exit(ctx, IRQ_V_X86_PLATFORM_IPI);
 }
 #endif
 
 #ifdef LS_HAVE_TP_irq_vectors__threshold_apic_entry
-TRACEPOINT_PROBE(irq_vectors, threshold_apic_entry)
+RAW_TRACEPOINT_PROBE(threshold_apic_entry)
 {
 	return irq_vec_enter(IRQ_V_THRESHOLD_APIC);
 }
 #endif
 #ifdef LS_HAVE_TP_irq_vectors__threshold_apic_exit
-TRACEPOINT_PROBE(irq_vectors, threshold_apic_exit)
+RAW_TRACEPOINT_PROBE(threshold_apic_exit)
 {
-	return irq_vec_exit(args, IRQ_V_THRESHOLD_APIC);
+	return irq_vec_exit(ctx, IRQ_V_THRESHOLD_APIC);
 }
 #endif
 
 #ifdef LS_HAVE_TP_irq_vectors__deferred_error_apic_entry
-TRACEPOINT_PROBE(irq_vectors, deferred_error_apic_entry)
+RAW_TRACEPOINT_PROBE(deferred_error_apic_entry)
 {
 	return irq_vec_enter(IRQ_V_DEFERRED_ERROR_APIC);
 }
 #endif
 #ifdef LS_HAVE_TP_irq_vectors__deferred_error_apic_exit
-TRACEPOINT_PROBE(irq_vectors, deferred_error_apic_exit)
+RAW_TRACEPOINT_PROBE(deferred_error_apic_exit)
 {
-	return irq_vec_exit(args, IRQ_V_DEFERRED_ERROR_APIC);
+	return irq_vec_exit(ctx, IRQ_V_DEFERRED_ERROR_APIC);
 }
 #endif

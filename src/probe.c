@@ -107,8 +107,17 @@ static int scan_tracepoints(struct ls_probe *p, const char *text, const struct l
 		tp = &p->tps[p->ntps++];
 		tp->present = ls_tracepoint_category(h, ev, tp->cat, sizeof(tp->cat));
 		snprintf(tp->ev, sizeof(tp->ev), "%s", ev);
-		snprintf(guard, sizeof(guard), "LS_HAVE_TP_%s__%s", tp->cat, ev);
-		tp->optional = tp->present && strstr(text, guard) != NULL;
+		snprintf(guard, sizeof(guard), "__%s", ev);
+		tp->optional = false;	/* guarded by LS_HAVE_TP_<any category>__ev */
+		for (const char *g = text; !tp->optional && (g = strstr(g, "LS_HAVE_TP_")); g++) {
+			size_t n = strcspn(g, " \t\n)");
+
+			tp->optional = n > strlen(guard) &&
+			    !strncmp(g + n - strlen(guard), guard, strlen(guard));
+			if (tp->optional && !tp->present)	/* the category, as the guard names it */
+				snprintf(tp->cat, sizeof(tp->cat), "%.*s",
+				    (int)(n - strlen("LS_HAVE_TP_") - strlen(guard)), g + strlen("LS_HAVE_TP_"));
+		}
 	}
 	return 0;
 }
@@ -555,7 +564,8 @@ int ls_probe_attach(struct ls_probe *p, char *err, size_t errlen)
 			    pr->fn, pr->cat, pr->ev, strerror(errno));
 			return -1;
 		}
-		ls_debug("%s: attached %s:%s", p->ops->name, pr->cat, pr->ev);
+		ls_debug("%s: attached %s%s%s", p->ops->name, pr->cat[0] ? pr->cat : "raw tracepoint ",
+		    pr->cat[0] ? ":" : "", pr->ev);
 	}
 	return 0;
 }
