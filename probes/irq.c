@@ -126,6 +126,7 @@ static __always_inline u64 irq_hard_exit(void *ctx, struct irq_cpu_state *s, u32
 	if (s->soft_active)
 		s->nested_ns += d;
 	s->chain_end = now;
+	s->last_exit_kind = kind;
 	irq_victim(ctx, s, kind, id, d, now);
 	return d;
 }
@@ -194,8 +195,9 @@ RAW_TRACEPOINT_PROBE(softirq_entry)
 	s->soft_vec = vec;
 	s->soft_active = 1;
 	s->nested_ns = 0;
-	if (s->chain_start && now - s->chain_end <= IRQ_CHAIN_GAP_NS) {
-		s->chain_soft |= 1 << vec;	/* run on the way out of an IRQ: same interruption */
+	if (s->chain_start && (now - s->chain_end <= IRQ_CHAIN_GAP_NS ||
+	    (s->last_exit_kind != IRQ_K_SOFT && now - s->chain_end <= IRQ_SOFT_AFTER_IRQ_NS))) {
+		s->chain_soft |= 1 << vec;	/* on the way out of an IRQ: same interruption */
 	} else {
 		s->chain_start = now;
 		s->chain_kind = IRQ_K_SOFT;
@@ -226,6 +228,7 @@ RAW_TRACEPOINT_PROBE(softirq_exit)
 	d = d > s->nested_ns ? d - s->nested_ns : 0;
 	s->soft_active = 0;
 	s->chain_end = now;
+	s->last_exit_kind = IRQ_K_SOFT;
 	h = irq_soft.lookup(&vec);
 	if (h)
 		ls_hist_add(h, d);

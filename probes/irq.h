@@ -74,10 +74,13 @@ struct irq_stolen_val {
 /*
  * irq_cpu_state - per CPU: what is running now. Hard IRQs and system vectors
  * do not nest; both can interrupt a softirq, whose time then excludes theirs.
- * A chain is one interruption of a task: IRQs and the softirqs run on their
- * exit, with gaps below IRQ_CHAIN_GAP_NS.
+ * A chain is one interruption of a task: an IRQ or vector, the softirqs run
+ * on its way out (starting within IRQ_SOFT_AFTER_IRQ_NS of its exit), and
+ * whatever follows back to back (within IRQ_CHAIN_GAP_NS). A softirq a task
+ * runs itself (local_bh_enable) opens a chain of its own.
  */
-#define IRQ_CHAIN_GAP_NS 10000
+#define IRQ_SOFT_AFTER_IRQ_NS 10000
+#define IRQ_CHAIN_GAP_NS 1000
 struct irq_cpu_state {
 	ls_u64 hard_start;
 	ls_u64 soft_start;
@@ -91,7 +94,7 @@ struct irq_cpu_state {
 	ls_u32 chain_kind;	/* what opened the chain */
 	ls_u32 chain_id;
 	ls_u32 chain_soft;	/* bit per softirq vector that ran in the chain */
-	ls_u32 pad;
+	ls_u32 last_exit_kind;	/* what ended at chain_end: enum irq_kind */
 };
 
 /* irq_event - one interruption of a monitored task at or above the floor */
