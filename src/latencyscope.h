@@ -261,7 +261,7 @@ struct ls_module_ops {
 	void	(*tick)(struct ls_probe *p, const struct ls_run *r);
 	int	(*collect)(struct ls_probe *p, const struct ls_run *r, struct ls_section *out);
 	void	(*judge)(struct ls_section *s, const struct ls_run *r);
-	void	(*cleanup)(struct ls_probe *p);
+	void	(*cleanup)(struct ls_probe *p);	/* free what priv holds; the engine frees priv */
 };
 extern const struct ls_module_ops *const ls_modules[];
 const struct ls_module_ops *ls_module_find(const char *name);

@@ -570,12 +570,6 @@ static void irq_judge(struct ls_section *s, const struct ls_run *r)
 	free(cpus);
 }
 
-static void irq_cleanup(struct ls_probe *p)
-{
-	free(p->priv);
-	p->priv = NULL;
-}
-
 const struct ls_module_ops ls_mod_irq = {
 	.name = "irq",
 	.title = "IRQ STORM DETECTOR",
@@ -586,5 +580,4 @@ const struct ls_module_ops ls_mod_irq = {
 	.event = irq_event,
 	.collect = irq_collect,
 	.judge = irq_judge,
-	.cleanup = irq_cleanup,
 };

@@ -472,12 +472,6 @@ static void iso_judge(struct ls_section *s, const struct ls_run *r)
 	judge_runq(s, r);
 }
 
-static void iso_cleanup(struct ls_probe *p)
-{
-	free(p->priv);
-	p->priv = NULL;
-}
-
 const struct ls_module_ops ls_mod_isolation = {
 	.name = "isolation",
 	.title = "ISOLATION VERIFIER",
@@ -487,5 +481,4 @@ const struct ls_module_ops ls_mod_isolation = {
 	.event = iso_event,
 	.collect = iso_collect,
 	.judge = iso_judge,
-	.cleanup = iso_cleanup,
 };

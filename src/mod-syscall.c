@@ -644,8 +644,6 @@ static void sc_cleanup(struct ls_probe *p)
 
 	for (int i = 0; sp && i < SC_MAX_NR; i++)
 		free(sp->names[i]);
-	free(sp);
-	p->priv = NULL;
 }
 
 const struct ls_module_ops ls_mod_syscall = {

@@ -70,24 +70,35 @@ static bool kernel_at_least(const char *release, int maj, int min)
  * scan_tracepoints - every TRACEPOINT_PROBE(cat, ev) in the probe text; a
  * tracepoint is optional when the file tests LS_HAVE_TP_cat__ev for it
  */
+/* tp_add - a new, zeroed tracepoint entry for event ev; NULL when out of memory */
+static struct ls_tp *tp_add(struct ls_probe *p, const char *ev)
+{
+	struct ls_tp *tp = realloc(p->tps, (p->ntps + 1) * sizeof(*p->tps));
+
+	if (!tp)
+		return NULL;
+	p->tps = tp;
+	tp = &p->tps[p->ntps++];
+	memset(tp, 0, sizeof(*tp));
+	snprintf(tp->ev, sizeof(tp->ev), "%s", ev);
+	return tp;
+}
+
 static int scan_tracepoints(struct ls_probe *p, const char *text, const struct ls_host *h)
 {
 	const char *s = text;
 
 	while ((s = strstr(s, "TRACEPOINT_PROBE("))) {
 		char cat[64], ev[64], guard[160];
+		bool raw = s - text >= 4 && !strncmp(s - 4, "RAW_", 4);
 		struct ls_tp *tp;
 
 		s += strlen("TRACEPOINT_PROBE(");
-		if (sscanf(s, " %63[A-Za-z0-9_] , %63[A-Za-z0-9_] )", cat, ev) != 2)
+		if (raw || sscanf(s, " %63[A-Za-z0-9_] , %63[A-Za-z0-9_] )", cat, ev) != 2)
 			continue;
-		tp = realloc(p->tps, (p->ntps + 1) * sizeof(*p->tps));
-		if (!tp)
+		if (!(tp = tp_add(p, ev)))
 			return -1;
-		p->tps = tp;
-		tp = &p->tps[p->ntps++];
 		snprintf(tp->cat, sizeof(tp->cat), "%s", cat);
-		snprintf(tp->ev, sizeof(tp->ev), "%s", ev);
 		snprintf(guard, sizeof(guard), "LS_HAVE_TP_%s__%s", cat, ev);
 		tp->optional = strstr(text, guard) != NULL;
 		tp->present = ls_tracepoint_exists(h, cat, ev);
@@ -100,13 +111,9 @@ static int scan_tracepoints(struct ls_probe *p, const char *text, const struct l
 		s += strlen("RAW_TRACEPOINT_PROBE(");
 		if (sscanf(s, " %63[A-Za-z0-9_] )", ev) != 1)
 			continue;
-		tp = realloc(p->tps, (p->ntps + 1) * sizeof(*p->tps));
-		if (!tp)
+		if (!(tp = tp_add(p, ev)))
 			return -1;
-		p->tps = tp;
-		tp = &p->tps[p->ntps++];
 		tp->present = ls_tracepoint_category(h, ev, tp->cat, sizeof(tp->cat));
-		snprintf(tp->ev, sizeof(tp->ev), "%s", ev);
 		snprintf(guard, sizeof(guard), "__%s", ev);
 		tp->optional = false;	/* guarded by LS_HAVE_TP_<any category>__ev */
 		for (const char *g = text; !tp->optional && (g = strstr(g, "LS_HAVE_TP_")); g++) {
@@ -772,7 +779,8 @@ void ls_probe_close(struct ls_probe *p)
 		free(pr);
 	}
 	if (p->ops && p->ops->cleanup)
-		p->ops->cleanup(p);
+		p->ops->cleanup(p);	/* what priv points to; priv itself is freed here */
+	free(p->priv);
 	if (p->mod)
 		bpf_module_destroy(p->mod);
 	for (int i = 0; i < p->ncflags; i++)
