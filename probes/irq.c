@@ -61,7 +61,7 @@ static __always_inline void irq_hard_enter(struct irq_cpu_state *s, u32 kind, u3
 static __always_inline void irq_victim(void *ctx, struct irq_cpu_state *s, u32 kind, u32 id,
     u64 d, u64 now)
 {
-	u64 pid_tgid = bpf_get_current_pid_tgid(), *floor;
+	u64 pid_tgid = bpf_get_current_pid_tgid(), *floor, start;
 	u32 tid = (u32)pid_tgid, tgid = pid_tgid >> 32, zero = 0;
 
 	if (tid == 0 || !LS_MONITORED(tgid))
@@ -91,12 +91,18 @@ static __always_inline void irq_victim(void *ctx, struct irq_cpu_state *s, u32 k
 		}
 	}
 #endif
+	/*
+	 * Softirq probes run with interrupts on: an IRQ arriving in the middle
+	 * of this one may open a chain that starts after `now`. Read the start
+	 * once and leave such an interleaving out.
+	 */
+	start = *(volatile u64 *)&s->chain_start;
 	floor = irq_floor.lookup(&zero);
-	if (floor && now - s->chain_start >= *floor) {
+	if (floor && start && start <= now && now - start >= *floor) {
 		struct irq_event ev = {};
 
-		ev.start = s->chain_start;
-		ev.duration_ns = now - s->chain_start;
+		ev.start = start;
+		ev.duration_ns = now - start;
 		ev.cpu = bpf_get_smp_processor_id();
 		ev.tid = tid;
 		ev.tgid = tgid;
@@ -195,9 +201,17 @@ RAW_TRACEPOINT_PROBE(softirq_entry)
 	s->soft_vec = vec;
 	s->soft_active = 1;
 	s->nested_ns = 0;
-	if (s->chain_start && (now - s->chain_end <= IRQ_CHAIN_GAP_NS ||
-	    (s->last_exit_kind != IRQ_K_SOFT && now - s->chain_end <= IRQ_SOFT_AFTER_IRQ_NS))) {
-		s->chain_soft |= 1 << vec;	/* on the way out of an IRQ: same interruption */
+	/*
+	 * Joins the open chain: the softirqs run on the way out of an IRQ, and
+	 * the next vector of the same __do_softirq() pass (a pass runs pending
+	 * vectors in ascending order, so a repeat of a vector, as when a task
+	 * sends packet after packet with local_bh_enable, starts anew).
+	 */
+	if (s->chain_start &&
+	    ((s->last_exit_kind != IRQ_K_SOFT && now - s->chain_end <= IRQ_SOFT_AFTER_IRQ_NS) ||
+	     (s->last_exit_kind == IRQ_K_SOFT && vec > s->last_soft_vec &&
+	      now - s->chain_end <= IRQ_CHAIN_GAP_NS))) {
+		s->chain_soft |= 1 << vec;
 	} else {
 		s->chain_start = now;
 		s->chain_kind = IRQ_K_SOFT;
@@ -229,6 +243,7 @@ RAW_TRACEPOINT_PROBE(softirq_exit)
 	s->soft_active = 0;
 	s->chain_end = now;
 	s->last_exit_kind = IRQ_K_SOFT;
+	s->last_soft_vec = vec;
 	h = irq_soft.lookup(&vec);
 	if (h)
 		ls_hist_add(h, d);

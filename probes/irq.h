@@ -76,8 +76,9 @@ struct irq_stolen_val {
  * do not nest; both can interrupt a softirq, whose time then excludes theirs.
  * A chain is one interruption of a task: an IRQ or vector, the softirqs run
  * on its way out (starting within IRQ_SOFT_AFTER_IRQ_NS of its exit), and
- * whatever follows back to back (within IRQ_CHAIN_GAP_NS). A softirq a task
- * runs itself (local_bh_enable) opens a chain of its own.
+ * whatever follows back to back (within IRQ_CHAIN_GAP_NS; a softirq only when
+ * its vector is higher than the last one's, as in one __do_softirq() pass).
+ * A softirq a task runs itself (local_bh_enable) opens a chain of its own.
  */
 #define IRQ_SOFT_AFTER_IRQ_NS 10000
 #define IRQ_CHAIN_GAP_NS 1000
@@ -95,6 +96,8 @@ struct irq_cpu_state {
 	ls_u32 chain_id;
 	ls_u32 chain_soft;	/* bit per softirq vector that ran in the chain */
 	ls_u32 last_exit_kind;	/* what ended at chain_end: enum irq_kind */
+	ls_u32 last_soft_vec;	/* the last softirq that ended */
+	ls_u32 pad;
 };
 
 /* irq_event - one interruption of a monitored task at or above the floor */

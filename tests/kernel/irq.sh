@@ -83,9 +83,15 @@ ok "local timer interrupts agree with /proc/interrupts LOC" [ "$bad" -eq 0 ]
 ok "without --pid the longest interruptions of any task are listed" \
 	[ "$(jq_ "$TMP/all.json" '[.irq.worst[] | select(.victim.pid > 0 and .duration_ns > 0)] | length > 0')" = true ]
 # the flood's softirqs run in its own context, ~1 us apart: each is its own
-# interruption, not one chain the length of the flood
+# interruption, not one chain the length of the flood. A NET_RX run itself may
+# take milliseconds (net_rx_action's time budget), so the bound is the
+# longest single NET_RX on that CPU plus what may chain onto it.
 ok "back-to-back softirqs a task runs itself are not one endless interruption" \
-	[ "$(jq_ "$TMP/all.json" '[.irq.worst[] | select(.source | test("^softirq:NET_RX")) | .duration_ns] | (max // 0) < 1000000')" = true ]
+	[ "$(jq_ "$TMP/all.json" '.irq as $i | [$i.worst[] | select(.source | test("^softirq:NET_RX")) |
+		. as $w | ([$i.softirqs[] | select(.vector == "NET_RX" and .cpu == $w.cpu) | .duration_ns.max] | max // 0) as $m |
+		select(.duration_ns > $m + 200000)] | length')" = 0 ]
+ok "every interruption has a length within the run" \
+	[ "$(jq_ "$TMP/all.json" '[.irq.worst[] | select(.duration_ns <= 0 or .duration_ns > 5000000000)] | length')" = 0 ]
 ok "durations come with percentiles where the counts allow" \
 	[ "$(jq_ "$TMP/all.json" '[.irq.softirqs[] | select(.count >= 100 and .duration_ns.p99 == null)] | length')" = 0 ]
 
