@@ -17,9 +17,14 @@
  *	LS_NR_CPUS		possible CPUs (cpu-indexed arrays)
  *	LS_HAVE_TP_<cat>__<event>	for each tracepoint present in tracefs
  *	LS_HAVE_RINGBUF		when the kernel has BPF ring buffers (5.8+)
+ *
+ * Programs are found by name: TRACEPOINT_PROBE(cat, ev) and
+ * RAW_TRACEPOINT_PROBE(ev) (libbcc's macros) and LS_SOFTWARE_EVENT_PROBE(ev).
  */
 #ifndef LATENCYSCOPE_BPF_H
 #define LATENCYSCOPE_BPF_H
+
+#include <uapi/linux/bpf_perf_event.h>
 
 #include "ls_hist.h"
 
@@ -46,11 +51,22 @@
 #endif
 
 /*
+ * LS_SOFTWARE_EVENT_PROBE(name) - a program the front end attaches to the
+ * software perf event `name` (page_faults_min, page_faults_maj, page_faults,
+ * context_switches, cpu_migrations, cpu_clock, task_clock) on every
+ * monitored CPU with a sample period of 1: it runs on each occurrence, in
+ * the context of the task that caused it. ctx->addr is the event's address
+ * (the faulting address for page faults).
+ */
+#define LS_SOFTWARE_EVENT_PROBE(name) int ls_swev__##name(struct bpf_perf_event_data *ctx)
+
+/*
  * The gate: user space opens it once every program is attached and closes
  * it when the run ends, so all maps describe exactly the same window.
  * Every probe starts with `if (!ls_enabled()) return 0;`.
  */
 BPF_ARRAY(ls_gate, u32, 1);
+BPF_ARRAY(ls_start, u64, 1);	/* bpf_ktime_get_ns() when the gate opened */
 
 static __always_inline int ls_enabled(void)
 {

@@ -97,7 +97,7 @@ struct ls_value ls_v_bool(bool b);
 struct ls_value ls_v_json(const char *json);	/* embedded as is in JSON; text shows "-" */
 
 struct ls_metric {
-	char		*key;	/* JSON key */
+	char		*key;	/* JSON key; NULL: text only */
 	char		*label;	/* text label; NULL: JSON only */
 	struct ls_value	 v;
 };
@@ -298,9 +298,13 @@ struct ls_prog {
 	char	 cat[64], ev[64];
 	int	 prog_fd;
 	int	 link_fd;
+	int	 swev;		/* software perf event config, -1 for a tracepoint */
+	int	*cpu_fds;	/* a software event's perf events, one per monitored CPU */
+	int	 ncpu_fds;
 };
 struct ls_probe {
 	const struct ls_module_ops *ops;
+	const struct ls_cpuset *cpus;	/* monitored CPUs (the run's) */
 	char		*path;
 	void		*mod;	/* libbcc module */
 	int		 nprogs;

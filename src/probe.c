@@ -15,17 +15,45 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bcc/bcc_common.h>
 #include <bcc/libbpf.h>
 #include <bcc/perf_reader.h>
 #include <linux/bpf.h>
+#include <linux/perf_event.h>
 
 #include "latencyscope.h"
 
 #define LS_FN_PREFIX "tracepoint__"
 #define LS_RAW_PREFIX "raw_tracepoint__"
+#define LS_SWEV_PREFIX "ls_swev__"	/* LS_SOFTWARE_EVENT_PROBE(name) in probes/latencyscope.h */
+
+/* the software perf events a probe can run on, by the name it gives them */
+static const struct {
+	const char *name;
+	int	    config;
+} ls_swevs[] = {
+	{ "cpu_clock", PERF_COUNT_SW_CPU_CLOCK },
+	{ "task_clock", PERF_COUNT_SW_TASK_CLOCK },
+	{ "page_faults", PERF_COUNT_SW_PAGE_FAULTS },
+	{ "context_switches", PERF_COUNT_SW_CONTEXT_SWITCHES },
+	{ "cpu_migrations", PERF_COUNT_SW_CPU_MIGRATIONS },
+	{ "page_faults_min", PERF_COUNT_SW_PAGE_FAULTS_MIN },
+	{ "page_faults_maj", PERF_COUNT_SW_PAGE_FAULTS_MAJ },
+	{ "alignment_faults", PERF_COUNT_SW_ALIGNMENT_FAULTS },
+	{ "emulation_faults", PERF_COUNT_SW_EMULATION_FAULTS },
+};
+
+/* swev_config - the perf config of a software event name, -1 when unknown */
+static int swev_config(const char *name)
+{
+	for (size_t i = 0; i < sizeof(ls_swevs) / sizeof(ls_swevs[0]); i++)
+		if (!strcmp(ls_swevs[i].name, name))
+			return ls_swevs[i].config;
+	return -1;
+}
 #define LS_LOG_SIZE (1 << 20)
 
 struct perf_readers {
@@ -355,6 +383,7 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 
 	memset(p, 0, sizeof(*p));
 	p->ops = ops;
+	p->cpus = &r->cpus;
 	p->path = ls_strdup_printf("%s/%s.c", r->probes_dir, ops->name);
 	text = ls_read_file(p->path, NULL);
 	if (!text) {
@@ -423,10 +452,26 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 		char cat[64], ev[64];
 		int fd;
 
-		if (!fn || !fn_to_tracepoint(fn, cat, sizeof(cat), ev, sizeof(ev)))
+		int type, config = -1;
+
+		if (fn && !strncmp(fn, LS_SWEV_PREFIX, strlen(LS_SWEV_PREFIX))) {
+			config = swev_config(fn + strlen(LS_SWEV_PREFIX));
+			if (config < 0) {
+				snprintf(err, errlen, "%s: %s() names no software perf event; known: "
+				    "page_faults_min, page_faults_maj, page_faults, context_switches, "
+				    "cpu_migrations, cpu_clock, task_clock", p->path, fn);
+				goto out;
+			}
+			cat[0] = '\0';
+			snprintf(ev, sizeof(ev), "%s", fn + strlen(LS_SWEV_PREFIX));
+			type = BPF_PROG_TYPE_PERF_EVENT;
+		} else if (fn && fn_to_tracepoint(fn, cat, sizeof(cat), ev, sizeof(ev))) {
+			type = cat[0] ? BPF_PROG_TYPE_TRACEPOINT : BPF_PROG_TYPE_RAW_TRACEPOINT;
+		} else {
 			continue;
+		}
 		log[0] = '\0';
-		fd = bcc_func_load(p->mod, cat[0] ? BPF_PROG_TYPE_TRACEPOINT : BPF_PROG_TYPE_RAW_TRACEPOINT, fn,
+		fd = bcc_func_load(p->mod, type, fn,
 		    bpf_function_start(p->mod, fn), (int)bpf_function_size(p->mod, fn),
 		    bpf_module_license(p->mod), bpf_module_kern_version(p->mod),
 		    ls_verbose > 1 ? 1 : 0, log, LS_LOG_SIZE, NULL, -1);
@@ -449,10 +494,13 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 		snprintf(pr->ev, sizeof(pr->ev), "%s", ev);
 		pr->prog_fd = fd;
 		pr->link_fd = -1;
+		pr->swev = config;
+		pr->cpu_fds = NULL;
+		pr->ncpu_fds = 0;
 	}
 	if (!p->nprogs) {
-		snprintf(err, errlen, "probe file %s defines no TRACEPOINT_PROBE(category, event): "
-		    "there is nothing to attach", p->path);
+		snprintf(err, errlen, "probe file %s defines no TRACEPOINT_PROBE(category, event) "
+		    "(nor RAW_TRACEPOINT_PROBE or LS_SOFTWARE_EVENT_PROBE): there is nothing to attach", p->path);
 		goto out;
 	}
 	rc = 0;
@@ -545,6 +593,36 @@ static void tp_mark_missing(struct ls_probe *p, const char *cat, const char *ev)
 }
 
 /*
+ * attach_swev - a software-event program on every monitored CPU, run on
+ * each occurrence (sample period 1)
+ */
+static int attach_swev(struct ls_probe *p, struct ls_prog *pr, char *err, size_t errlen)
+{
+	int ncpu = ls_nr_possible_cpus();
+
+	pr->cpu_fds = calloc(ncpu > 0 ? ncpu : 1, sizeof(int));
+	if (!pr->cpu_fds)
+		return -1;
+	for (int c = 0; c < ncpu && c < LS_MAX_CPUS; c++) {
+		int fd;
+
+		if (!ls_cpuset_isset(p->cpus, c))
+			continue;
+		fd = bpf_attach_perf_event(pr->prog_fd, PERF_TYPE_SOFTWARE, pr->swev, 1, 0, -1, c, -1);
+		if (fd < 0) {
+			snprintf(err, errlen, "cannot attach %s() to the software perf event %s on "
+			    "CPU %d (%s): the kernel needs CONFIG_PERF_EVENTS, and "
+			    "kernel.perf_event_paranoid must allow system-wide events for this user",
+			    pr->fn, pr->ev, c, strerror(errno));
+			return -1;
+		}
+		pr->cpu_fds[pr->ncpu_fds++] = fd;
+	}
+	ls_debug("%s: attached software event %s on %d CPUs", p->ops->name, pr->ev, pr->ncpu_fds);
+	return 0;
+}
+
+/*
  * ls_probe_attach - attach every loaded program to its tracepoint; all or
  * nothing, except that an optional tracepoint the kernel refuses is noted
  */
@@ -555,6 +633,11 @@ int ls_probe_attach(struct ls_probe *p, char *err, size_t errlen)
 	for (int i = 0; i < p->nprogs; i++) {
 		struct ls_prog *pr = &p->progs[i];
 
+		if (pr->swev >= 0) {
+			if (attach_swev(p, pr, err, errlen) < 0)
+				return -1;
+			continue;
+		}
 		if (pr->cat[0])
 			pr->link_fd = bpf_attach_tracepoint(pr->prog_fd, pr->cat, pr->ev);
 		else
@@ -695,6 +778,9 @@ int ls_probe_gate(struct ls_probe *p, uint32_t on)
 	int fd = ls_probe_table_fd(p, "ls_gate");
 	uint32_t zero = 0;
 
+	if (on)
+		ls_probe_set_u64(p, "ls_start", ls_now_ns(CLOCK_MONOTONIC));
+
 	return fd < 0 ? 0 : bpf_update_elem(fd, &zero, &on, 0);
 }
 
@@ -744,6 +830,9 @@ void ls_probe_detach(struct ls_probe *p)
 	bool *started = calloc(p->nprogs ? p->nprogs : 1, sizeof(*started));
 
 	for (int i = 0; i < p->nprogs; i++) {
+		for (int k = 0; k < p->progs[i].ncpu_fds; k++)
+			bpf_close_perf_event_fd(p->progs[i].cpu_fds[k]);
+		p->progs[i].ncpu_fds = 0;
 		if (p->progs[i].link_fd < 0)
 			continue;
 		started[i] = th && started &&
@@ -769,6 +858,7 @@ void ls_probe_close(struct ls_probe *p)
 		if (p->progs[i].prog_fd >= 0)
 			close(p->progs[i].prog_fd);
 		free(p->progs[i].fn);
+		free(p->progs[i].cpu_fds);
 	}
 	if (p->ringbuf)
 		bpf_free_ringbuf(p->ringbuf);

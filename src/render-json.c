@@ -86,7 +86,8 @@ static json_t *section_json(const struct ls_section *s)
 
 	json_object_set_new(o, "verdict", json_string(ls_level_name(s->verdict)));
 	for (int i = 0; i < s->nmetrics; i++)
-		set_dotted(o, s->metrics[i].key, value_json(&s->metrics[i].v));
+		if (s->metrics[i].key)	/* NULL key: text only */
+			set_dotted(o, s->metrics[i].key, value_json(&s->metrics[i].v));
 	for (int i = 0; i < s->nhistos; i++)
 		set_dotted(o, s->histos[i].key, summary_json(&s->histos[i].s));
 	for (int i = 0; i < s->ntables; i++) {

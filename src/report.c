@@ -321,7 +321,7 @@ const struct ls_value *ls_section_find_metric(const struct ls_section *s, const 
 	static const struct ls_value null = { .type = LS_V_NULL };
 
 	for (int i = 0; i < s->nmetrics; i++)
-		if (strcmp(s->metrics[i].key, key) == 0)
+		if (s->metrics[i].key && strcmp(s->metrics[i].key, key) == 0)
 			return &s->metrics[i].v;
 	return &null;
 }

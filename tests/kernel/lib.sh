@@ -94,5 +94,5 @@ within() {
 
 # no_programs_left: no tracepoint program of ours is still loaded
 no_programs_left() {
-	! bpftool prog show 2>/dev/null | grep -q 'tracepoint__'
+	! bpftool prog show 2>/dev/null | grep -q 'tracepoint__\|ls_swev__'
 }
