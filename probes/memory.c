@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * memory.c - BPF side of the Memory Stall Profiler: page faults (minor and
+ * major, per process and CPU, per second), TLB flushes by reason, who sends
+ * IPIs to the monitored CPUs, direct reclaim and compaction stalls, page
+ * migrations and NUMA balancing moves. Reads tracepoint arguments and perf
+ * sample data only.
+ *
+ * Faults come from the kernel's own minor-faults / major-faults software
+ * events, one program run per fault: they are counted exactly where the
+ * kernel counts /proc/<pid>/stat's minflt and majflt (mm_account_fault),
+ * which exceptions:page_fault_user cannot tell apart (it fires for every
+ * trap, retries and errors included). Hot path: one array slot per process,
+ * one per-CPU counter, one per-CPU rate slot.
+ */
+#include "latencyscope.h"
+#include "memory.h"
+
+BPF_ARRAY(mem_procs, struct mem_proc, MEM_NSLOTS);
+BPF_PERCPU_ARRAY(mem_cpu, struct mem_cpu, 1);
+BPF_PERCPU_ARRAY(mem_rate, u64, MEM_RATE_SLOTS);
+BPF_PERCPU_ARRAY(mem_stall_hist, struct ls_hist, MEM_NR_STALLS);
+BPF_HASH(mem_stall_begin, u32, u64, 4096);	/* tid -> stall start */
+BPF_HASH(mem_ipis, struct mem_ipi_key, struct mem_ipi_val, 1024);
+
+static __always_inline struct mem_cpu *mem_cpu_here(void)
+{
+	u32 zero = 0;
+
+	return mem_cpu.lookup(&zero);
+}
+
+/* mem_fault - one fault of the current task; the perf event is on a monitored CPU */
+static __always_inline int mem_fault(int major)
+{
+	u64 id = bpf_get_current_pid_tgid(), now, *start, *rate;
+	u32 tgid = id >> 32, slot = tgid & (MEM_NSLOTS - 1), zero = 0, sec;
+	struct mem_proc *pr;
+	struct mem_cpu *c;
+
+	if (!ls_enabled() || (u32)id == 0 || !LS_MONITORED(tgid))
+		return 0;
+	c = mem_cpu_here();
+	if (!c)
+		return 0;
+	if (major)
+		c->major++;
+	else
+		c->minor++;
+	pr = mem_procs.lookup(&slot);
+	if (pr) {
+		if (pr->tgid != tgid && pr->tgid == 0) {
+			pr->tgid = tgid;
+			bpf_get_current_comm(pr->comm, sizeof(pr->comm));
+		}
+		if (pr->tgid == tgid) {
+			/* a process may fault before exec() renames it: refresh now and then */
+			if (((pr->minor + pr->major) & 1023) == 1)
+				bpf_get_current_comm(pr->comm, sizeof(pr->comm));
+			if (major)
+				__sync_fetch_and_add(&pr->major, 1);
+			else
+				__sync_fetch_and_add(&pr->minor, 1);
+		} else {
+			c->slot_busy++;
+		}
+	}
+	start = ls_start.lookup(&zero);
+	if (!start)
+		return 0;
+	now = bpf_ktime_get_ns();
+	sec = now > *start ? (now - *start) / 1000000000ULL : 0;
+	if (sec >= MEM_RATE_SLOTS)
+		sec = MEM_RATE_SLOTS - 1;
+	rate = mem_rate.lookup(&sec);
+	if (rate)
+		(*rate)++;
+	return 0;
+}
+
+LS_SOFTWARE_EVENT_PROBE(page_faults_min)
+{
+	return mem_fault(0);
+}
+
+LS_SOFTWARE_EVENT_PROBE(page_faults_maj)
+{
+	return mem_fault(1);
+}
+
+/* mem_here - counters of this CPU when it and the current task are monitored */
+static __always_inline struct mem_cpu *mem_here(void)
+{
+	if (!ls_enabled() || !LS_CPU_MATCH(bpf_get_smp_processor_id()) || !ls_current_match())
+		return 0;
+	return mem_cpu_here();
+}
+
+#ifdef LS_HAVE_TP_tlb__tlb_flush
+TRACEPOINT_PROBE(tlb, tlb_flush)
+{
+	struct mem_cpu *c = mem_here();
+	u32 reason = args->reason;
+
+	if (!c || reason >= MEM_NR_TLB_REASONS)
+		return 0;
+	c->tlb[reason]++;
+	if (args->pages != (unsigned long)-1)
+		c->tlb_pages[reason] += args->pages;
+	return 0;
+}
+#endif
+
+/* mem_ipi - count n IPIs the current task sent to monitored CPUs */
+static __always_inline void mem_ipi(u64 callsite, u64 callback, u64 n)
+{
+	u32 zero = 0;
+	struct mem_cpu *c = mem_cpu.lookup(&zero);
+	struct mem_ipi_key k = {};
+	struct mem_ipi_val *v;
+
+	if (!c || !n)
+		return;
+	c->ipis_to_monitored += n;
+	k.cpu = bpf_get_smp_processor_id();
+	k.tgid = bpf_get_current_pid_tgid() >> 32;
+	k.callsite = callsite;
+	k.callback = callback;
+	v = mem_ipis.lookup(&k);
+	if (!v) {
+		struct mem_ipi_val init = {};
+
+		bpf_get_current_comm(init.comm, sizeof(init.comm));
+		mem_ipis.insert(&k, &init);
+		v = mem_ipis.lookup(&k);
+	}
+	if (v)
+		__sync_fetch_and_add(&v->count, n);
+	else
+		c->ipi_full++;
+}
+
+#ifdef LS_HAVE_TP_ipi__ipi_send_cpu
+TRACEPOINT_PROBE(ipi, ipi_send_cpu)
+{
+	if (ls_enabled() && LS_CPU_MATCH(args->cpu))
+		mem_ipi((u64)args->callsite, (u64)args->callback, 1);
+	return 0;
+}
+#endif
+
+#ifdef LS_HAVE_TP_ipi__ipi_send_cpumask
+/*
+ * The targets of a multi-CPU IPI, monitored ones only: the cpumask words
+ * ANDed with MEM_MONITORED_WORD<i> (set by the front end), bits counted.
+ */
+static __always_inline u64 mem_popcount(u64 x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (x * 0x0101010101010101ULL) >> 56;
+}
+
+#define MEM_MASK_WORD(i, mon) do { \
+	u64 w = 0; \
+	if (len >= ((i) + 1) * 8) { \
+		bpf_probe_read_kernel(&w, sizeof(w), (char *)args + off + (i) * 8); \
+		n += mem_popcount(w & (mon)); \
+	} else if (len > (i) * 8) { \
+		bpf_probe_read_kernel(&w, 4, (char *)args + off + (i) * 8); \
+		n += mem_popcount(w & 0xffffffffULL & (mon)); \
+	} \
+} while (0)
+
+TRACEPOINT_PROBE(ipi, ipi_send_cpumask)
+{
+	u32 loc = args->data_loc_cpumask, off = loc & 0xffff, len = loc >> 16;
+	u64 n = 0;
+
+	if (!ls_enabled())
+		return 0;
+	MEM_MASK_WORD(0, MEM_MONITORED_WORD0);
+	MEM_MASK_WORD(1, MEM_MONITORED_WORD1);
+	MEM_MASK_WORD(2, MEM_MONITORED_WORD2);
+	MEM_MASK_WORD(3, MEM_MONITORED_WORD3);
+	mem_ipi((u64)args->callsite, (u64)args->callback, n);
+	return 0;
+}
+#endif
+
+/* stalls: begin/end pairs of the same task */
+static __always_inline void mem_stall_start(void)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	u64 now = bpf_ktime_get_ns();
+
+	if (mem_here())
+		mem_stall_begin.update(&tid, &now);
+}
+
+static __always_inline void mem_stall_end(void *ctx, u32 kind, u64 detail)
+{
+	u64 id = bpf_get_current_pid_tgid(), *t0, now = bpf_ktime_get_ns();
+	u32 tid = (u32)id;
+	struct mem_stall_event ev = {};
+	struct mem_cpu *c = mem_here();
+	struct ls_hist *h;
+
+	if (!c)
+		return;
+	t0 = mem_stall_begin.lookup(&tid);
+	if (!t0) {
+		c->stall_unmatched++;
+		return;
+	}
+	ev.start = *t0;
+	mem_stall_begin.delete(&tid);
+	ev.duration_ns = now > ev.start ? now - ev.start : 0;
+	h = mem_stall_hist.lookup(&kind);
+	if (h)
+		ls_hist_add(h, ev.duration_ns);
+	ev.tid = tid;
+	ev.tgid = id >> 32;
+	ev.cpu = bpf_get_smp_processor_id();
+	ev.kind = kind;
+	ev.detail = detail;
+	bpf_get_current_comm(ev.comm, sizeof(ev.comm));
+	ls_emit(ctx, &ev, sizeof(ev));	/* stalls are rare and each one matters */
+}
+
+#ifdef LS_HAVE_TP_vmscan__mm_vmscan_direct_reclaim_begin
+TRACEPOINT_PROBE(vmscan, mm_vmscan_direct_reclaim_begin)
+{
+	mem_stall_start();
+	return 0;
+}
+#endif
+#ifdef LS_HAVE_TP_vmscan__mm_vmscan_direct_reclaim_end
+TRACEPOINT_PROBE(vmscan, mm_vmscan_direct_reclaim_end)
+{
+	mem_stall_end(args, MEM_STALL_RECLAIM, args->nr_reclaimed);
+	return 0;
+}
+#endif
+/* a cgroup at its memory limit makes the allocating task reclaim the same way */
+#ifdef LS_HAVE_TP_vmscan__mm_vmscan_memcg_reclaim_begin
+TRACEPOINT_PROBE(vmscan, mm_vmscan_memcg_reclaim_begin)
+{
+	mem_stall_start();
+	return 0;
+}
+#endif
+#ifdef LS_HAVE_TP_vmscan__mm_vmscan_memcg_reclaim_end
+TRACEPOINT_PROBE(vmscan, mm_vmscan_memcg_reclaim_end)
+{
+	mem_stall_end(args, MEM_STALL_RECLAIM, args->nr_reclaimed);
+	return 0;
+}
+#endif
+#ifdef LS_HAVE_TP_compaction__mm_compaction_begin
+TRACEPOINT_PROBE(compaction, mm_compaction_begin)
+{
+	mem_stall_start();
+	return 0;
+}
+#endif
+#ifdef LS_HAVE_TP_compaction__mm_compaction_end
+TRACEPOINT_PROBE(compaction, mm_compaction_end)
+{
+	mem_stall_end(args, MEM_STALL_COMPACTION, (u64)(u32)args->status);
+	return 0;
+}
+#endif
+
+/* migrations, NUMA balancing and THP collapses: counted where they happen */
+#ifdef LS_HAVE_TP_migrate__mm_migrate_pages
+TRACEPOINT_PROBE(migrate, mm_migrate_pages)
+{
+	struct mem_cpu *c = mem_here();
+
+	if (c) {
+		c->migrated_pages += args->succeeded;
+		c->migrate_failed += args->failed;
+	}
+	return 0;
+}
+#endif
+#ifdef LS_HAVE_TP_sched__sched_move_numa
+TRACEPOINT_PROBE(sched, sched_move_numa)
+{
+	struct mem_cpu *c = mem_here();
+
+	if (c)
+		c->numa_moves++;
+	return 0;
+}
+#endif
+#ifdef LS_HAVE_TP_sched__sched_swap_numa
+TRACEPOINT_PROBE(sched, sched_swap_numa)
+{
+	struct mem_cpu *c = mem_here();
+
+	if (c)
+		c->numa_swaps++;
+	return 0;
+}
+#endif
+#ifdef LS_HAVE_TP_sched__sched_stick_numa
+TRACEPOINT_PROBE(sched, sched_stick_numa)
+{
+	struct mem_cpu *c = mem_here();
+
+	if (c)
+		c->numa_sticks++;
+	return 0;
+}
+#endif
+#ifdef LS_HAVE_TP_huge_memory__mm_collapse_huge_page
+TRACEPOINT_PROBE(huge_memory, mm_collapse_huge_page)
+{
+	struct mem_cpu *c = mem_here();
+
+	if (c)
+		c->thp_collapses++;
+	return 0;
+}
+#endif

@@ -1,0 +1,125 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# memory.sh - the Memory Stall Profiler against the kernel's own counters:
+# each workload's minflt/majflt (/proc/self/stat), the TLB row of
+# /proc/interrupts, and reclaim forced by a memory cgroup's limit.
+
+. "$(dirname "$0")/lib.sh"
+require_kernel
+
+CPU=$(( $(nproc) - 1 ))
+OTHER=0
+
+# start OUT ARGS...: latencyscope --module memory in the background, attached
+start() {
+	out=$1; shift
+	"$LS" -v --module memory --duration 60 --json -o "$out" "$@" 2>"$out.err" &
+	L=$!
+	bg_pids="$bg_pids $L"
+	wait_for "$out.err" "probes attached" || diag "never attached"
+}
+
+# stop: end the run with SIGINT (its report is still written)
+stop() { kill -INT "$L"; wait "$L"; rc=$?; }
+
+# field FILE KEY: KEY=value from a workload's own report
+field() { sed -n "s/.*$2=\([0-9]*\).*/\1/p" "$1"; }
+
+# --- minor and major faults against the workloads' own counters --------------
+# the file must be on a disk (not tmpfs) for its pages to need I/O
+MAJ=$(mktemp /var/tmp/ls-major.XXXXXX)
+RESTORE="rm -f $MAJ"
+dd if=/dev/urandom of="$MAJ" bs=1M count=8 2>/dev/null
+N=20000
+start "$TMP/f.json"
+"$WL/memory" touch "$N" >"$TMP/touch.out"
+"$WL/memory" majors "$MAJ" >"$TMP/maj.out"
+sleep 1
+stop
+ok "memory module runs (exit $rc)" [ "$rc" -le 2 ]
+T=$(field "$TMP/touch.out" pid)
+M=$(field "$TMP/maj.out" pid)
+diag "touch: $(tail -1 "$TMP/touch.out")" "majors: $(tail -1 "$TMP/maj.out")"
+diag "traced: $(jq -c "[.memory.page_faults.per_pid[] | select(.pid == $T or .pid == $M)]" "$TMP/f.json")"
+got=$(jq_ "$TMP/f.json" "[.memory.page_faults.per_pid[] | select(.pid == $T) | .minor] | add // 0")
+want=$(field "$TMP/touch.out" minflt)
+ok "minor faults of a process agree with its /proc/self/stat minflt" within "$got" "$want" 20
+ok "every touched page is a minor fault" [ "$got" -ge "$N" ]
+ok "touching fresh pages takes no major fault" \
+	[ "$(jq_ "$TMP/f.json" "[.memory.page_faults.per_pid[] | select(.pid == $T) | .major] | add // 0")" -eq 0 ]
+got=$(jq_ "$TMP/f.json" "[.memory.page_faults.per_pid[] | select(.pid == $M) | .major] | add // 0")
+want=$(field "$TMP/maj.out" majflt)
+ok "major faults agree with majflt" within "$got" "$want" 2
+ok "reading a dropped file by mmap faults in majors" [ "$got" -ge 1000 ]
+ok "the fault-rate series adds up to the fault totals" \
+	[ "$(jq_ "$TMP/f.json" '.memory.page_faults | (.rate_per_s | add) == (.minor + .major)')" = true ]
+ok "the series has a slot per second of the run" \
+	[ "$(jq_ "$TMP/f.json" '(.memory.page_faults.rate_per_s | length) == ((.run.duration_s | floor) + 1)')" = true ]
+ok "per-CPU faults add up to the totals" \
+	[ "$(jq_ "$TMP/f.json" '.memory.page_faults | ([.per_cpu[] | .minor + .major] | add) == (.minor + .major)')" = true ]
+ok "major faults in a monitored process are reported" \
+	[ "$(jq_ "$TMP/f.json" "[.memory.findings[] | select(.message | test(\"pid $M\\\\) took [0-9]+ major\"))] | length")" -ge 1 ]
+ok "a single-node host says so instead of printing NUMA zeros" \
+	[ "$(jq_ "$TMP/f.json" '(.memory.numa.nodes > 1) or ((.memory.notes | any(test("single NUMA node"))) and .memory.numa.task_moves == null)')" = true ]
+
+# --- --pid keeps other processes out -------------------------------------------
+"$WL/spinner" "$OTHER" 0 &
+S=$!
+bg_pids="$bg_pids $S"
+start "$TMP/p.json" --pid "$S"
+"$WL/memory" touch 5000 >/dev/null
+stop
+kill "$S"
+ok "--pid: only the monitored process is itemised" \
+	[ "$(jq_ "$TMP/p.json" "[.memory.page_faults.per_pid[] | select(.pid != $S)] | length")" = 0 ]
+ok "--pid: the other process's faults are not counted" \
+	[ "$(jq_ "$TMP/p.json" '.memory.page_faults.minor')" -lt 5000 ]
+
+# --- remote TLB shootdowns: /proc/interrupts' TLB row is the oracle -------------
+start "$TMP/t.json" --cpus "$CPU"
+tlb0=$(awk -v c="$CPU" '$1 == "TLB:" { print $(c + 2) }' /proc/interrupts)
+"$WL/memory" shootdown 1 "$OTHER" "$CPU" >"$TMP/sd.out"
+tlb1=$(awk -v c="$CPU" '$1 == "TLB:" { print $(c + 2) }' /proc/interrupts)
+stop
+W=$(field "$TMP/sd.out" pid)
+unmaps=$(field "$TMP/sd.out" unmaps)
+want=$((tlb1 - tlb0))
+got=$(jq_ "$TMP/t.json" "[.memory.tlb.flushes[] | select(.reason == \"remote shootdown\" and .cpu == $CPU) | .count] | add // 0")
+diag "unmaps $unmaps, /proc/interrupts TLB cpu$CPU +$want, traced $got"
+ok "remote shootdowns on the monitored CPU agree with /proc/interrupts TLB" within "$got" "$want" $((want / 50 + 20))
+ok "each unmap flushed the other CPU" [ "$got" -ge $((unmaps * 9 / 10)) ]
+ok "tlb.shootdown_ipis counts them" [ "$(jq_ "$TMP/t.json" '.memory.tlb.shootdown_ipis')" -eq "$got" ]
+ok "the top IPI sender is the unmapping workload, its callsite symbolized" \
+	[ "$(jq_ "$TMP/t.json" ".memory.tlb.senders[0] | .pid == $W and .cpu == $OTHER and (.callsite | test(\"^[a-z_]+\"))")" = true ]
+ok "shootdowns on a --cpus CPU are a violation (exit 2)" [ "$rc" -eq 2 ]
+
+# --- reclaim stalls: a writer inside a memory cgroup with a small limit ---------
+cg=""
+if [ -d /sys/fs/cgroup/memory ]; then
+	cg=/sys/fs/cgroup/memory/ls-test.$$
+	mkdir "$cg" && echo 16M >"$cg/memory.limit_in_bytes" || cg=""
+elif grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+	cg=/sys/fs/cgroup/ls-test.$$
+	mkdir "$cg" && echo 16M >"$cg/memory.max" || cg=""
+fi
+if [ -n "$cg" ]; then
+	RESTORE="rm -f $MAJ $TMP/big; rmdir $cg"
+	start "$TMP/r.json"
+	sh -c "echo \$\$ >$cg/cgroup.procs 2>/dev/null || echo \$\$ >$cg/tasks; exec dd if=/dev/zero of=/var/tmp/ls-big.$$ bs=1M count=128 2>/dev/null"
+	rm -f "/var/tmp/ls-big.$$"
+	stop
+	diag "reclaim: $(jq -c '.memory.reclaim_ns | {count, max}' "$TMP/r.json")"
+	ok "a writer at its cgroup's memory limit stalls in reclaim" \
+		[ "$(jq_ "$TMP/r.json" '.memory.reclaim_ns.count')" -gt 0 ]
+	ok "the longest stalls name the writer" \
+		[ "$(jq_ "$TMP/r.json" '[.memory.worst[] | select(.kind == "reclaim" and .comm == "dd")] | length')" -gt 0 ]
+	ok "every stall in the histogram was also seen as an event (none lost)" \
+		[ "$(jq_ "$TMP/r.json" '.lost_events')" = 0 ]
+else
+	diag "no memory cgroup controller: reclaim stalls not provoked"
+	ok "reclaim stalls (no memory cgroup controller here)" [ "${CI:-}" != true ]
+fi
+ok "no BPF program is left attached" no_programs_left
+
+done_testing
