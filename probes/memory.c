@@ -10,15 +10,15 @@
  * events, one program run per fault: they are counted exactly where the
  * kernel counts /proc/<pid>/stat's minflt and majflt (mm_account_fault),
  * which exceptions:page_fault_user cannot tell apart (it fires for every
- * trap, retries and errors included). Hot path: one array slot per process,
- * one per-CPU counter, one per-CPU rate slot.
+ * trap, retries and errors included). Hot path: one array slot per process
+ * and one per-CPU counter; user space reads the counters every 100 ms for
+ * the per-second series.
  */
 #include "latencyscope.h"
 #include "memory.h"
 
 BPF_ARRAY(mem_procs, struct mem_proc, MEM_NSLOTS);
 BPF_PERCPU_ARRAY(mem_cpu, struct mem_cpu, 1);
-BPF_PERCPU_ARRAY(mem_rate, u64, MEM_RATE_SLOTS);
 BPF_PERCPU_ARRAY(mem_stall_hist, struct ls_hist, MEM_NR_STALLS);
 BPF_HASH(mem_stall_begin, u32, u64, 4096);	/* tid -> stall start */
 BPF_HASH(mem_ipis, struct mem_ipi_key, struct mem_ipi_val, 1024);
@@ -33,8 +33,8 @@ static __always_inline struct mem_cpu *mem_cpu_here(void)
 /* mem_fault - one fault of the current task; the perf event is on a monitored CPU */
 static __always_inline int mem_fault(int major)
 {
-	u64 id = bpf_get_current_pid_tgid(), now, *start, *rate;
-	u32 tgid = id >> 32, slot = tgid & (MEM_NSLOTS - 1), zero = 0, sec;
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tgid = id >> 32, slot = tgid & (MEM_NSLOTS - 1);
 	struct mem_proc *pr;
 	struct mem_cpu *c;
 
@@ -65,16 +65,6 @@ static __always_inline int mem_fault(int major)
 			c->slot_busy++;
 		}
 	}
-	start = ls_start.lookup(&zero);
-	if (!start)
-		return 0;
-	now = bpf_ktime_get_ns();
-	sec = now > *start ? (now - *start) / 1000000000ULL : 0;
-	if (sec >= MEM_RATE_SLOTS)
-		sec = MEM_RATE_SLOTS - 1;
-	rate = mem_rate.lookup(&sec);
-	if (rate)
-		(*rate)++;
 	return 0;
 }
 

@@ -6,7 +6,6 @@
 #include "ls_hist.h"
 
 #define MEM_COMM_LEN	16
-#define MEM_RATE_SLOTS	3600	/* seconds in the fault-rate series; later ones share the last */
 #define MEM_NR_TLB_REASONS 8	/* tlb_flush reasons (0..5 on 6.x: see its print fmt) */
 #define MEM_TLB_REMOTE_SHOOTDOWN 1	/* the flush an IPI asked this CPU to do */
 #define MEM_MASK_WORDS	4	/* ipi_send_cpumask: targets among the first 256 CPUs */

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include <bcc/bcc_common.h>
@@ -43,7 +44,11 @@ static const struct ls_threshold_def mem_thresholds[] = {
 	{ NULL, 0, 0, NULL },
 };
 
+#define MEM_RATE_SLOTS 3600	/* seconds in the fault-rate series; later ones share the last */
+
 struct mem_priv {
+	uint64_t		cum[MEM_RATE_SLOTS];	/* faults before the end of second i */
+	int			ncum;
 	int			nworst;
 	struct mem_stall_event	worst[MEM_WORST];	/* longest first */
 	uint64_t		stalls[MEM_NR_STALLS];
@@ -88,6 +93,34 @@ static int mem_event(struct ls_probe *p, const void *data, size_t size)
 	}
 	mp->worst[i] = *ev;
 	return 0;
+}
+
+/* total_faults - every fault counted so far, all CPUs */
+static uint64_t total_faults(const struct ls_probe *p)
+{
+	int ncpu = ls_nr_possible_cpus();
+	struct mem_cpu *pc = calloc(ncpu, sizeof(*pc));
+	uint64_t t = 0;
+
+	if (pc && ls_probe_read_percpu(p, "mem_cpu", 0, pc, sizeof(*pc)) == 0)
+		for (int c = 0; c < ncpu; c++)
+			t += pc[c].minor + pc[c].major;
+	free(pc);
+	return t;
+}
+
+/* mem_tick - at each second boundary, the running total: the per-second series */
+static void mem_tick(struct ls_probe *p, const struct ls_run *r)
+{
+	struct mem_priv *mp = p->priv;
+	uint64_t sec = (ls_now_ns(CLOCK_MONOTONIC) - r->mono_start_ns) / 1000000000ULL;
+	uint64_t t;
+
+	if (!mp || sec <= (uint64_t)mp->ncum || mp->ncum >= MEM_RATE_SLOTS - 1)
+		return;
+	t = total_faults(p);
+	while ((uint64_t)mp->ncum < sec && mp->ncum < MEM_RATE_SLOTS - 1)
+		mp->cum[mp->ncum++] = t;
 }
 
 /* tlb_reason_names - the kernel's names for tlb_flush reasons, from its print format */
@@ -142,6 +175,7 @@ static int cmp_proc(const void *a, const void *b)
 static void collect_faults(struct ls_probe *p, const struct ls_run *r, struct ls_section *s,
     const struct mem_cpu *pc, int ncpu)
 {
+	struct mem_priv *mp = p->priv;
 	static const struct ls_column pcols[] = {
 		{ "pid", "PID", 7 }, { "comm", "COMM", 15 }, { "minor", "MINOR", 10 },
 		{ "major", "MAJOR", 8 },
@@ -166,13 +200,19 @@ static void collect_faults(struct ls_probe *p, const struct ls_run *r, struct ls
 	ls_section_metric(s, "page_faults.minor", "Minor page faults", ls_v_uint(minor, LS_F_COUNT));
 	ls_section_metric(s, "page_faults.major", "Major page faults", ls_v_uint(major, LS_F_COUNT));
 
-	/* per second since the probes started: a start-up burst vs steady faulting */
+	/*
+	 * per second since the run started (a start-up burst vs steady
+	 * faulting), from the totals mem_tick() took at each second's end
+	 */
 	nsec = (int)r->duration_s + 1;
 	if (nsec > MEM_RATE_SLOTS)
 		nsec = MEM_RATE_SLOTS;
 	series = calloc(nsec, sizeof(*series));
 	for (int i = 0; series && i < nsec; i++) {
-		ls_probe_sum_percpu(p, "mem_rate", i, &series[i], sizeof(series[i]));
+		uint64_t end = i < mp->ncum && i < nsec - 1 ? mp->cum[i] : minor + major;
+		uint64_t begin = i == 0 ? 0 : i - 1 < mp->ncum ? mp->cum[i - 1] : minor + major;
+
+		series[i] = end > begin ? end - begin : 0;
 		json_array_append_new(rate, json_integer((json_int_t)series[i]));
 		if (tl < 120)
 			tl += snprintf(text + tl, sizeof(text) - tl, "%s%llu", i ? " " : "",
@@ -566,6 +606,7 @@ const struct ls_module_ops ls_mod_memory = {
 	.prepare = mem_prepare,
 	.setup = mem_setup,
 	.event = mem_event,
+	.tick = mem_tick,
 	.collect = mem_collect,
 	.judge = mem_judge,
 };

@@ -13,7 +13,7 @@ OTHER=0
 # start OUT ARGS...: latencyscope --module memory in the background, attached
 start() {
 	out=$1; shift
-	"$LS" -v --module memory --duration 60 --json -o "$out" "$@" 2>"$out.err" &
+	"$LS" -v --module memory --duration "${DUR:-60}" --json -o "$out" "$@" 2>"$out.err" &
 	L=$!
 	bg_pids="$bg_pids $L"
 	wait_for "$out.err" "probes attached" || diag "never attached"
@@ -31,11 +31,11 @@ MAJ=$(mktemp /var/tmp/ls-major.XXXXXX)
 RESTORE="rm -f $MAJ"
 dd if=/dev/urandom of="$MAJ" bs=1M count=8 2>/dev/null
 N=20000
-start "$TMP/f.json"
+DUR=3.5 start "$TMP/f.json"
 "$WL/memory" touch "$N" >"$TMP/touch.out"
 "$WL/memory" majors "$MAJ" >"$TMP/maj.out"
-sleep 1
-stop
+wait "$L"
+rc=$?
 ok "memory module runs (exit $rc)" [ "$rc" -le 2 ]
 T=$(field "$TMP/touch.out" pid)
 M=$(field "$TMP/maj.out" pid)
@@ -55,6 +55,9 @@ ok "the fault-rate series adds up to the fault totals" \
 	[ "$(jq_ "$TMP/f.json" '.memory.page_faults | (.rate_per_s | add) == (.minor + .major)')" = true ]
 ok "the series has a slot per second of the run" \
 	[ "$(jq_ "$TMP/f.json" '(.memory.page_faults.rate_per_s | length) == ((.run.duration_s | floor) + 1)')" = true ]
+diag "faults per second: $(jq -c '.memory.page_faults.rate_per_s' "$TMP/f.json")"
+ok "the burst at the start shows in the first second, not in the quiet ones" \
+	[ "$(jq_ "$TMP/f.json" ".memory.page_faults.rate_per_s | (.[0] >= $N) and (.[2] < $N / 4)")" = true ]
 ok "per-CPU faults add up to the totals" \
 	[ "$(jq_ "$TMP/f.json" '.memory.page_faults | ([.per_cpu[] | .minor + .major] | add) == (.minor + .major)')" = true ]
 ok "major faults in a monitored process are reported" \

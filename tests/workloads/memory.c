@@ -5,6 +5,9 @@
  *	memory touch PAGES	map PAGES fresh anonymous pages and write each once
  *	memory majors FILE	drop FILE from the page cache, map it and read
  *				every page (each miss is a major fault)
+ *	memory churn PAGES ROUNDS
+ *				map, write and unmap PAGES fresh pages ROUNDS
+ *				times; prints elapsed_ns (clock_gettime)
  *	memory shootdown SECONDS CPU_A CPU_B
  *				a thread on CPU_B keeps the address space live
  *				there while the main thread, on CPU_A, maps,
@@ -73,6 +76,31 @@ static int touch(long pages)
 		m[i * psz] = 1;
 	printf("touched=%ld\n", pages);
 	report();
+	return 0;
+}
+
+static int churn(long pages, long rounds)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long r = 0; r < rounds; r++) {
+		char *m = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+
+		if (m == MAP_FAILED) {
+			perror("memory: mmap");
+			return 1;
+		}
+		madvise(m, pages * psz, MADV_NOHUGEPAGE);
+		for (long i = 0; i < pages; i++)
+			m[i * psz] = 1;
+		munmap(m, pages * psz);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("faults=%ld elapsed_ns=%lld\n", pages * rounds,
+	    (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
 	return 0;
 }
 
@@ -152,10 +180,13 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 3 && !strcmp(argv[1], "touch"))
 		return touch(atol(argv[2]));
+	if (argc == 4 && !strcmp(argv[1], "churn"))
+		return churn(atol(argv[2]), atol(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "majors"))
 		return majors(argv[2]);
 	if (argc == 5 && !strcmp(argv[1], "shootdown"))
 		return shootdown(atof(argv[2]), atoi(argv[3]), atoi(argv[4]));
-	fprintf(stderr, "usage: memory touch PAGES | majors FILE | shootdown SECONDS CPU_A CPU_B\n");
+	fprintf(stderr, "usage: memory touch PAGES | churn PAGES ROUNDS | majors FILE | "
+	    "shootdown SECONDS CPU_A CPU_B\n");
 	return 2;
 }
