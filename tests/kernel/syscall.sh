@@ -106,7 +106,7 @@ ok "a blocking read above syscall.blocked_max is a violation" \
 	[ "$(jq_ "$TMP/pp.json" '[.syscall.findings[] | select(.level == "fail" and (.message | test("^read blocked")))] | length')" = 1 ]
 
 # --- without --pid: every task, but never latencyscope itself -----------------------
-bg "$WL/sleeper" "$CPU" 1000 1500
+bg "$WL/sleeper" "$CPU" 1000 20000	# outlives the run (attaching takes seconds)
 S=$BG
 "$LS" --module syscall --duration 1 --json -o "$TMP/all.json" 2>/dev/null &
 L=$!
