@@ -329,7 +329,7 @@ static void collect_tlb(struct ls_probe *p, const struct ls_run *r, struct ls_se
 		ipis += pc[c].ipis_to_monitored;
 		full += pc[c].ipi_full;
 	}
-	ls_section_metric(s, "tlb.shootdown_ipis", "TLB shootdown IPIs received",
+	ls_section_metric(s, "tlb.shootdown_ipis", "TLB shootdowns received",
 	    ls_v_uint(shootdowns, LS_F_COUNT));
 	ls_section_metric(s, "tlb.ipis_received", "IPIs sent to these CPUs", ls_v_uint(ipis, LS_F_COUNT));
 
@@ -461,7 +461,7 @@ static void collect_numa_thp(struct ls_section *s, const struct mem_cpu *pc, int
 		ls_section_note(s, "single NUMA node: remote access not possible");
 	}
 	ls_section_metric(s, "numa.remote_fault_share", NULL, ls_v_null());
-	ls_section_metric(s, "thp.collapses", "THP collapses (khugepaged)", ls_v_uint(thp, LS_F_COUNT));
+	ls_section_metric(s, "thp.collapses", "khugepaged collapses", ls_v_uint(thp, LS_F_COUNT));
 	thp_setting("enabled", buf, sizeof(buf));
 	ls_section_metric(s, "thp.enabled", "Transparent hugepages", ls_v_str(buf));
 	thp_setting("defrag", buf, sizeof(buf));
