@@ -46,7 +46,7 @@ static __always_inline void irq_hard_enter(struct irq_cpu_state *s, u32 kind, u3
 	s->hard_start = now;
 	s->hard_kind = kind;
 	s->hard_id = id;
-	if (!s->soft_active && (s->chain_start == 0 || now - s->chain_end > IRQ_CHAIN_GAP_NS)) {
+	if (!s->soft.active && (s->chain_start == 0 || now - s->chain_end > IRQ_CHAIN_GAP_NS)) {
 		s->chain_start = now;
 		s->chain_kind = kind;
 		s->chain_id = id;
@@ -129,8 +129,8 @@ static __always_inline u64 irq_hard_exit(void *ctx, struct irq_cpu_state *s, u32
 	d = now - s->hard_start;
 	s->hard_start = 0;
 	s->hard_kind = 0;
-	if (s->soft_active)
-		s->nested_ns += d;
+	if (s->soft.active)
+		s->soft.nested_ns += d;
 	s->chain_end = now;
 	s->last_exit_kind = kind;
 	irq_victim(ctx, s, kind, id, d, now);
@@ -197,10 +197,7 @@ RAW_TRACEPOINT_PROBE(softirq_entry)
 	if (!s || vec >= IRQ_NR_SOFTIRQS)
 		return 0;
 	now = bpf_ktime_get_ns();
-	s->soft_start = now;
-	s->soft_vec = vec;
-	s->soft_active = 1;
-	s->nested_ns = 0;
+	ls_softirq_enter(&s->soft, vec, now);
 	/*
 	 * Joins the open chain: the softirqs run on the way out of an IRQ, and
 	 * the next vector of the same __do_softirq() pass (a pass runs pending
@@ -230,17 +227,15 @@ RAW_TRACEPOINT_PROBE(softirq_exit)
 
 	if (!s || vec >= IRQ_NR_SOFTIRQS)
 		return 0;
-	if (!s->soft_active || s->soft_vec != vec) {
+	now = bpf_ktime_get_ns();
+	d = ls_softirq_exit(&s->soft, vec, now);
+	if (!d) {
 		struct irq_counters *c = irq_cnt();
 
 		if (c)
 			c->unmatched++;
 		return 0;
 	}
-	now = bpf_ktime_get_ns();
-	d = now - s->soft_start;
-	d = d > s->nested_ns ? d - s->nested_ns : 0;
-	s->soft_active = 0;
 	s->chain_end = now;
 	s->last_exit_kind = IRQ_K_SOFT;
 	s->last_soft_vec = vec;

@@ -4,8 +4,9 @@
 #define LS_IRQ_H
 
 #include "ls_hist.h"
+#include "ls_softirq.h"
 
-#define IRQ_NR_SOFTIRQS	10	/* HI .. RCU */
+#define IRQ_NR_SOFTIRQS	LS_NR_SOFTIRQS
 #define IRQ_NAME_LEN	32
 #define IRQ_COMM_LEN	16
 
@@ -84,14 +85,11 @@ struct irq_stolen_val {
 #define IRQ_CHAIN_GAP_NS 1000
 struct irq_cpu_state {
 	ls_u64 hard_start;
-	ls_u64 soft_start;
-	ls_u64 nested_ns;	/* hard IRQ/vector time inside the running softirq */
+	struct ls_softirq_clock soft;	/* the running softirq */
 	ls_u64 chain_start;
 	ls_u64 chain_end;
 	ls_u32 hard_id;		/* IRQ number or vector id of the running hard IRQ / vector */
 	ls_u32 hard_kind;	/* 0 when none */
-	ls_u32 soft_vec;
-	ls_u32 soft_active;
 	ls_u32 chain_kind;	/* what opened the chain */
 	ls_u32 chain_id;
 	ls_u32 chain_soft;	/* bit per softirq vector that ran in the chain */
