@@ -196,6 +196,7 @@ int main(int argc, char **argv)
 	r.cpus_isolated = ls_cpuset_subset(&r.cpus, &h.isolated);
 	if (ls_preflight_cpus(&h, &r.cpus, err, sizeof(err)) < 0 ||
 	    ls_preflight_pids(o.pids, o.npids, err, sizeof(err)) < 0 ||
+	    ls_preflight_interfaces(o.interfaces, o.ninterfaces, err, sizeof(err)) < 0 ||
 	    ls_preflight_privileges(err, sizeof(err)) < 0 ||
 	    ls_preflight_tracefs(&h, err, sizeof(err)) < 0 ||
 	    ls_preflight_headers(&h, o.kernel_headers, err, sizeof(err)) < 0)

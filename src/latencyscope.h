@@ -14,6 +14,7 @@
 #define LS_MAX_CPUS	8192
 #define LS_MAX_PIDS	64
 #define LS_MAX_MODULES	16
+#define LS_MAX_IFACES	16
 
 /* Exit codes: the contract with CI gates. */
 enum ls_exit {
@@ -211,6 +212,8 @@ struct ls_opts {
 	bool		 cpus_given;
 	int		 pids[LS_MAX_PIDS];
 	int		 npids;
+	char		*interfaces[LS_MAX_IFACES];	/* --interface */
+	int		 ninterfaces;
 	double		 duration;
 	enum ls_format	 format;
 	bool		 format_given;
@@ -281,6 +284,7 @@ int	 ls_host_probe(struct ls_host *h);
 int	 ls_preflight_privileges(char *err, size_t errlen);
 int	 ls_preflight_cpus(const struct ls_host *h, const struct ls_cpuset *cpus, char *err, size_t errlen);
 int	 ls_preflight_pids(int *pids, int npids, char *err, size_t errlen);
+int	 ls_preflight_interfaces(char *const *names, int n, char *err, size_t errlen);
 int	 ls_preflight_tracefs(struct ls_host *h, char *err, size_t errlen);
 int	 ls_preflight_headers(struct ls_host *h, const char *given, char *err, size_t errlen);
 bool	 ls_tracepoint_exists(const struct ls_host *h, const char *cat, const char *ev);

@@ -17,6 +17,7 @@ enum {
 	OPT_KERNEL_HEADERS,
 	OPT_NO_COLOR,
 	OPT_ASCII,
+	OPT_INTERFACE,
 };
 
 static const struct option long_opts[] = {
@@ -25,6 +26,7 @@ static const struct option long_opts[] = {
 	{ "cpus",		required_argument, NULL, 'c' },
 	{ "pid",		required_argument, NULL, 'p' },
 	{ "duration",		required_argument, NULL, 'd' },
+	{ "interface",		required_argument, NULL, OPT_INTERFACE },
 	{ "json",		no_argument,	   NULL, 'j' },
 	{ "output",		required_argument, NULL, 'o' },
 	{ "format",		required_argument, NULL, 'f' },
@@ -61,6 +63,8 @@ void ls_opts_usage(FILE *f)
 "                          threads are included (default: every task on the CPUs)\n"
 "  -d, --duration SECONDS  how long to trace, fractions allowed (default: 10);\n"
 "                          Ctrl-C or SIGTERM ends the run early and still reports\n"
+"      --interface LIST    network module: only these devices, like eth0,eth1\n"
+"                          (default: all; see ip link)\n"
 "\n"
 "Verdicts:\n"
 "  -t, --threshold KEY=VALUE\n"
@@ -93,6 +97,7 @@ void ls_opts_usage(FILE *f)
 "  latencyscope --module isolation --cpus 2-3 --duration 30\n"
 "  latencyscope --pid $(pidof engine) --json | jq '.isolation.verdict'\n"
 "  latencyscope --cpus 4-7 --threshold isolation.runq_p99_99=20us -o run.json\n"
+"  latencyscope --module network --interface eth0 --pid $(pidof feed)\n"
 "\n"
 "See latencyscope(8) for the report fields and how verdicts are decided.\n", f);
 }
@@ -178,6 +183,33 @@ static int parse_threshold(struct ls_opts *o, const char *arg, char *err, size_t
 	return 0;
 }
 
+/* parse_interfaces - a comma-separated list of device names (checked in preflight) */
+static int parse_interfaces(struct ls_opts *o, const char *arg, char *err, size_t errlen)
+{
+	char *copy = xstrdup(arg), *save = NULL;
+
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (strlen(t) >= 16 || strchr(t, '/') || !*t) {
+			snprintf(err, errlen, "bad --interface name '%s': device names have 1 to 15 "
+			    "characters and no '/' (see ip link)", t);
+			free(copy);
+			return -1;
+		}
+		if (o->ninterfaces == LS_MAX_IFACES) {
+			snprintf(err, errlen, "too many --interface names: at most %d", LS_MAX_IFACES);
+			free(copy);
+			return -1;
+		}
+		o->interfaces[o->ninterfaces++] = xstrdup(t);
+	}
+	free(copy);
+	if (!o->ninterfaces) {
+		snprintf(err, errlen, "empty --interface list: give names like eth0,eth1");
+		return -1;
+	}
+	return 0;
+}
+
 static bool ends_with(const char *s, const char *sfx)
 {
 	size_t a = strlen(s), b = strlen(sfx);
@@ -218,6 +250,10 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 			break;
 		case 'd':
 			if (parse_duration(o, optarg, err, errlen) < 0)
+				return -1;
+			break;
+		case OPT_INTERFACE:
+			if (parse_interfaces(o, optarg, err, errlen) < 0)
 				return -1;
 			break;
 		case 'j':
@@ -309,6 +345,8 @@ void ls_opts_free(struct ls_opts *o)
 		free(o->thresholds[i].key);
 		free(o->thresholds[i].value);
 	}
+	for (int i = 0; i < o->ninterfaces; i++)
+		free(o->interfaces[i]);
 	free(o->output);
 	free(o->probes_dir);
 	free(o->kernel_headers);

@@ -150,6 +150,36 @@ int ls_preflight_pids(int *pids, int npids, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * ls_preflight_interfaces - each --interface name is a device of this
+ * network namespace; the error lists the ones that exist
+ */
+int ls_preflight_interfaces(char *const *names, int n, char *err, size_t errlen)
+{
+	for (int i = 0; i < n; i++) {
+		char path[64];
+		struct dirent *e;
+		DIR *d;
+		int len;
+
+		snprintf(path, sizeof(path), "/sys/class/net/%s", names[i]);
+		if (access(path, F_OK) == 0)
+			continue;
+		len = snprintf(err, errlen, "network interface '%s' does not exist; this host has:",
+		    names[i]);
+		d = opendir("/sys/class/net");
+		while (d && (e = readdir(d)) && len < (int)errlen)
+			if (e->d_name[0] != '.')
+				len += snprintf(err + len, errlen - len, " %s", e->d_name);
+		if (d)
+			closedir(d);
+		if (len < (int)errlen)
+			snprintf(err + len, errlen - len, " (give --interface one of these)");
+		return -1;
+	}
+	return 0;
+}
+
 static bool is_dir(const char *p)
 {
 	struct stat st;

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * network.c - BPF side of the Network Path Analyzer: NAPI polls and packet
+ * arrivals per device and CPU, NET_RX/NET_TX softirq time, the time from a
+ * packet's arrival in the stack to its copy into a reading thread's buffer,
+ * drops by reason, and socket receive-queue overflows. Reads tracepoint
+ * arguments only.
+ *
+ * Packet-to-thread latency without kprobes: net:netif_receive_skb stores
+ * (skb address, time, CPU, device) in a slot of a fixed array chosen by
+ * hashing the address; skb:skb_copy_datagram_iovec (TCP), in the reader's
+ * recvmsg(), finds the slot by the same address. UDP: see sk_data_ready. The array never grows: a
+ * slot reused before its packet was read is counted, not lost silently.
+ *
+ * The front end passes NET_IFACE_MATCH(w0, w1) for --interface: the device
+ * name, zero-padded to 16 bytes, as two little-endian words.
+ */
+#include "latencyscope.h"
+#include "ls_softirq.h"
+#include "network.h"
+
+#ifndef NET_IFACE_MATCH
+#define NET_IFACE_MATCH(w0, w1) 1
+#endif
+
+BPF_PERCPU_ARRAY(net_counters, struct net_counters, 1);
+BPF_PERCPU_ARRAY(net_soft, struct ls_softirq_clock, 1);
+BPF_PERCPU_ARRAY(net_soft_hist, struct ls_hist, 2);	/* 0: NET_TX, 1: NET_RX */
+BPF_PERCPU_ARRAY(net_delivery, struct ls_hist, 1);
+BPF_PERCPU_ARRAY(net_zero, struct net_thread, 1);	/* zeroed template for inserts */
+BPF_ARRAY(net_slots, struct net_slot, NET_SLOTS);
+BPF_ARRAY(net_floor, u64, 1);	/* emit deliveries >= this (set by user space) */
+BPF_PERCPU_ARRAY(net_reasons, u64, NET_NR_REASONS);
+BPF_HASH(net_dev, struct net_dev_key, struct net_dev_val, 1024);
+BPF_HASH(net_threads, u32, struct net_thread, 1024);
+BPF_HASH(net_drops, struct net_drop_key, u64, 1024);
+BPF_HASH(net_rcvq, u32, struct net_rcvq_val, 1024);
+#if defined(LS_HAVE_TP_sock__sk_data_ready) && defined(LS_HAVE_TP_sock__sock_recv_length)
+#define NET_UDP_BY_SOCKET 1	/* UDP delivery through the socket (see sk_data_ready) */
+BPF_PERCPU_ARRAY(net_cur, struct net_slot, 1);	/* the packet this CPU's stack handles now */
+BPF_HASH(net_socks, u64, struct net_slot, 4096);	/* socket -> oldest unread arrival */
+#endif
+
+union net_name {
+	char	c[NET_DEV_LEN];
+	u64	w[2];
+};
+
+static __always_inline struct net_counters *net_cnt(void)
+{
+	u32 zero = 0;
+
+	return net_counters.lookup(&zero);
+}
+
+/* net_slot_of - the slot a packet address hashes to */
+static __always_inline u32 net_slot_of(u64 skb)
+{
+	return ((u32)(skb >> 6) * 2654435761U) >> (32 - NET_SLOT_BITS);
+}
+
+/* net_dev_get - the stats of a device on this CPU, created on first sight */
+static __always_inline struct net_dev_val *net_dev_get(const union net_name *n, u32 cpu)
+{
+	struct net_dev_key k = {};
+	struct net_dev_val *v;
+
+	__builtin_memcpy(k.dev, n->c, NET_DEV_LEN);
+	k.cpu = cpu;
+	v = net_dev.lookup(&k);
+	if (!v) {
+		struct net_dev_val zero = {};
+		struct net_counters *c;
+
+		net_dev.insert(&k, &zero);
+		v = net_dev.lookup(&k);
+		if (!v && (c = net_cnt()))
+			c->devs_full++;
+	}
+	return v;
+}
+
+TRACEPOINT_PROBE(net, netif_receive_skb)
+{
+	u32 cpu = bpf_get_smp_processor_id(), idx;
+	u64 skb = (u64)args->skbaddr;
+	union net_name n = {};
+	struct net_dev_val *d;
+	struct net_slot *sl;
+
+	if (!ls_enabled())
+		return 0;
+	TP_DATA_LOC_READ_STR(n.c, name, NET_DEV_LEN);
+	if (!NET_IFACE_MATCH(n.w[0], n.w[1]))
+		return 0;
+	if (LS_CPU_MATCH(cpu) && (d = net_dev_get(&n, cpu))) {
+		d->packets++;	/* the key holds the CPU: one writer */
+		d->bytes += args->len;
+	}
+	/* every CPU: the reader may run on a monitored CPU while the stack does not */
+	idx = net_slot_of(skb);
+	sl = net_slots.lookup(&idx);
+	if (!sl)
+		return 0;
+	if (sl->skb && sl->skb != skb) {
+		struct net_counters *c = net_cnt();
+
+		if (c)
+			c->overwritten++;
+	}
+	sl->skb = skb;
+	sl->ts = bpf_ktime_get_ns();
+	sl->len = args->len;
+	sl->cpu = cpu;
+	__builtin_memcpy(sl->dev, n.c, NET_DEV_LEN);
+#ifdef NET_UDP_BY_SOCKET
+	{
+		u32 zero = 0;
+		struct net_slot *cur = net_cur.lookup(&zero);
+
+		if (cur)
+			*cur = *sl;
+	}
+#endif
+	return 0;
+}
+
+/*
+ * net_record - the current task took a packet that arrived at `ts` on
+ * rx_cpu through dev into its buffer: its arrival-to-thread time
+ */
+static __always_inline void net_record(void *ctx, struct net_counters *c, u64 ts, u32 rx_cpu,
+    const char *dev)
+{
+	u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns(), delay = now - ts, *floor;
+	u32 tid = (u32)id, tgid = id >> 32, zero = 0, cpu = bpf_get_smp_processor_id();
+	struct net_thread *t;
+	struct ls_hist *h;
+
+	if (now < ts || delay > NET_MAX_AGE_NS) {
+		c->stale++;
+		return;
+	}
+	h = net_delivery.lookup(&zero);
+	if (h)
+		ls_hist_add(h, delay);
+	t = net_threads.lookup(&tid);
+	if (!t) {
+		struct net_thread *init = net_zero.lookup(&zero);
+
+		if (init) {
+			init->tgid = tgid;
+			bpf_get_current_comm(init->comm, sizeof(init->comm));
+			net_threads.insert(&tid, init);
+			t = net_threads.lookup(&tid);
+		}
+		if (!t) {
+			c->threads_full++;
+			return;
+		}
+	}
+	ls_hist_add(&t->h, delay);	/* a thread reads on one CPU at a time */
+	t->last_rx_cpu = rx_cpu;
+	if (rx_cpu != cpu)
+		t->other_cpu++;
+	floor = net_floor.lookup(&zero);
+	if (floor && delay >= *floor) {
+		struct net_event ev = {};
+
+		ev.arrival = ts;
+		ev.delay_ns = delay;
+		ev.tid = tid;
+		ev.tgid = tgid;
+		ev.rx_cpu = rx_cpu;
+		ev.cpu = cpu;
+		__builtin_memcpy(ev.dev, dev, NET_DEV_LEN);
+		bpf_get_current_comm(ev.comm, sizeof(ev.comm));
+		ls_emit(ctx, &ev, sizeof(ev));
+	}
+}
+
+/* net_reader - counters when the current task is a monitored reader on a monitored CPU */
+static __always_inline struct net_counters *net_reader(void)
+{
+	u64 id = bpf_get_current_pid_tgid();
+
+	if (!ls_enabled() || (u32)id == 0 || !LS_CPU_MATCH(bpf_get_smp_processor_id()) ||
+	    !LS_MONITORED((u32)(id >> 32)))
+		return 0;
+	return net_cnt();
+}
+
+/* stream sockets (TCP) and datagrams copied in pieces: the copy names the skb */
+TRACEPOINT_PROBE(skb, skb_copy_datagram_iovec)
+{
+	u64 skb = (u64)args->skbaddr;
+	u32 idx = net_slot_of(skb);
+	struct net_counters *c = net_reader();
+	struct net_slot *sl;
+
+	if (!c || !(sl = net_slots.lookup(&idx)) || sl->skb != skb)
+		return 0;	/* not a packet seen arriving (local, unix socket, older) */
+	/* a copy of fewer bytes than arrived (headers were pulled): the same packet */
+	if (args->len < 0 || (u32)args->len >= sl->len) {
+		c->unmatched_reads++;
+		return 0;
+	}
+	sl->skb = 0;	/* read: later copies of the same packet are not new deliveries */
+	net_record(args, c, sl->ts, sl->cpu, sl->dev);
+	return 0;
+}
+
+/*
+ * UDP copies a linear datagram without that tracepoint. Its arrival is
+ * tied to the socket instead: sk_data_ready follows netif_receive_skb on
+ * the same CPU in the same softirq, and the socket remembers its oldest
+ * unread arrival; sock_recv_length, in the reader's recvmsg(), takes it
+ * (datagrams are read in order). Arrivals while one is pending are not
+ * sampled (counted).
+ */
+#ifdef NET_UDP_BY_SOCKET
+#define NET_IPPROTO_UDP 17
+
+TRACEPOINT_PROBE(sock, sk_data_ready)
+{
+	u64 sk = (u64)args->skaddr;
+	u32 zero = 0, idx;
+	struct net_slot *cur, *sl;
+	struct net_counters *c;
+
+	if (args->protocol != NET_IPPROTO_UDP || !ls_enabled() || !(cur = net_cur.lookup(&zero)) ||
+	    !cur->skb)
+		return 0;
+	idx = net_slot_of(cur->skb);
+	sl = net_slots.lookup(&idx);
+	if (!sl || sl->skb != cur->skb)
+		return 0;
+	sl->skb = 0;	/* the socket holds it now */
+	if (net_socks.insert(&sk, cur) != 0 && (c = net_cnt()))
+		c->not_sampled++;	/* an older one is unread (or the table is full) */
+	cur->skb = 0;
+	return 0;
+}
+
+TRACEPOINT_PROBE(sock, sock_recv_length)
+{
+	u64 sk = (u64)args->sk;
+	struct net_counters *c;
+	struct net_slot *a;
+
+	if (args->protocol != NET_IPPROTO_UDP || args->ret < 0 || (args->flags & 2 /* MSG_PEEK */) ||
+	    !(c = net_reader()) || !(a = net_socks.lookup(&sk)))
+		return 0;
+	net_record(args, c, a->ts, a->cpu, a->dev);
+	net_socks.delete(&sk);
+	return 0;
+}
+#endif
+
+/*
+ * A raw tracepoint: its arguments are (skb, location, reason[, rx_sk]) since
+ * 5.17, and the plain one's format names an enum the headers may not have.
+ * Older kernels refuse the third argument: drops are then not measured.
+ */
+#ifdef LS_HAVE_TP_skb__kfree_skb
+RAW_TRACEPOINT_PROBE(kfree_skb)
+{
+	u64 skb = ctx->args[0], *n;
+	u32 idx = net_slot_of(skb), reason = (u32)ctx->args[2];
+	struct net_drop_key k = {};
+	struct net_counters *c;
+	struct net_slot *sl;
+
+	if (!ls_enabled() || !LS_CPU_MATCH(bpf_get_smp_processor_id()) || !(c = net_cnt()))
+		return 0;
+	sl = net_slots.lookup(&idx);
+	if (sl && sl->skb == skb) {
+		__builtin_memcpy(k.dev, sl->dev, NET_DEV_LEN);
+		sl->skb = 0;
+	}
+#ifdef NET_FILTERED
+	if (!k.dev[0])
+		return 0;	/* --interface: only drops of packets seen arriving there */
+#endif
+	c->drops++;
+	if (reason < NET_NR_REASONS && (n = net_reasons.lookup(&reason)))
+		(*n)++;
+	k.reason = reason;
+	n = net_drops.lookup(&k);
+	if (!n) {
+		u64 zero = 0;
+
+		net_drops.insert(&k, &zero);
+		n = net_drops.lookup(&k);
+	}
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		c->drops_full++;
+	return 0;
+}
+#endif
+
+#ifdef LS_HAVE_TP_sock__sock_rcvqueue_full
+TRACEPOINT_PROBE(sock, sock_rcvqueue_full)
+{
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct net_counters *c;
+	struct net_rcvq_val *v;
+
+	if (!ls_enabled() || !LS_CPU_MATCH(bpf_get_smp_processor_id()) || !(c = net_cnt()))
+		return 0;
+	c->rcvq_full++;
+	v = net_rcvq.lookup(&tgid);
+	if (!v) {
+		struct net_rcvq_val init = {};
+
+		bpf_get_current_comm(init.comm, sizeof(init.comm));
+		net_rcvq.insert(&tgid, &init);
+		v = net_rcvq.lookup(&tgid);
+	}
+	if (v)
+		__sync_fetch_and_add(&v->count, 1);
+	return 0;
+}
+#endif
+
+#ifdef LS_HAVE_TP_napi__napi_poll
+TRACEPOINT_PROBE(napi, napi_poll)
+{
+	u32 cpu = bpf_get_smp_processor_id();
+	union net_name n = {};
+	struct net_dev_val *d;
+
+	if (!ls_enabled() || !LS_CPU_MATCH(cpu))
+		return 0;
+	TP_DATA_LOC_READ_STR(n.c, dev_name, NET_DEV_LEN);
+	if (!NET_IFACE_MATCH(n.w[0], n.w[1]) || !(d = net_dev_get(&n, cpu)))
+		return 0;
+	d->polls++;	/* NAPI polls of a device on one CPU do not overlap */
+	d->work += args->work;
+	d->budget = args->budget;
+	if (args->work >= args->budget)
+		d->budget_exhausted++;
+	return 0;
+}
+#endif
+
+/* NET_TX / NET_RX softirq time on the monitored CPUs (the clock of ls_softirq.h) */
+RAW_TRACEPOINT_PROBE(softirq_entry)
+{
+	u32 vec = (u32)ctx->args[0], zero = 0;
+	struct ls_softirq_clock *sc;
+
+	if ((vec != LS_SOFTIRQ_NET_TX && vec != LS_SOFTIRQ_NET_RX) || !ls_enabled() ||
+	    !LS_CPU_MATCH(bpf_get_smp_processor_id()) || !(sc = net_soft.lookup(&zero)))
+		return 0;
+	ls_softirq_enter(sc, vec, bpf_ktime_get_ns());
+	return 0;
+}
+
+RAW_TRACEPOINT_PROBE(softirq_exit)
+{
+	u32 vec = (u32)ctx->args[0], zero = 0, slot;
+	struct ls_softirq_clock *sc;
+	struct ls_hist *h;
+	u64 d;
+
+	if ((vec != LS_SOFTIRQ_NET_TX && vec != LS_SOFTIRQ_NET_RX) || !ls_enabled() ||
+	    !LS_CPU_MATCH(bpf_get_smp_processor_id()) || !(sc = net_soft.lookup(&zero)))
+		return 0;
+	d = ls_softirq_exit(sc, vec, bpf_ktime_get_ns());
+	slot = vec == LS_SOFTIRQ_NET_RX;
+	if (d && (h = net_soft_hist.lookup(&slot)))
+		ls_hist_add(h, d);
+	return 0;
+}
