@@ -201,6 +201,15 @@ int main(int argc, char **argv)
 	    ls_preflight_tracefs(&h, err, sizeof(err)) < 0 ||
 	    ls_preflight_headers(&h, o.kernel_headers, err, sizeof(err)) < 0)
 		goto fail;
+	if (o.ninterfaces) {
+		bool net = false;
+
+		for (int i = 0; i < o.nmodules; i++)
+			net = net || !strcmp(o.modules[i], "network");
+		if (!net)
+			ls_warn("--interface only applies to the network module, which is not in this run "
+			    "(add it with --module ...,network)");
+	}
 	out = open_output(&o, err, sizeof(err));
 	if (!out)
 		goto fail;

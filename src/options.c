@@ -187,7 +187,14 @@ static int parse_threshold(struct ls_opts *o, const char *arg, char *err, size_t
 static int parse_interfaces(struct ls_opts *o, const char *arg, char *err, size_t errlen)
 {
 	char *copy = xstrdup(arg), *save = NULL;
+	size_t len = strlen(arg);
 
+	if (!len || arg[0] == ',' || arg[len - 1] == ',' || strstr(arg, ",,")) {
+		snprintf(err, errlen, "bad --interface name '': give names like eth0,eth1 with no "
+		    "empty entry");
+		free(copy);
+		return -1;
+	}
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (strlen(t) >= 16 || strchr(t, '/') || !*t) {
 			snprintf(err, errlen, "bad --interface name '%s': device names have 1 to 15 "

@@ -157,6 +157,9 @@ static void test_options(void)
 	ok(parse(&o, "--threshold isolation.runq_p99_99=20us -t isolation.preemptions=3", err,
 	    sizeof(err)) == 0 && o.nthresholds == 2, "thresholds are collected");
 	ls_opts_free(&o);
+	ok(parse(&o, "--interface eth0,veth-a.1", err, sizeof(err)) == 0 && o.ninterfaces == 2 &&
+	    !strcmp(o.interfaces[1], "veth-a.1"), "--interface takes a list of device names");
+	ls_opts_free(&o);
 	ok(parse(&o, "--no-color --ascii -v -v", err, sizeof(err)) == 0 && o.no_color && o.ascii &&
 	    o.verbose == 2, "flags");
 	ls_opts_free(&o);
@@ -178,6 +181,9 @@ static void test_options(void)
 	line_bad("--threshold foo", "malformed --threshold");
 	line_bad("--threshold =1", "malformed --threshold");
 	line_bad("--frobnicate", "unknown option '--frobnicate'");
+	line_bad("--interface eth0,", "bad --interface name ''");
+	line_bad("--interface averyveryverylongname0", "1 to 15 characters");
+	line_bad("--interface ../eth0", "no '/'");
 	line_bad("stray", "unexpected argument 'stray'");
 }
 
