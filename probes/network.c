@@ -31,14 +31,14 @@ BPF_PERCPU_ARRAY(net_zero, struct net_thread, 1);	/* zeroed template for inserts
 BPF_ARRAY(net_slots, struct net_slot, NET_SLOTS);
 BPF_ARRAY(net_floor, u64, 1);	/* emit deliveries >= this (set by user space) */
 BPF_PERCPU_ARRAY(net_reasons, u64, NET_NR_REASONS);
-BPF_HASH(net_dev, struct net_dev_key, struct net_dev_val, 1024);
+BPF_PERCPU_ARRAY(net_devs, struct net_devs, 1);
 BPF_HASH(net_threads, u32, struct net_thread, 1024);
 BPF_HASH(net_drops, struct net_drop_key, u64, 1024);
 BPF_HASH(net_rcvq, u32, struct net_rcvq_val, 1024);
 #if defined(LS_HAVE_TP_sock__sk_data_ready) && defined(LS_HAVE_TP_sock__sock_recv_length)
 #define NET_UDP_BY_SOCKET 1	/* UDP delivery through the socket (see sk_data_ready) */
 BPF_PERCPU_ARRAY(net_cur, struct net_slot, 1);	/* the packet this CPU's stack handles now */
-BPF_HASH(net_socks, u64, struct net_slot, 4096);	/* socket -> oldest unread arrival */
+BPF_ARRAY(net_socks, struct net_sock, 1 << NET_SOCK_BITS);	/* by socket address */
 #endif
 
 union net_name {
@@ -59,25 +59,33 @@ static __always_inline u32 net_slot_of(u64 skb)
 	return ((u32)(skb >> 6) * 2654435761U) >> (32 - NET_SLOT_BITS);
 }
 
-/* net_dev_get - the stats of a device on this CPU, created on first sight */
-static __always_inline struct net_dev_val *net_dev_get(const union net_name *n, u32 cpu)
+/*
+ * net_dev_get - the stats of a device on this CPU: a linear search of a
+ * per-CPU array by the name's two words, a free slot claimed on first sight
+ */
+static __always_inline struct net_dev_val *net_dev_get(const union net_name *n)
 {
-	struct net_dev_key k = {};
-	struct net_dev_val *v;
+	u32 zero = 0;
+	struct net_devs *ds = net_devs.lookup(&zero);
+	struct net_counters *c;
 
-	__builtin_memcpy(k.dev, n->c, NET_DEV_LEN);
-	k.cpu = cpu;
-	v = net_dev.lookup(&k);
-	if (!v) {
-		struct net_dev_val zero = {};
-		struct net_counters *c;
+	if (!ds)
+		return 0;
+#pragma unroll
+	for (int i = 0; i < NET_NDEVS; i++) {
+		u64 *w = (u64 *)ds->d[i].dev;
 
-		net_dev.insert(&k, &zero);
-		v = net_dev.lookup(&k);
-		if (!v && (c = net_cnt()))
-			c->devs_full++;
+		if (w[0] == n->w[0] && w[1] == n->w[1])
+			return &ds->d[i];
+		if (w[0] == 0) {
+			w[0] = n->w[0];
+			w[1] = n->w[1];
+			return &ds->d[i];
+		}
 	}
-	return v;
+	if ((c = net_cnt()))
+		c->devs_full++;
+	return 0;
 }
 
 TRACEPOINT_PROBE(net, netif_receive_skb)
@@ -93,8 +101,8 @@ TRACEPOINT_PROBE(net, netif_receive_skb)
 	TP_DATA_LOC_READ_STR(n.c, name, NET_DEV_LEN);
 	if (!NET_IFACE_MATCH(n.w[0], n.w[1]))
 		return 0;
-	if (LS_CPU_MATCH(cpu) && (d = net_dev_get(&n, cpu))) {
-		d->packets++;	/* the key holds the CPU: one writer */
+	if (LS_CPU_MATCH(cpu) && (d = net_dev_get(&n))) {
+		d->packets++;
 		d->bytes += args->len;
 	}
 	/* every CPU: the reader may run on a monitored CPU while the stack does not */
@@ -221,12 +229,19 @@ TRACEPOINT_PROBE(skb, skb_copy_datagram_iovec)
 #ifdef NET_UDP_BY_SOCKET
 #define NET_IPPROTO_UDP 17
 
+/* net_sock_of - the slot of a socket address */
+static __always_inline u32 net_sock_of(u64 sk)
+{
+	return ((u32)(sk >> 6) * 2654435761U) >> (32 - NET_SOCK_BITS);
+}
+
 TRACEPOINT_PROBE(sock, sk_data_ready)
 {
-	u64 sk = (u64)args->skaddr;
+	u64 sk = (u64)args->skaddr, now;
 	u32 zero = 0, idx;
 	struct net_slot *cur, *sl;
 	struct net_counters *c;
+	struct net_sock *so;
 
 	if (args->protocol != NET_IPPROTO_UDP || !ls_enabled() || !(cur = net_cur.lookup(&zero)) ||
 	    !cur->skb)
@@ -236,23 +251,36 @@ TRACEPOINT_PROBE(sock, sk_data_ready)
 	if (!sl || sl->skb != cur->skb)
 		return 0;
 	sl->skb = 0;	/* the socket holds it now */
-	if (net_socks.insert(&sk, cur) != 0 && (c = net_cnt()))
-		c->not_sampled++;	/* an older one is unread (or the table is full) */
 	cur->skb = 0;
+	idx = net_sock_of(sk);
+	so = net_socks.lookup(&idx);
+	if (!so)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (so->sk && now - so->ts < NET_MAX_AGE_NS) {
+		if ((c = net_cnt()))
+			c->not_sampled++;	/* an older one is unread (or another socket has the slot) */
+		return 0;
+	}
+	so->sk = sk;
+	so->ts = cur->ts;
+	so->cpu = cur->cpu;
+	__builtin_memcpy(so->dev, cur->dev, NET_DEV_LEN);
 	return 0;
 }
 
 TRACEPOINT_PROBE(sock, sock_recv_length)
 {
 	u64 sk = (u64)args->sk;
+	u32 idx = net_sock_of(sk);
 	struct net_counters *c;
-	struct net_slot *a;
+	struct net_sock *so;
 
 	if (args->protocol != NET_IPPROTO_UDP || args->ret < 0 || (args->flags & 2 /* MSG_PEEK */) ||
-	    !(c = net_reader()) || !(a = net_socks.lookup(&sk)))
+	    !(c = net_reader()) || !(so = net_socks.lookup(&idx)) || so->sk != sk)
 		return 0;
-	net_record(args, c, a->ts, a->cpu, a->dev);
-	net_socks.delete(&sk);
+	so->sk = 0;
+	net_record(args, c, so->ts, so->cpu, so->dev);
 	return 0;
 }
 #endif
@@ -335,7 +363,7 @@ TRACEPOINT_PROBE(napi, napi_poll)
 	if (!ls_enabled() || !LS_CPU_MATCH(cpu))
 		return 0;
 	TP_DATA_LOC_READ_STR(n.c, dev_name, NET_DEV_LEN);
-	if (!NET_IFACE_MATCH(n.w[0], n.w[1]) || !(d = net_dev_get(&n, cpu)))
+	if (!NET_IFACE_MATCH(n.w[0], n.w[1]) || !(d = net_dev_get(&n)))
 		return 0;
 	d->polls++;	/* NAPI polls of a device on one CPU do not overlap */
 	d->work += args->work;

@@ -12,14 +12,11 @@
 #define NET_MAX_AGE_NS	1000000000ULL	/* older arrivals are not matched to a read */
 #define NET_NR_REASONS	256	/* skb drop reasons counted per CPU */
 
-/* net_dev_key - one device on one CPU */
-struct net_dev_key {
-	char	dev[NET_DEV_LEN];
-	ls_u32	cpu;
-	ls_u32	pad;
-};
+#define NET_NDEVS	32	/* devices tracked per CPU */
 
+/* net_dev_val - one device on one CPU (a slot of net_devs, claimed by name) */
 struct net_dev_val {
+	char	dev[NET_DEV_LEN];	/* zero: free */
 	ls_u64	packets;	/* net:netif_receive_skb */
 	ls_u64	bytes;
 	ls_u64	polls;		/* napi:napi_poll */
@@ -28,6 +25,21 @@ struct net_dev_val {
 	ls_u32	budget;		/* the last poll's budget */
 	ls_u32	pad;
 };
+
+/* net_devs - this CPU's devices: a per-CPU array value, searched by name */
+struct net_devs {
+	struct net_dev_val d[NET_NDEVS];
+};
+
+/* net_sock - a UDP socket's oldest unread arrival (slot by socket address) */
+struct net_sock {
+	ls_u64	sk;
+	ls_u64	ts;
+	ls_u32	cpu;
+	ls_u32	pad;
+	char	dev[NET_DEV_LEN];
+};
+#define NET_SOCK_BITS	12
 
 /* net_slot - a packet seen arriving, until a thread reads it (tagged by address) */
 struct net_slot {

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -233,6 +234,11 @@ int main(int argc, char **argv)
 			goto fail;
 		}
 	}
+	/*
+	 * Compiling left LLVM's freed working memory in the heap: give it back,
+	 * so the tracer does not hold memory the traced code could use
+	 */
+	malloc_trim(0);
 	stats = ls_overhead_enable();
 	for (int i = 0; i < nprobes; i++)
 		if (probes[i].mod && ls_probe_attach(&probes[i], err, sizeof(err)) < 0)

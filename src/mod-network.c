@@ -133,20 +133,20 @@ static const char *dev_name(char *buf, const char *dev)
 	return buf;
 }
 
-struct kv_dev {
-	struct net_dev_key k;
+struct dev_row {
+	uint32_t	   cpu;
 	struct net_dev_val v;
 };
 
 static int cmp_dev(const void *a, const void *b)
 {
-	const struct kv_dev *x = a, *y = b;
-	int c = strncmp(x->k.dev, y->k.dev, NET_DEV_LEN);
+	const struct dev_row *x = a, *y = b;
+	int c = strncmp(x->v.dev, y->v.dev, NET_DEV_LEN);
 
-	return c ? c : (int)x->k.cpu - (int)y->k.cpu;
+	return c ? c : (int)x->cpu - (int)y->cpu;
 }
 
-static void collect_devices(struct ls_probe *p, struct ls_section *s)
+static void collect_devices(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
 {
 	static const struct ls_column cols[] = {
 		{ "name", "DEVICE", 12 }, { "cpu", "CPU", 4 }, { "packets", "PACKETS", 9 },
@@ -156,28 +156,41 @@ static void collect_devices(struct ls_probe *p, struct ls_section *s)
 	struct ls_table *t = ls_section_table(s, "interfaces", "Packets and NAPI polls per device "
 	    "and CPU", 8, cols);
 	char name[NET_DEV_LEN + 1], noted[8][NET_DEV_LEN + 1];
-	int n, nnoted = 0;
-	struct kv_dev *kv = ls_probe_read_hash(p, "net_dev", sizeof(*kv), offsetof(struct kv_dev, v), &n);
+	int ncpu = ls_nr_possible_cpus(), n = 0, nnoted = 0;
+	struct net_devs *pc = calloc(ncpu, sizeof(*pc));
+	struct dev_row *rows = calloc((size_t)ncpu * NET_NDEVS, sizeof(*rows));
 
-	if (kv)
-		qsort(kv, n, sizeof(*kv), cmp_dev);
-	for (int i = 0; kv && i < n; i++) {
+	if (!pc || !rows || ls_probe_read_percpu(p, "net_devs", 0, pc, sizeof(*pc)) < 0)
+		ncpu = 0;
+	for (int c = 0; c < ncpu; c++) {
+		for (int i = 0; i < NET_NDEVS && pc[c].d[i].dev[0]; i++) {
+			if (!ls_cpuset_isset(&r->cpus, c))
+				continue;
+			rows[n].cpu = c;
+			rows[n++].v = pc[c].d[i];
+		}
+	}
+	free(pc);
+	if (rows)
+		qsort(rows, n, sizeof(*rows), cmp_dev);
+	for (int i = 0; i < n; i++) {
 		struct ls_value *row = ls_table_row(t);
-		bool napi = kv[i].v.polls > 0;
+		const struct net_dev_val *v = &rows[i].v;
+		bool napi = v->polls > 0;
 
-		dev_name(name, kv[i].k.dev);
+		dev_name(name, v->dev);
 		if (!strcmp(name, "(no_device)"))	/* the per-CPU backlog's NAPI instance */
 			snprintf(name, sizeof(name), "(backlog)");
 		row[0] = ls_v_str(name);
-		row[1] = ls_v_uint(kv[i].k.cpu, LS_F_PLAIN);
-		row[2] = napi && !kv[i].v.packets ? ls_v_null() : ls_v_uint(kv[i].v.packets, LS_F_COUNT);
-		row[3] = napi && !kv[i].v.packets ? ls_v_null() : ls_v_uint(kv[i].v.bytes, LS_F_COUNT);
+		row[1] = ls_v_uint(rows[i].cpu, LS_F_PLAIN);
+		row[2] = napi && !v->packets ? ls_v_null() : ls_v_uint(v->packets, LS_F_COUNT);
+		row[3] = napi && !v->packets ? ls_v_null() : ls_v_uint(v->bytes, LS_F_COUNT);
 		/* no poll at all: the device does not use NAPI here, nothing was measured */
-		row[4] = napi ? ls_v_uint(kv[i].v.polls, LS_F_COUNT) : ls_v_null();
-		row[5] = napi ? ls_v_uint(kv[i].v.work, LS_F_COUNT) : ls_v_null();
-		row[6] = napi ? ls_v_uint(kv[i].v.budget, LS_F_PLAIN) : ls_v_null();
-		row[7] = napi ? ls_v_uint(kv[i].v.budget_exhausted, LS_F_COUNT) : ls_v_null();
-		if (!napi && kv[i].v.packets && nnoted < 8) {
+		row[4] = napi ? ls_v_uint(v->polls, LS_F_COUNT) : ls_v_null();
+		row[5] = napi ? ls_v_uint(v->work, LS_F_COUNT) : ls_v_null();
+		row[6] = napi ? ls_v_uint(v->budget, LS_F_PLAIN) : ls_v_null();
+		row[7] = napi ? ls_v_uint(v->budget_exhausted, LS_F_COUNT) : ls_v_null();
+		if (!napi && v->packets && nnoted < 8) {
 			int j;
 
 			for (j = 0; j < nnoted && strcmp(noted[j], name); j++)
@@ -190,7 +203,7 @@ static void collect_devices(struct ls_probe *p, struct ls_section *s)
 			}
 		}
 	}
-	free(kv);
+	free(rows);
 }
 
 static void merged_hist(const struct ls_probe *p, const char *table, uint32_t key,
@@ -346,7 +359,7 @@ static int net_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sec
 
 	if (ls_probe_sum_percpu(p, "net_counters", 0, &c, sizeof(c)) < 0)
 		return -1;
-	collect_devices(p, s);
+	collect_devices(p, r, s);
 	merged_hist(p, "net_soft_hist", 1, &sum);
 	ls_section_histo(s, "softirq.net_rx_ns", "NET_RX softirq time", &sum);
 	merged_hist(p, "net_soft_hist", 0, &sum);
@@ -374,9 +387,9 @@ static int net_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sec
 		ls_section_note(s, "%llu reads matched an arrival older than 1 s: not counted as "
 		    "deliveries", (unsigned long long)c.stale);
 	if (c.threads_full || c.devs_full || c.drops_full)
-		ls_section_note(s, "tables full: %llu deliveries, %llu device records and %llu drops "
-		    "not itemised", (unsigned long long)c.threads_full, (unsigned long long)c.devs_full,
-		    (unsigned long long)c.drops_full);
+		ls_section_note(s, "tables full: %llu deliveries, %llu packets of devices beyond %d per "
+		    "CPU and %llu drops not itemised", (unsigned long long)c.threads_full, (unsigned long long)c.devs_full,
+		    NET_NDEVS, (unsigned long long)c.drops_full);
 	if (r->opts->npids)
 		ls_section_note(s, "drops and receive-queue overflows cannot be tied to a process "
 		    "from tracepoint arguments: they cover every socket on the monitored CPUs");
