@@ -56,7 +56,8 @@
  * context_switches, cpu_migrations, cpu_clock, task_clock) on every
  * monitored CPU with a sample period of 1: it runs on each occurrence, in
  * the context of the task that caused it. ctx->addr is the event's address
- * (the faulting address for page faults).
+ * (the faulting address for page faults). cpu_clock and task_clock run at
+ * the frequency the module's prepare() puts in p->sample_freq instead.
  */
 #define LS_SOFTWARE_EVENT_PROBE(name) int ls_swev__##name(struct bpf_perf_event_data *ctx)
 

@@ -22,10 +22,12 @@
 #include <stdint.h>
 typedef uint64_t ls_u64;
 typedef uint32_t ls_u32;
+typedef int32_t ls_s32;
 #define LS_INLINE static inline
 #else
 typedef u64 ls_u64;
 typedef u32 ls_u32;
+typedef s32 ls_s32;
 #define LS_INLINE static __always_inline
 #endif
 

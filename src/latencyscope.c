@@ -312,10 +312,24 @@ int main(int argc, char **argv)
 
 	ro.ascii = o.ascii;
 	ro.color = !o.no_color && !getenv("NO_COLOR") && out == stdout && isatty(STDOUT_FILENO);
-	if (o.format == LS_FMT_JSON)
+	if (o.format >= LS_FMT_FOLDED) {
+		const struct ls_profile *pf = NULL;
+
+		for (int i = 0; i < rep.nsections && !pf; i++)
+			pf = rep.sections[i].profile;
+		if (!pf)
+			ls_err("the wallclock module measured nothing: no profile written");
+		else if ((o.format == LS_FMT_FOLDED ? ls_render_folded(out, pf) :
+		    o.format == LS_FMT_SPEEDSCOPE ? ls_render_speedscope(out, pf) :
+		    o.format == LS_FMT_CHROME ? ls_render_chrome(out, pf) : ls_render_pprof(out, pf)) < 0)
+			ls_err("writing the profile failed: %s", strerror(errno));
+		/* the verdicts still go somewhere readable */
+		ls_render_box(out == stdout ? stderr : stdout, &rep, &ro);
+	} else if (o.format == LS_FMT_JSON) {
 		ls_render_json(out, &rep);
-	else
+	} else {
 		ls_render_box(out, &rep, &ro);
+	}
 	if (out != stdout) {
 		if (fclose(out) != 0)
 			ls_err("writing %s failed: %s", o.output, strerror(errno));

@@ -136,6 +136,7 @@ struct ls_section {
 	struct ls_table	**tables;	/* pointers stay valid as tables are added */
 	struct ls_finding *findings;
 	char		**notes;	/* signals not measured, caveats */
+	struct ls_profile *profile;	/* stacks, for the profile formats (wallclock) */
 };
 struct ls_overhead {
 	bool	 available;
@@ -191,6 +192,45 @@ const struct ls_summary *ls_section_find_histo(const struct ls_section *s, const
 void	 ls_report_summarize(struct ls_report *r);
 void	 ls_report_free(struct ls_report *r);
 
+/* profile.c: stacks and the wall-clock time in each, per thread */
+struct ls_psample {
+	int		*frames;	/* frame name indices, root first; [0] is the state marker */
+	int		 nframes;
+	bool		 running;	/* on CPU (sampled) rather than blocked */
+	uint64_t	 ns;		/* wall-clock time */
+	uint64_t	 count;		/* samples or blocks */
+};
+struct ls_pthread {
+	uint32_t	 tid, pid;
+	char		 comm[17];
+	uint64_t	 on_ns, off_ns;
+	int		 nsamples;
+	struct ls_psample *samples;
+};
+struct ls_profile {
+	uint64_t	 period_ns;	/* one on-CPU sample */
+	uint64_t	 start_real_ns;	/* wall clock at the start of the run */
+	uint64_t	 duration_ns;
+	int		 nframes;
+	char		**frames;	/* interned frame names */
+	int		 nthreads;
+	struct ls_pthread *threads;
+	int		*htab, hcap;	/* name -> index */
+};
+struct ls_profile *ls_profile_new(uint64_t period_ns);
+int	 ls_profile_frame(struct ls_profile *p, const char *name);
+struct ls_pthread *ls_profile_thread(struct ls_profile *p, uint32_t tid, uint32_t pid, const char *comm);
+void	 ls_profile_add(struct ls_pthread *t, const int *frames, int n, uint64_t ns, uint64_t count,
+	    bool running);
+void	 ls_profile_sort(struct ls_profile *p);
+void	 ls_profile_free(struct ls_profile *p);
+
+/* render-profile.c: the profile as flame-graph tools read it */
+int	 ls_render_folded(FILE *f, const struct ls_profile *p);
+int	 ls_render_speedscope(FILE *f, const struct ls_profile *p);
+int	 ls_render_chrome(FILE *f, const struct ls_profile *p);
+int	 ls_render_pprof(FILE *f, const struct ls_profile *p);
+
 /* render-box.c, render-json.c */
 struct ls_render_opts {
 	bool	 color;
@@ -200,7 +240,10 @@ void	 ls_render_box(FILE *f, const struct ls_report *r, const struct ls_render_o
 int	 ls_render_json(FILE *f, const struct ls_report *r);
 
 /* options.c */
-enum ls_format { LS_FMT_TEXT, LS_FMT_JSON };
+enum ls_format {
+	LS_FMT_TEXT, LS_FMT_JSON,
+	LS_FMT_FOLDED, LS_FMT_SPEEDSCOPE, LS_FMT_CHROME, LS_FMT_PPROF,	/* profiles: wallclock */
+};
 struct ls_threshold_override {
 	char	*key;
 	char	*value;
@@ -220,6 +263,9 @@ struct ls_opts {
 	char		*output;
 	char		*probes_dir;
 	char		*kernel_headers;
+	unsigned	 frequency;	/* wallclock: on-CPU samples per second per CPU */
+	uint64_t	 min_block_ns;	/* wallclock: shorter off-CPU blocks are ignored */
+	char		*states;	/* wallclock: off-CPU task states to keep ("S,D"), NULL: all */
 	struct ls_threshold_override thresholds[32];
 	int		 nthresholds;
 	bool		 no_color, ascii;
@@ -253,6 +299,7 @@ struct ls_module_ops {
 	const char	*name;	/* "isolation" -> probes/isolation.c */
 	const char	*title;	/* "ISOLATION VERIFIER" */
 	const char	*summary;	/* one line for --list-modules */
+	bool		 on_request;	/* not in the default set: only with --module */
 	const struct ls_threshold_def *thresholds;	/* NULL-key terminated */
 	/* before compile: allocate p->priv, add -D flags with ls_probe_cflag() */
 	int	(*prepare)(struct ls_probe *p, const struct ls_run *r);
@@ -320,6 +367,7 @@ struct ls_probe {
 	uint64_t	 perf_lost;
 	uint64_t	 events_seen;
 	void		*priv;	/* module state */
+	uint64_t	 sample_freq;	/* cpu_clock/task_clock samples per second (prepare) */
 	char		*cflags[32];	/* the module's own -D flags (prepare) */
 	int		 ncflags;
 	char		*not_measured;	/* why, when the module could not run */

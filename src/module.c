@@ -13,6 +13,7 @@ extern const struct ls_module_ops ls_mod_irq;
 extern const struct ls_module_ops ls_mod_syscall;
 extern const struct ls_module_ops ls_mod_memory;
 extern const struct ls_module_ops ls_mod_network;
+extern const struct ls_module_ops ls_mod_wallclock;
 
 /* ls_modules - every module this build has, in report order */
 const struct ls_module_ops *const ls_modules[] = {
@@ -21,6 +22,7 @@ const struct ls_module_ops *const ls_modules[] = {
 	&ls_mod_syscall,
 	&ls_mod_memory,
 	&ls_mod_network,
+	&ls_mod_wallclock,
 	NULL,
 };
 

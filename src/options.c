@@ -18,6 +18,9 @@ enum {
 	OPT_NO_COLOR,
 	OPT_ASCII,
 	OPT_INTERFACE,
+	OPT_FREQUENCY,
+	OPT_MIN_BLOCK,
+	OPT_STATE,
 };
 
 static const struct option long_opts[] = {
@@ -27,6 +30,9 @@ static const struct option long_opts[] = {
 	{ "pid",		required_argument, NULL, 'p' },
 	{ "duration",		required_argument, NULL, 'd' },
 	{ "interface",		required_argument, NULL, OPT_INTERFACE },
+	{ "frequency",		required_argument, NULL, OPT_FREQUENCY },
+	{ "min-block",		required_argument, NULL, OPT_MIN_BLOCK },
+	{ "state",		required_argument, NULL, OPT_STATE },
 	{ "json",		no_argument,	   NULL, 'j' },
 	{ "output",		required_argument, NULL, 'o' },
 	{ "format",		required_argument, NULL, 'f' },
@@ -54,8 +60,8 @@ void ls_opts_usage(FILE *f)
 "3 runtime error.\n"
 "\n"
 "What to watch:\n"
-"  -m, --module LIST       modules to run, comma-separated (default: all);\n"
-"                          see --list-modules\n"
+"  -m, --module LIST       modules to run, comma-separated (default: all but\n"
+"                          wallclock, which profiles on request); see --list-modules\n"
 "      --list-modules      print the modules with one line each and exit\n"
 "  -c, --cpus LIST         CPUs to monitor, like 4-7, 4,5,6,7 or 0-3,8\n"
 "                          (default: the isolated CPUs, or all when none are)\n"
@@ -66,6 +72,15 @@ void ls_opts_usage(FILE *f)
 "      --interface LIST    network module: only these devices, like eth0,eth1\n"
 "                          (default: all; see ip link)\n"
 "\n"
+"Wall-clock profile (--module wallclock):\n"
+"      --frequency HZ      on-CPU samples per second on each CPU (default: 99)\n"
+"      --min-block DURATION\n"
+"                          leave out off-CPU blocks shorter than this (default:\n"
+"                          1us; ns, us, ms or s)\n"
+"      --state LIST        off-CPU task states to keep, like S,D (R+ preempted,\n"
+"                          R runnable, S sleeping, D disk wait, T, t, I idle...;\n"
+"                          default: all)\n"
+"\n"
 "Verdicts:\n"
 "  -t, --threshold KEY=VALUE\n"
 "                          override a verdict threshold, repeatable; durations\n"
@@ -75,7 +90,9 @@ void ls_opts_usage(FILE *f)
 "Output:\n"
 "  -j, --json              JSON on stdout instead of the boxed report\n"
 "  -f, --format FORMAT     text or json (default: text; json when --output\n"
-"                          ends in .json)\n"
+"                          ends in .json); with the wallclock module also\n"
+"                          folded (flamegraph.pl), pprof (gzipped, needs\n"
+"                          --output), speedscope, or chrome (alias perfetto)\n"
 "  -o, --output FILE       write the report to FILE instead of stdout\n"
 "      --no-color          no colour (also NO_COLOR=1; colour is only used on a tty)\n"
 "      --ascii             draw boxes with ASCII instead of UTF-8\n"
@@ -98,6 +115,7 @@ void ls_opts_usage(FILE *f)
 "  latencyscope --pid $(pidof engine) --json | jq '.isolation.verdict'\n"
 "  latencyscope --cpus 4-7 --threshold isolation.runq_p99_99=20us -o run.json\n"
 "  latencyscope --module network --interface eth0 --pid $(pidof feed)\n"
+"  latencyscope -m wallclock --pid $(pidof engine) -f folded -o out.folded\n"
 "\n"
 "See latencyscope(8) for the report fields and how verdicts are decided.\n", f);
 }
@@ -217,6 +235,55 @@ static int parse_interfaces(struct ls_opts *o, const char *arg, char *err, size_
 	return 0;
 }
 
+static int parse_format(struct ls_opts *o, const char *arg, char *err, size_t errlen)
+{
+	static const struct { const char *name; enum ls_format f; } fmts[] = {
+		{ "text", LS_FMT_TEXT }, { "json", LS_FMT_JSON }, { "folded", LS_FMT_FOLDED },
+		{ "pprof", LS_FMT_PPROF }, { "speedscope", LS_FMT_SPEEDSCOPE },
+		{ "chrome", LS_FMT_CHROME }, { "perfetto", LS_FMT_CHROME },
+	};
+
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		if (!strcmp(arg, fmts[i].name)) {
+			o->format = fmts[i].f;
+			o->format_given = true;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "unknown --format '%s': use text, json, or with --module wallclock "
+	    "folded, pprof, speedscope, chrome (perfetto)", arg);
+	return -1;
+}
+
+/* parse_states - task state letters as sched_switch prints them */
+static int parse_states(struct ls_opts *o, const char *arg, char *err, size_t errlen)
+{
+	static const char *const known[] = { "R+", "R", "S", "D", "T", "t", "X", "Z", "P", "I" };
+	char *copy = xstrdup(arg), *save = NULL;
+	int n = 0;
+
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), n++) {
+		size_t i;
+
+		for (i = 0; i < sizeof(known) / sizeof(known[0]) && strcmp(known[i], t); i++)
+			;
+		if (i == sizeof(known) / sizeof(known[0])) {
+			snprintf(err, errlen, "unknown task state '%s' in --state: use R+ (preempted), R "
+			    "(runnable), S (sleeping), D (uninterruptible), T, t, X, Z, P, I, like S,D", t);
+			free(copy);
+			return -1;
+		}
+	}
+	free(copy);
+	if (!n) {
+		snprintf(err, errlen, "empty --state list: give states like S,D");
+		return -1;
+	}
+	free(o->states);
+	o->states = xstrdup(arg);
+	return 0;
+}
+
 static bool ends_with(const char *s, const char *sfx)
 {
 	size_t a = strlen(s), b = strlen(sfx);
@@ -235,6 +302,8 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 
 	memset(o, 0, sizeof(*o));
 	o->duration = 10;
+	o->frequency = 99;
+	o->min_block_ns = 1000;
 	opterr = 0;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":m:c:p:d:jo:f:t:vVh", long_opts, NULL)) != -1) {
@@ -275,15 +344,30 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 			o->output = xstrdup(optarg);
 			break;
 		case 'f':
-			if (strcmp(optarg, "text") == 0) {
-				o->format = LS_FMT_TEXT;
-			} else if (strcmp(optarg, "json") == 0) {
-				o->format = LS_FMT_JSON;
-			} else {
-				snprintf(err, errlen, "unknown --format '%s': use text or json", optarg);
+			if (parse_format(o, optarg, err, errlen) < 0)
+				return -1;
+			break;
+		case OPT_FREQUENCY: {
+			char *end;
+			unsigned long hz;
+
+			errno = 0;
+			hz = strtoul(optarg, &end, 10);
+			if (end == optarg || *end || errno || hz < 1 || hz > 10000 || optarg[0] == '-') {
+				snprintf(err, errlen, "invalid --frequency '%s': give samples per second "
+				    "from 1 to 10000, like 99", optarg);
 				return -1;
 			}
-			o->format_given = true;
+			o->frequency = (unsigned)hz;
+			break;
+		}
+		case OPT_MIN_BLOCK:
+			if (ls_parse_duration_ns(optarg, &o->min_block_ns, err, errlen) < 0)
+				return -1;
+			break;
+		case OPT_STATE:
+			if (parse_states(o, optarg, err, errlen) < 0)
+				return -1;
 			break;
 		case OPT_PROBES_DIR:
 			free(o->probes_dir);
@@ -339,7 +423,24 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 		o->format = LS_FMT_JSON;
 	if (!o->nmodules)
 		for (int i = 0; ls_modules[i]; i++)
-			o->modules[o->nmodules++] = xstrdup(ls_modules[i]->name);
+			if (!ls_modules[i]->on_request)
+				o->modules[o->nmodules++] = xstrdup(ls_modules[i]->name);
+	if (o->format >= LS_FMT_FOLDED) {
+		bool wc = false;
+
+		for (int i = 0; i < o->nmodules; i++)
+			wc = wc || !strcmp(o->modules[i], "wallclock");
+		if (!wc) {
+			snprintf(err, errlen, "--format folded, pprof, speedscope and chrome write the "
+			    "wall-clock profile: add --module wallclock");
+			return -1;
+		}
+		if (o->format == LS_FMT_PPROF && !o->output) {
+			snprintf(err, errlen, "pprof output is gzipped binary: give --output FILE "
+			    "(like profile.pb.gz)");
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -354,6 +455,7 @@ void ls_opts_free(struct ls_opts *o)
 	}
 	for (int i = 0; i < o->ninterfaces; i++)
 		free(o->interfaces[i]);
+	free(o->states);
 	free(o->output);
 	free(o->probes_dir);
 	free(o->kernel_headers);

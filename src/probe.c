@@ -594,7 +594,8 @@ static void tp_mark_missing(struct ls_probe *p, const char *cat, const char *ev)
 
 /*
  * attach_swev - a software-event program on every monitored CPU, run on
- * each occurrence (sample period 1)
+ * each occurrence (sample period 1), or for cpu_clock/task_clock at
+ * p->sample_freq samples per second when the module set it
  */
 static int attach_swev(struct ls_probe *p, struct ls_prog *pr, char *err, size_t errlen)
 {
@@ -608,7 +609,15 @@ static int attach_swev(struct ls_probe *p, struct ls_prog *pr, char *err, size_t
 
 		if (!ls_cpuset_isset(p->cpus, c))
 			continue;
-		fd = bpf_attach_perf_event(pr->prog_fd, PERF_TYPE_SOFTWARE, pr->swev, 1, 0, -1, c, -1);
+		/* clocks are sampled at the module's frequency; other events on every occurrence */
+		bool clock = pr->swev == PERF_COUNT_SW_CPU_CLOCK || pr->swev == PERF_COUNT_SW_TASK_CLOCK;
+
+		if (clock && p->sample_freq)
+			fd = bpf_attach_perf_event(pr->prog_fd, PERF_TYPE_SOFTWARE, pr->swev, 0,
+			    p->sample_freq, -1, c, -1);
+		else
+			fd = bpf_attach_perf_event(pr->prog_fd, PERF_TYPE_SOFTWARE, pr->swev, 1, 0, -1,
+			    c, -1);
 		if (fd < 0) {
 			snprintf(err, errlen, "cannot attach %s() to the software perf event %s on "
 			    "CPU %d (%s): the kernel needs CONFIG_PERF_EVENTS, and "

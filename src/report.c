@@ -275,6 +275,7 @@ static void section_free(struct ls_section *s)
 	for (int i = 0; i < s->nnotes; i++)
 		free(s->notes[i]);
 	free(s->notes);
+	ls_profile_free(s->profile);
 }
 
 /* ls_report_free - everything the report owns */

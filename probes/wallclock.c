@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * wallclock.c - BPF side of the wall-clock profiler: where a thread's time
+ * goes, running or waiting, with stacks. Reads tracepoint arguments and
+ * perf sample registers only.
+ *
+ * On CPU: the cpu-clock software event samples every monitored CPU at
+ * --frequency; a sample of a monitored thread adds its period (the time it
+ * stands for, which the kernel adjusts in frequency mode) to its (thread,
+ * kernel stack, user stack) record. Off CPU: sched_switch takes
+ * the stacks of a monitored thread as it leaves the CPU (in its own context)
+ * and the time; when it comes back, a block of at least --min-block adds
+ * the time to (thread, stacks, task state). Stack capture is the expensive
+ * part, so threads are filtered first and --state is checked before it.
+ *
+ * The front end passes WC_PERIOD_NS (10^9 / frequency), WC_MIN_BLOCK_NS
+ * and WC_STATE_MASK (bit per enum wc_state to keep off CPU).
+ */
+#include "latencyscope.h"
+#include "wallclock.h"
+
+#ifndef WC_PERIOD_NS
+#define WC_PERIOD_NS 10101010
+#endif
+#ifndef WC_MIN_BLOCK_NS
+#define WC_MIN_BLOCK_NS 1000
+#endif
+#ifndef WC_STATE_MASK
+#define WC_STATE_MASK 0xffffffff
+#endif
+/* tid-indexed block slots: a power of two >= pid_max, at most 65536 */
+#if LS_PID_MAX <= 32768
+#define WC_SLOTS 32768
+#else
+#define WC_SLOTS 65536
+#endif
+
+BPF_STACK_TRACE(wc_stacks, WC_STACKS);
+BPF_HASH(wc_time, struct wc_key, struct wc_val, 40960);
+BPF_ARRAY(wc_blocks, struct wc_block, WC_SLOTS);
+BPF_PERCPU_ARRAY(wc_counters, struct wc_counters, 1);
+
+static __always_inline struct wc_counters *wc_cnt(void)
+{
+	u32 zero = 0;
+
+	return wc_counters.lookup(&zero);
+}
+
+/* wc_add - ns more for a (thread, stacks, state) record */
+static __always_inline void wc_add(struct wc_key *k, u64 ns, const char *comm,
+    struct wc_counters *c)
+{
+	struct wc_val *v = wc_time.lookup(k);
+
+	if (!v) {
+		struct wc_val init = {};
+
+		__builtin_memcpy(init.comm, comm, WC_COMM_LEN);
+		wc_time.insert(k, &init);
+		v = wc_time.lookup(k);
+		if (!v) {
+			c->table_full++;
+			return;
+		}
+	}
+	__sync_fetch_and_add(&v->ns, ns);
+	__sync_fetch_and_add(&v->count, 1);
+}
+
+LS_SOFTWARE_EVENT_PROBE(cpu_clock)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	struct wc_counters *c = wc_cnt();
+	struct wc_key k = {};
+	char comm[WC_COMM_LEN];
+
+	if (!c || !ls_enabled())
+		return 0;
+	if ((u32)id == 0) {
+		c->idle_samples++;
+		return 0;
+	}
+	if (!LS_MONITORED((u32)(id >> 32)))
+		return 0;
+	c->samples++;
+	k.tgid = id >> 32;
+	k.tid = (u32)id;
+	k.state = WC_ST_RUNNING;
+	k.kstack = wc_stacks.get_stackid(ctx, 0);
+	k.ustack = wc_stacks.get_stackid(ctx, BPF_F_USER_STACK);
+	if (k.kstack < 0 && k.kstack != -EFAULT)
+		c->stack_errors++;
+	if (k.ustack < 0 && k.ustack != -EFAULT)
+		c->stack_errors++;
+	bpf_get_current_comm(comm, sizeof(comm));
+	/* the period this sample stands for: in frequency mode the kernel adjusts it */
+	wc_add(&k, ctx->sample_period ? ctx->sample_period : WC_PERIOD_NS, comm, c);
+	return 0;
+}
+
+/* wc_state_of - enum wc_state of sched_switch's prev_state */
+static __always_inline u32 wc_state_of(long st)
+{
+	if (st & 0x100)
+		return WC_ST_PREEMPTED;
+	st &= 0xff;
+	if (!st)
+		return WC_ST_RUNNABLE;
+#pragma unroll
+	for (int i = 0; i < 8; i++)
+		if (st & (1 << i))
+			return WC_ST_BIT0 + i;
+	return WC_ST_RUNNABLE;
+}
+
+TRACEPOINT_PROBE(sched, sched_switch)
+{
+	u64 id = bpf_get_current_pid_tgid(), now;
+	u32 prev = args->prev_pid, next = args->next_pid, tgid = id >> 32, idx;
+	struct wc_counters *c;
+	struct wc_block *b;
+
+	if (!ls_enabled() || !(c = wc_cnt()))
+		return 0;
+	now = bpf_ktime_get_ns();
+	/* the thread coming back: its block ends */
+	idx = next & (WC_SLOTS - 1);
+	b = wc_blocks.lookup(&idx);
+	if (b && next && b->tid == next && b->ts) {
+		u64 d = now - b->ts;
+
+		if (d >= WC_MIN_BLOCK_NS) {
+			struct wc_key k = {};
+
+			k.tgid = b->tgid;
+			k.tid = next;
+			k.kstack = b->kstack;
+			k.ustack = b->ustack;
+			k.state = b->state;
+			c->blocks++;
+			wc_add(&k, d, b->comm, c);
+		} else {
+			c->short_blocks++;
+		}
+		b->ts = 0;
+	}
+	/* the thread leaving (the current task): its stacks, in its own context */
+	if (prev && LS_MONITORED(tgid)) {
+		u32 st = wc_state_of(args->prev_state);
+
+		if (!((WC_STATE_MASK >> st) & 1))
+			return 0;
+		idx = prev & (WC_SLOTS - 1);
+		b = wc_blocks.lookup(&idx);
+		if (!b)
+			return 0;
+		if (b->ts && b->tid != prev)
+			c->slot_busy++;
+		b->ts = now;
+		b->tid = prev;
+		b->tgid = tgid;
+		b->state = st;
+		b->kstack = wc_stacks.get_stackid(args, 0);
+		b->ustack = wc_stacks.get_stackid(args, BPF_F_USER_STACK);
+		if (b->kstack < 0 && b->kstack != -EFAULT)
+			c->stack_errors++;
+		if (b->ustack < 0 && b->ustack != -EFAULT)
+			c->stack_errors++;
+		__builtin_memcpy(b->comm, args->prev_comm, WC_COMM_LEN);
+	}
+	return 0;
+}

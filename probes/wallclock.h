@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* wallclock.h - map layouts shared by probes/wallclock.c and src/mod-wallclock.c */
+#ifndef LS_WALLCLOCK_H
+#define LS_WALLCLOCK_H
+
+#include "ls_hist.h"
+
+#define WC_COMM_LEN	16
+#define WC_STACKS	16384	/* distinct stacks kept */
+#define WC_MAX_DEPTH	127	/* frames per stack (the kernel's perf_event_max_stack) */
+
+/*
+ * wc_state - how a thread spent the time: running (an on-CPU sample), or
+ * off CPU in a task state. From sched_switch's prev_state: bit 0x100 means
+ * preempted (runnable), 0 runnable (it yielded), otherwise one state bit
+ * (S, D, T, t, X, Z, P, I as the tracepoint's format names them):
+ * WC_ST_BIT0 + the bit's index.
+ */
+enum wc_state {
+	WC_ST_RUNNING,		/* on CPU: a cpu-clock sample */
+	WC_ST_PREEMPTED,	/* R+ */
+	WC_ST_RUNNABLE,		/* R: switched out while runnable, not preempted */
+	WC_ST_BIT0,		/* 0x1 ... */
+	WC_NR_STATES = WC_ST_BIT0 + 8,
+};
+
+/* wc_key - one (thread, stacks, state) and where its time is summed */
+struct wc_key {
+	ls_u32	tgid;
+	ls_u32	tid;
+	ls_s32	kstack;		/* stack ids in wc_stacks, < 0: not captured (error) */
+	ls_s32	ustack;
+	ls_u32	state;		/* enum wc_state */
+	ls_u32	pad;
+};
+
+struct wc_val {
+	ls_u64	ns;		/* wall-clock time: samples x period, or blocked time */
+	ls_u64	count;		/* samples, or blocks */
+	char	comm[WC_COMM_LEN];
+};
+
+/* wc_block - a monitored thread off CPU since ts (slot by tid, tagged) */
+struct wc_block {
+	ls_u64	ts;
+	ls_u32	tid;
+	ls_u32	tgid;
+	ls_s32	kstack;
+	ls_s32	ustack;
+	ls_u32	state;
+	ls_u32	pad;
+	char	comm[WC_COMM_LEN];
+};
+
+struct wc_counters {
+	ls_u64	samples;	/* on-CPU samples of monitored threads */
+	ls_u64	idle_samples;	/* samples of idle CPUs (not in the profile) */
+	ls_u64	blocks;		/* blocks at least --min-block long */
+	ls_u64	short_blocks;	/* blocks under --min-block: dropped */
+	ls_u64	stack_errors;	/* stacks not captured (table full, collisions, faults) */
+	ls_u64	table_full;	/* (thread, stack) records not kept */
+	ls_u64	slot_busy;	/* a block lost its slot to another thread */
+};
+
+#endif /* LS_WALLCLOCK_H */

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mod-wallclock.c - the wall-clock profiler, user side: stacks of the
+ * monitored threads while running (cpu-clock samples) and while blocked
+ * (sched_switch), symbolized with libbcc's symbolizer, merged into one
+ * profile in nanoseconds of wall-clock time: the box report shows each
+ * thread's on/off-CPU split and top stacks, the profile formats the rest.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bcc/bcc_common.h>
+#include <bcc/bcc_syms.h>
+#include <bcc/libbpf.h>
+#include <jansson.h>
+
+#include "latencyscope.h"
+#include "wallclock.h"
+
+#define WC_MAX_PROCS 4096
+
+struct wc_proc {
+	uint32_t pid;
+	void	*syms;	/* bcc symcache, made while the process lived */
+};
+
+struct wc_priv {
+	char		 states[WC_NR_STATES][8];	/* names: "running", "R+", "S", ... */
+	void		*ksyms;
+	int		 nprocs;
+	struct wc_proc	 procs[WC_MAX_PROCS];
+	uint64_t	 last_scan_ns;
+};
+
+static const struct ls_threshold_def wc_thresholds[] = {
+	{ NULL, 0, 0, NULL },
+};
+
+/* state_names - enum wc_state names, from sched_switch's own print format */
+static void state_names(struct wc_priv *wp, const struct ls_run *r)
+{
+	char path[512], *fmt, *s;
+
+	snprintf(wp->states[WC_ST_RUNNING], 8, "running");
+	snprintf(wp->states[WC_ST_PREEMPTED], 8, "R+");
+	snprintf(wp->states[WC_ST_RUNNABLE], 8, "R");
+	for (int i = 0; i < 8; i++)
+		snprintf(wp->states[WC_ST_BIT0 + i], 8, "0x%x", 1 << i);
+	snprintf(path, sizeof(path), "%s/events/sched/sched_switch/format", r->host->tracefs);
+	fmt = ls_read_file(path, NULL);
+	s = fmt ? strstr(fmt, "__print_flags") : NULL;
+	while (s && (s = strchr(s, '{'))) {
+		unsigned v;
+		char name[8];
+
+		if (sscanf(s, "{ 0x%x, \"%7[^\"]\" }", &v, name) == 2 && v && !(v & (v - 1))) {
+			int bit = __builtin_ctz(v);
+
+			if (bit < 8)
+				snprintf(wp->states[WC_ST_BIT0 + bit], 8, "%s", name);
+		}
+		s++;
+	}
+	free(fmt);
+}
+
+/* wc_prepare - frequency, minimum block and the states to keep, for the probe */
+static int wc_prepare(struct ls_probe *p, const struct ls_run *r)
+{
+	const struct ls_opts *o = r->opts;
+	struct wc_priv *wp = calloc(1, sizeof(*wp));
+	uint32_t mask = 0;
+
+	if (!wp)
+		return -1;
+	p->priv = wp;
+	state_names(wp, r);
+	p->sample_freq = o->frequency;
+	ls_probe_cflag(p, "-DWC_PERIOD_NS=%lluULL", 1000000000ULL / o->frequency);
+	ls_probe_cflag(p, "-DWC_MIN_BLOCK_NS=%lluULL", (unsigned long long)o->min_block_ns);
+	if (o->states) {
+		char *copy = strdup(o->states), *save = NULL;
+
+		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			for (int st = WC_ST_PREEMPTED; st < WC_NR_STATES; st++)
+				if (!strcmp(wp->states[st], t))
+					mask |= 1U << st;
+		free(copy);
+		ls_probe_cflag(p, "-DWC_STATE_MASK=0x%xU", mask);
+	}
+	return 0;
+}
+
+static void *proc_syms(struct wc_priv *wp, uint32_t pid, bool create)
+{
+	for (int i = 0; i < wp->nprocs; i++)
+		if (wp->procs[i].pid == pid)
+			return wp->procs[i].syms;
+	if (!create || wp->nprocs == WC_MAX_PROCS)
+		return NULL;
+	wp->procs[wp->nprocs].pid = pid;
+	wp->procs[wp->nprocs].syms = bcc_symcache_new((int)pid, NULL);
+	return wp->procs[wp->nprocs++].syms;
+}
+
+struct kv_time {
+	struct wc_key k;
+	struct wc_val v;
+};
+
+/*
+ * wc_tick - twice a second, a symbol cache for each process newly seen in
+ * the profile: its memory map is read while it still runs, so its stacks
+ * resolve even if it exits before the end
+ */
+static void wc_tick(struct ls_probe *p, const struct ls_run *r)
+{
+	struct wc_priv *wp = p->priv;
+	uint64_t now = ls_now_ns(CLOCK_MONOTONIC);
+	struct wc_key key, next;
+	int fd = ls_probe_table_fd(p, "wc_time");
+	bool first = true;
+
+	if (!wp || fd < 0 || now - wp->last_scan_ns < 500000000ULL)
+		return;
+	wp->last_scan_ns = now;
+	while (bpf_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+		first = false;
+		key = next;
+		proc_syms(wp, key.tgid, true);
+	}
+}
+
+/* user_frame - "symbol", or "[unknown] (module+0xoff)" */
+static void user_frame(void *syms, uint64_t ip, char *buf, size_t len)
+{
+	struct bcc_symbol sym;
+
+	memset(&sym, 0, sizeof(sym));
+	if (syms && bcc_symcache_resolve(syms, ip, &sym) == 0 && sym.demangle_name) {
+		snprintf(buf, len, "%s", sym.demangle_name);
+		bcc_symbol_free_demangle_name(&sym);
+	} else if (sym.module && strstr(sym.module, "[vdso]")) {
+		snprintf(buf, len, "[unknown] ([vdso])");	/* no symbols: one frame for all of it */
+	} else if (sym.module) {
+		const char *base = strrchr(sym.module, '/');
+
+		snprintf(buf, len, "[unknown] (%s+0x%llx)", base ? base + 1 : sym.module,
+		    (unsigned long long)sym.offset);
+	} else {
+		snprintf(buf, len, "[unknown] (0x%llx)", (unsigned long long)ip);
+	}
+}
+
+/* a user stack that does not start at a thread's entry was cut short */
+static bool stack_root(const char *name)
+{
+	static const char *const roots[] = {
+		"_start", "__libc_start_main", "__libc_start_call_main", "start_thread", "clone",
+		"clone3", "__clone", "__clone3", "thread_start",
+	};
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
+		if (!strcmp(name, roots[i]) || !strncmp(name, roots[i], strlen(roots[i])) ||
+		    (strstr(name, roots[i]) && strstr(name, "__libc")))
+			return true;
+	return false;
+}
+
+/*
+ * build_stack - frames root first: the state marker, the user stack, then
+ * the kernel stack (suffixed _[k], as flamegraph.pl colours them)
+ */
+static int build_stack(struct ls_probe *p, struct ls_profile *pf, const struct wc_key *k,
+    int *frames, int max)
+{
+	struct wc_priv *wp = p->priv;
+	int fd = ls_probe_table_fd(p, "wc_stacks"), n = 0;
+	uint64_t ips[WC_MAX_DEPTH];
+	int32_t uid = k->ustack, kid = k->kstack;
+	char name[512];
+	int depth;
+
+	if (k->state == WC_ST_RUNNING)
+		snprintf(name, sizeof(name), "[running]");
+	else
+		snprintf(name, sizeof(name), "[blocked: %s]", k->state < WC_NR_STATES ?
+		    wp->states[k->state] : "?");
+	frames[n++] = ls_profile_frame(pf, name);
+	if (uid >= 0 && bpf_lookup_elem(fd, &uid, ips) == 0) {
+		void *syms = proc_syms(wp, k->tgid, true);
+		char root[512];
+
+		for (depth = 0; depth < WC_MAX_DEPTH && ips[depth]; depth++)
+			;
+		user_frame(syms, ips[depth - 1 >= 0 ? depth - 1 : 0], root, sizeof(root));
+		if (depth && !stack_root(root) && depth < WC_MAX_DEPTH)
+			frames[n++] = ls_profile_frame(pf, "[truncated: no frame pointers?]");
+		for (int i = depth - 1; i >= 0 && n < max; i--) {
+			user_frame(syms, ips[i], name, sizeof(name));
+			frames[n++] = ls_profile_frame(pf, name);
+		}
+	} else if (k->ustack != -EFAULT) {
+		frames[n++] = ls_profile_frame(pf, "[user stack lost]");
+	}
+	if (kid >= 0 && bpf_lookup_elem(fd, &kid, ips) == 0) {
+		struct bcc_symbol sym;
+
+		if (!wp->ksyms)
+			wp->ksyms = bcc_symcache_new(-1, NULL);
+		for (depth = 0; depth < WC_MAX_DEPTH && ips[depth]; depth++)
+			;
+		for (int i = depth - 1; i >= 0 && n < max; i--) {
+			if (wp->ksyms && bcc_symcache_resolve_no_demangle(wp->ksyms, ips[i], &sym) == 0)
+				snprintf(name, sizeof(name), "%s_[k]", sym.name);
+			else
+				snprintf(name, sizeof(name), "[unknown] (0x%llx)_[k]", (unsigned long long)ips[i]);
+			frames[n++] = ls_profile_frame(pf, name);
+		}
+	} else if (k->kstack != -EFAULT) {
+		frames[n++] = ls_profile_frame(pf, "[kernel stack lost]");
+	}
+	return n;
+}
+
+/* stack_text - "leaf < caller < ..." for the box report, at most three frames */
+static void stack_text(const struct ls_profile *pf, const struct ls_psample *s, char *buf, size_t len)
+{
+	int n = 0;
+
+	buf[0] = '\0';
+	for (int i = s->nframes - 1, shown = 0; i >= 1 && shown < 3 && n < (int)len; i--, shown++)
+		n += snprintf(buf + n, len - n, "%s%s", shown ? " < " : "", pf->frames[s->frames[i]]);
+	if (s->nframes <= 1)
+		snprintf(buf, len, "(no stack)");
+}
+
+static void collect_tables(struct ls_section *s, const struct ls_profile *pf)
+{
+	static const struct ls_column tcols[] = {
+		{ "tid", "TID", 7 }, { "pid", "PID", 7 }, { "comm", "COMM", 15 },
+		{ "on_cpu_ns", "ON CPU", 10 }, { "off_cpu_ns", "OFF CPU", 10 }, { "on_cpu_share", "ON %", 6 },
+	};
+	static const struct ls_column scols[] = {
+		{ "tid", "TID", 7 }, { "state", "STATE", 10 }, { "ns", "TIME", 9 },
+		{ "share", "SHARE", 6 }, { "stack", "STACK (LEAF FIRST)", 36 }, { "frames", NULL, 0 },
+	};
+	struct ls_table *t = ls_section_table(s, "threads", "Wall-clock time per thread", 6, tcols);
+	struct ls_table *st;
+	char text[512];
+
+	t->max_text_rows = 10;
+	for (int i = 0; i < pf->nthreads; i++) {
+		const struct ls_pthread *th = &pf->threads[i];
+		uint64_t all = th->on_ns + th->off_ns;
+		struct ls_value *row = ls_table_row(t);
+
+		row[0] = ls_v_uint(th->tid, LS_F_PLAIN);
+		row[1] = ls_v_uint(th->pid, LS_F_PLAIN);
+		row[2] = ls_v_str(th->comm);
+		row[3] = ls_v_uint(th->on_ns, LS_F_NS);
+		row[4] = ls_v_uint(th->off_ns, LS_F_NS);
+		row[5] = ls_v_double(all ? (double)th->on_ns / all : 0, LS_F_PERCENT);
+	}
+	st = ls_section_table(s, "top_stacks", "Top stacks of the busiest threads, running and "
+	    "blocked", 6, scols);
+	st->max_text_rows = 24;
+	for (int i = 0; i < pf->nthreads && i < 8; i++) {
+		const struct ls_pthread *th = &pf->threads[i];
+		uint64_t all = th->on_ns + th->off_ns;
+		int on = 0, off = 0;
+
+		for (int k = 0; k < th->nsamples; k++) {
+			const struct ls_psample *sm = &th->samples[k];
+			struct ls_value *row;
+			char *js;
+			json_t *fr;
+
+			if ((sm->running && on++ >= 3) || (!sm->running && off++ >= 3))
+				continue;
+			stack_text(pf, sm, text, sizeof(text));
+			fr = json_array();
+			for (int j = 0; j < sm->nframes; j++)
+				json_array_append_new(fr, json_string(pf->frames[sm->frames[j]]));
+			js = json_dumps(fr, JSON_COMPACT);
+			json_decref(fr);
+			row = ls_table_row(st);
+			row[0] = ls_v_uint(th->tid, LS_F_PLAIN);
+			row[1] = ls_v_str(pf->frames[sm->frames[0]]);
+			row[2] = ls_v_uint(sm->ns, LS_F_NS);
+			row[3] = ls_v_double(all ? (double)sm->ns / all : 0, LS_F_PERCENT);
+			row[4] = ls_v_str(text);
+			row[5] = ls_v_json(js ? js : "[]");
+			free(js);
+		}
+	}
+}
+
+static int wc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
+{
+	struct wc_priv *wp = p->priv;
+	struct wc_counters c;
+	struct ls_profile *pf = ls_profile_new(1000000000ULL / r->opts->frequency);
+	int n, frames[2 * WC_MAX_DEPTH + 4];
+	struct kv_time *kv = ls_probe_read_hash(p, "wc_time", sizeof(*kv), offsetof(struct kv_time, v), &n);
+
+	if (ls_probe_sum_percpu(p, "wc_counters", 0, &c, sizeof(c)) < 0 || !kv) {
+		free(kv);
+		ls_profile_free(pf);
+		return -1;
+	}
+	pf->start_real_ns = r->real_start_ns;
+	pf->duration_ns = (uint64_t)(r->duration_s * 1e9);
+	for (int i = 0; i < n; i++) {
+		char comm[WC_COMM_LEN + 1];
+		struct ls_pthread *t = ls_profile_thread(pf, kv[i].k.tid, kv[i].k.tgid,
+		    ls_comm(comm, kv[i].v.comm, WC_COMM_LEN));
+		int nf = build_stack(p, pf, &kv[i].k, frames, (int)(sizeof(frames) / sizeof(frames[0])));
+
+		ls_profile_add(t, frames, nf, kv[i].v.ns, kv[i].v.count, kv[i].k.state == WC_ST_RUNNING);
+	}
+	free(kv);
+	ls_profile_sort(pf);
+	ls_section_metric(s, "frequency_hz", "On-CPU sampling", ls_v_uint(r->opts->frequency, LS_F_PLAIN));
+	ls_section_metric(s, "samples", "On-CPU samples", ls_v_uint(c.samples, LS_F_COUNT));
+	ls_section_metric(s, "blocks", "Off-CPU blocks", ls_v_uint(c.blocks, LS_F_COUNT));
+	ls_section_metric(s, "short_blocks", NULL, ls_v_uint(c.short_blocks, LS_F_COUNT));
+	ls_section_metric(s, "min_block_ns", NULL, ls_v_uint(r->opts->min_block_ns, LS_F_NS));
+	ls_section_metric(s, "lost.stacks", NULL, ls_v_uint(c.stack_errors, LS_F_COUNT));
+	ls_section_metric(s, "lost.records", NULL, ls_v_uint(c.table_full, LS_F_COUNT));
+	ls_section_metric(s, "lost.block_slots", NULL, ls_v_uint(c.slot_busy, LS_F_COUNT));
+	collect_tables(s, pf);
+	if (c.short_blocks)
+		ls_section_note(s, "%llu blocks shorter than --min-block were left out",
+		    (unsigned long long)c.short_blocks);
+	if (c.stack_errors || c.table_full || c.slot_busy)
+		ls_section_note(s, "lost: %llu stacks (stack table full or hash collision), %llu records "
+		    "(table full), %llu blocks (slot taken): the profile undercounts them",
+		    (unsigned long long)c.stack_errors, (unsigned long long)c.table_full,
+		    (unsigned long long)c.slot_busy);
+	s->profile = pf;
+	(void)wp;
+	return 0;
+}
+
+static void wc_judge(struct ls_section *s, const struct ls_run *r)
+{
+	uint64_t lost = ls_section_find_metric(s, "lost.stacks")->u +
+	    ls_section_find_metric(s, "lost.records")->u;
+	uint64_t got = ls_section_find_metric(s, "samples")->u + ls_section_find_metric(s, "blocks")->u;
+	const struct ls_table *t = ls_section_find_table(s, "threads");
+
+	if (got && lost * 100 > got)
+		ls_section_finding(s, LS_WARN, "profile fewer threads (--pid) or a shorter run; see "
+		    "the lost counts", "%llu of %llu stacks were lost: the profile is incomplete",
+		    (unsigned long long)lost, (unsigned long long)(got + lost));
+	else
+		ls_section_finding(s, LS_PASS, NULL, "%d threads profiled; --format folded, pprof, "
+		    "speedscope or chrome writes the stacks", t ? t->nrows : 0);
+	(void)r;
+}
+
+static void wc_cleanup(struct ls_probe *p)
+{
+	struct wc_priv *wp = p->priv;
+
+	if (!wp)
+		return;
+	for (int i = 0; i < wp->nprocs; i++)
+		if (wp->procs[i].syms)
+			bcc_free_symcache(wp->procs[i].syms, (int)wp->procs[i].pid);
+	if (wp->ksyms)
+		bcc_free_symcache(wp->ksyms, -1);
+}
+
+const struct ls_module_ops ls_mod_wallclock = {
+	.name = "wallclock",
+	.title = "WALL-CLOCK PROFILER",
+	.summary = "on-CPU samples and off-CPU blocks with stacks, per thread, in one wall-clock "
+	    "profile (folded, pprof, speedscope, chrome); only on request",
+	.on_request = true,
+	.thresholds = wc_thresholds,
+	.prepare = wc_prepare,
+	.tick = wc_tick,
+	.collect = wc_collect,
+	.judge = wc_judge,
+	.cleanup = wc_cleanup,
+};

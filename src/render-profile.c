@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * render-profile.c - a profile (profile.c) in the formats flame-graph tools
+ * read: folded stacks (flamegraph.pl, speedscope), speedscope's JSON file
+ * format, Chrome trace events (chrome://tracing, ui.perfetto.dev) and
+ * gzipped pprof (profile.proto, built with libprotobuf-c and zlib).
+ * Values are nanoseconds of wall-clock time throughout.
+ */
+
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <zlib.h>
+
+#include "latencyscope.h"
+#include "profile.pb-c.h"
+
+/* thread_frame - "comm-tid", the root of a thread's stacks in merged views */
+static void thread_frame(const struct ls_pthread *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s-%u", t->comm, t->tid);
+}
+
+/* folded_name - a frame name without the folded format's separators */
+static void folded_put(FILE *f, const char *name)
+{
+	for (const char *c = name; *c; c++)
+		fputc(*c == ';' ? ':' : *c == '\n' ? ' ' : *c, f);
+}
+
+/* ls_render_folded - one line per stack: "thread;marker;frames... ns" */
+int ls_render_folded(FILE *f, const struct ls_profile *p)
+{
+	char th[64];
+
+	for (int i = 0; i < p->nthreads; i++) {
+		const struct ls_pthread *t = &p->threads[i];
+
+		thread_frame(t, th, sizeof(th));
+		for (int k = 0; k < t->nsamples; k++) {
+			const struct ls_psample *s = &t->samples[k];
+
+			folded_put(f, th);
+			for (int j = 0; j < s->nframes; j++) {
+				fputc(';', f);
+				folded_put(f, p->frames[s->frames[j]]);
+			}
+			fprintf(f, " %llu\n", (unsigned long long)s->ns);
+		}
+	}
+	return ferror(f) ? -1 : 0;
+}
+
+static int dump(FILE *f, json_t *root)
+{
+	int rc = json_dumpf(root, f, JSON_COMPACT);
+
+	fputc('\n', f);
+	json_decref(root);
+	return rc;
+}
+
+/*
+ * ls_render_speedscope - speedscope's file format: the frames once, then
+ * one "sampled" profile per thread whose samples are stacks (root first)
+ * weighted by nanoseconds
+ */
+int ls_render_speedscope(FILE *f, const struct ls_profile *p)
+{
+	json_t *root = json_object(), *frames = json_array(), *profiles = json_array();
+
+	for (int i = 0; i < p->nframes; i++)
+		json_array_append_new(frames, json_pack("{s:s}", "name", p->frames[i]));
+	for (int i = 0; i < p->nthreads; i++) {
+		const struct ls_pthread *t = &p->threads[i];
+		json_t *samples = json_array(), *weights = json_array();
+		uint64_t total = 0;
+		char name[96];
+
+		for (int k = 0; k < t->nsamples; k++) {
+			const struct ls_psample *s = &t->samples[k];
+			json_t *st = json_array();
+
+			for (int j = 0; j < s->nframes; j++)
+				json_array_append_new(st, json_integer(s->frames[j]));
+			json_array_append_new(samples, st);
+			json_array_append_new(weights, json_integer((json_int_t)s->ns));
+			total += s->ns;
+		}
+		snprintf(name, sizeof(name), "%s (pid %u, tid %u)", t->comm, t->pid, t->tid);
+		json_array_append_new(profiles, json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o}",
+		    "type", "sampled", "name", name, "unit", "nanoseconds", "startValue", (json_int_t)0,
+		    "endValue", (json_int_t)total, "samples", samples, "weights", weights));
+	}
+	json_object_set_new(root, "$schema", json_string("https://www.speedscope.app/file-format-schema.json"));
+	json_object_set_new(root, "shared", json_pack("{s:o}", "frames", frames));
+	json_object_set_new(root, "profiles", profiles);
+	json_object_set_new(root, "name", json_string("latencyscope wall-clock profile"));
+	json_object_set_new(root, "activeProfileIndex", json_integer(0));
+	json_object_set_new(root, "exporter", json_string("latencyscope " PACKAGE_VERSION));
+	return dump(f, root);
+}
+
+/*
+ * ls_render_chrome - trace events: per thread, its stacks laid end to end
+ * as nested complete ("X") slices, heaviest first, so a trace viewer shows
+ * each thread's flame chart on its own track (time is aggregated, not the
+ * order things happened in)
+ */
+int ls_render_chrome(FILE *f, const struct ls_profile *p)
+{
+	json_t *root = json_object(), *ev = json_array();
+
+	for (int i = 0; i < p->nthreads; i++) {
+		const struct ls_pthread *t = &p->threads[i];
+		double ts = 0;	/* microseconds */
+
+		json_array_append_new(ev, json_pack("{s:s, s:s, s:I, s:I, s:{s:s}}", "name", "thread_name",
+		    "ph", "M", "pid", (json_int_t)t->pid, "tid", (json_int_t)t->tid, "args", "name", t->comm));
+		for (int k = 0; k < t->nsamples; k++) {
+			const struct ls_psample *s = &t->samples[k];
+			double dur = s->ns / 1000.0;
+
+			for (int j = 0; j < s->nframes; j++)
+				json_array_append_new(ev, json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I}",
+				    "name", p->frames[s->frames[j]], "cat", s->running ? "on-cpu" : "off-cpu",
+				    "ph", "X", "ts", ts, "dur", dur, "pid", (json_int_t)t->pid,
+				    "tid", (json_int_t)t->tid));
+			ts += dur;
+		}
+	}
+	json_object_set_new(root, "traceEvents", ev);
+	json_object_set_new(root, "displayTimeUnit", json_string("ns"));
+	json_object_set_new(root, "otherData", json_pack("{s:s, s:s}", "producer",
+	    "latencyscope " PACKAGE_VERSION, "layout", "aggregated stacks per thread, heaviest first"));
+	return dump(f, root);
+}
+
+/* pprof string table */
+struct strtab {
+	char	**s;
+	size_t	 n;
+};
+
+static int64_t str_id(struct strtab *st, const char *s)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (!strcmp(st->s[i], s))
+			return (int64_t)i;
+	st->s = realloc(st->s, (st->n + 1) * sizeof(char *));
+	if (!st->s)
+		abort();
+	st->s[st->n] = (char *)s;
+	return (int64_t)st->n++;
+}
+
+static Perftools__Profiles__ValueType *value_type(struct strtab *st, const char *type, const char *unit)
+{
+	Perftools__Profiles__ValueType *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		abort();
+	perftools__profiles__value_type__init(v);
+	v->type = str_id(st, type);
+	v->unit = str_id(st, unit);
+	return v;
+}
+
+static Perftools__Profiles__Label *label(struct strtab *st, const char *key, const char *str, int64_t num)
+{
+	Perftools__Profiles__Label *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		abort();
+	perftools__profiles__label__init(l);
+	l->key = str_id(st, key);
+	if (str)
+		l->str = str_id(st, str);
+	else
+		l->num = num;
+	return l;
+}
+
+/* gzip_write - data gzip-compressed to f */
+static int gzip_write(FILE *f, const uint8_t *data, size_t len)
+{
+	z_stream z;
+	uint8_t out[65536];
+	int rc;
+
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -1;
+	z.next_in = (uint8_t *)data;
+	z.avail_in = (uInt)len;
+	do {
+		z.next_out = out;
+		z.avail_out = sizeof(out);
+		rc = deflate(&z, Z_FINISH);
+		if (fwrite(out, 1, sizeof(out) - z.avail_out, f) != sizeof(out) - z.avail_out) {
+			deflateEnd(&z);
+			return -1;
+		}
+	} while (rc == Z_OK);
+	deflateEnd(&z);
+	return rc == Z_STREAM_END ? 0 : -1;
+}
+
+/*
+ * ls_render_pprof - profile.proto, gzipped: sample types wall, cpu and
+ * offcpu (nanoseconds); a location and function per frame name; labels
+ * for the thread, its process, name and state
+ */
+int ls_render_pprof(FILE *f, const struct ls_profile *p)
+{
+	Perftools__Profiles__Profile pr = PERFTOOLS__PROFILES__PROFILE__INIT;
+	struct strtab st = { 0 };
+	size_t nsamples = 0, si = 0, len, base;
+	uint8_t *buf;
+	int rc;
+
+	str_id(&st, "");
+	pr.n_sample_type = 3;
+	pr.sample_type = calloc(3, sizeof(*pr.sample_type));
+	pr.sample_type[0] = value_type(&st, "wall", "nanoseconds");
+	pr.sample_type[1] = value_type(&st, "cpu", "nanoseconds");
+	pr.sample_type[2] = value_type(&st, "offcpu", "nanoseconds");
+	pr.period_type = value_type(&st, "wall", "nanoseconds");
+	pr.period = (int64_t)p->period_ns;
+	str_id(&st, "thread");
+	str_id(&st, "pid");
+	str_id(&st, "comm");
+	str_id(&st, "state");
+	base = st.n;	/* frame names follow, in order: string id = base + index */
+	st.s = realloc(st.s, (st.n + p->nframes) * sizeof(char *));
+	if (!st.s)
+		abort();
+	for (int i = 0; i < p->nframes; i++)
+		st.s[st.n++] = p->frames[i];
+	pr.time_nanos = (int64_t)p->start_real_ns;
+	pr.duration_nanos = (int64_t)p->duration_ns;
+	/* a function and a location per frame name: ids are index + 1 */
+	pr.n_function = pr.n_location = p->nframes;
+	pr.function = calloc(p->nframes ? p->nframes : 1, sizeof(*pr.function));
+	pr.location = calloc(p->nframes ? p->nframes : 1, sizeof(*pr.location));
+	for (int i = 0; i < p->nframes; i++) {
+		Perftools__Profiles__Function *fn = calloc(1, sizeof(*fn));
+		Perftools__Profiles__Location *lo = calloc(1, sizeof(*lo));
+		Perftools__Profiles__Line *ln = calloc(1, sizeof(*ln));
+
+		if (!fn || !lo || !ln)
+			abort();
+		perftools__profiles__function__init(fn);
+		perftools__profiles__location__init(lo);
+		perftools__profiles__line__init(ln);
+		fn->id = i + 1;
+		fn->name = fn->system_name = (int64_t)(base + i);
+		ln->function_id = i + 1;
+		lo->id = i + 1;
+		lo->n_line = 1;
+		lo->line = calloc(1, sizeof(*lo->line));
+		lo->line[0] = ln;
+		pr.function[i] = fn;
+		pr.location[i] = lo;
+	}
+	for (int i = 0; i < p->nthreads; i++)
+		nsamples += p->threads[i].nsamples;
+	pr.n_sample = nsamples;
+	pr.sample = calloc(nsamples ? nsamples : 1, sizeof(*pr.sample));
+	for (int i = 0; i < p->nthreads; i++) {
+		const struct ls_pthread *t = &p->threads[i];
+		int64_t comm = str_id(&st, t->comm);
+
+		for (int k = 0; k < t->nsamples; k++) {
+			const struct ls_psample *s = &t->samples[k];
+			Perftools__Profiles__Sample *sm = calloc(1, sizeof(*sm));
+
+			if (!sm)
+				abort();
+			perftools__profiles__sample__init(sm);
+			sm->n_location_id = s->nframes;	/* leaf first */
+			sm->location_id = calloc(s->nframes ? s->nframes : 1, sizeof(uint64_t));
+			for (int j = 0; j < s->nframes; j++)
+				sm->location_id[j] = s->frames[s->nframes - 1 - j] + 1;
+			sm->n_value = 3;
+			sm->value = calloc(3, sizeof(int64_t));
+			sm->value[0] = (int64_t)s->ns;
+			sm->value[1] = s->running ? (int64_t)s->ns : 0;
+			sm->value[2] = s->running ? 0 : (int64_t)s->ns;
+			sm->n_label = 4;
+			sm->label = calloc(4, sizeof(*sm->label));
+			sm->label[0] = label(&st, "thread", NULL, t->tid);
+			sm->label[1] = label(&st, "pid", NULL, t->pid);
+			sm->label[2] = label(&st, "comm", NULL, 0);
+			sm->label[2]->num = 0;
+			sm->label[2]->str = comm;
+			sm->label[3] = label(&st, "state", NULL, 0);
+			sm->label[3]->str = (int64_t)(base + s->frames[0]);
+			pr.sample[si++] = sm;
+		}
+	}
+	pr.n_string_table = st.n;
+	pr.string_table = st.s;
+	len = perftools__profiles__profile__get_packed_size(&pr);
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		abort();
+	perftools__profiles__profile__pack(&pr, buf);
+	rc = gzip_write(f, buf, len);
+	free(buf);
+	/* the strings belong to the profile; the rest was built here */
+	pr.string_table = NULL;
+	pr.n_string_table = 0;
+	free(st.s);
+	for (size_t i = 0; i < pr.n_sample; i++) {
+		for (size_t j = 0; j < pr.sample[i]->n_label; j++)
+			free(pr.sample[i]->label[j]);
+		free(pr.sample[i]->label);
+		free(pr.sample[i]->location_id);
+		free(pr.sample[i]->value);
+		free(pr.sample[i]);
+	}
+	free(pr.sample);
+	for (size_t i = 0; i < pr.n_location; i++) {
+		free(pr.location[i]->line[0]);
+		free(pr.location[i]->line);
+		free(pr.location[i]);
+		free(pr.function[i]);
+	}
+	free(pr.location);
+	free(pr.function);
+	for (size_t i = 0; i < pr.n_sample_type; i++)
+		free(pr.sample_type[i]);
+	free(pr.sample_type);
+	free(pr.period_type);
+	return rc;
+}

@@ -1,0 +1,88 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# wallclock.sh - the wall-clock profiler on a thread of known shape: it
+# spins in spin_here() 60 % of each 10 ms and sleeps in sleep_here() the
+# rest, timing both itself. Every output format is read back by a parser
+# that did not write it (awk, jq, protoc).
+
+. "$(dirname "$0")/lib.sh"
+require_kernel
+
+PROTO="$top_srcdir/src/profile.proto"
+
+# shape SECONDS OUT: start the workload, its pid in $W once it runs
+shape() {
+	"$WL/wallclock" "$1" 60 >"$2" &
+	bg_pids="$bg_pids $!"
+	wait_for "$2" "pid=" 5
+	W=$(sed -n 's/^pid=\([0-9]*\).*/\1/p' "$2")
+}
+
+# share FILE AWK_MATCH: the share of the folded values whose line matches
+share() {
+	awk -v m="$2" '{ v = $NF; t += v; if ($0 ~ m) s += v } END { if (t) printf "%d\n", 1000 * s / t; else print 0 }' "$1"
+}
+
+# --- folded: the known shape -----------------------------------------------------
+shape 60 "$TMP/w1.out"	# outlives the runs below; killed at the end
+"$LS" -m wallclock --pid "$W" --duration 4 -f folded -o "$TMP/p.folded" >"$TMP/p.txt" 2>"$TMP/p.err"
+rc=$?
+ok "wallclock runs and writes folded stacks (exit $rc)" test "$rc" -le 1 -a -s "$TMP/p.folded"
+ok "every folded line is 'frames value'" \
+	[ "$(awk 'NF < 2 || $NF !~ /^[0-9]+$/ || $1 !~ /;/' "$TMP/p.folded" | wc -l)" = 0 ]
+spin=$(share "$TMP/p.folded" ';\\[running\\];.*;spin_here')
+sleep_=$(share "$TMP/p.folded" ';\\[blocked: S\\];.*;sleep_here')
+diag "spin_here on CPU: $spin per mille, sleep_here blocked: $sleep_ per mille (the workload: 600 / 400)"
+ok "spin_here has ~60 % of the thread's wall time on CPU (+-8 points)" within "$spin" 600 80
+ok "sleep_here has the blocked rest (~40 % +-8 points)" within "$sleep_" 400 80
+total=$(awk '{ t += $NF } END { printf "%d\n", t / 1000000 }' "$TMP/p.folded")
+ok "the profile covers the run's wall time (4 s +-10 %, in ms: $total)" within "$total" 4000 400
+ok "the box report still goes to stdout" grep -q "WALL-CLOCK PROFILER" "$TMP/p.txt"
+
+# --- pprof: decoded by protoc against the schema ------------------------------------
+"$LS" -m wallclock --pid "$W" --duration 2 -f pprof -o "$TMP/p.pb.gz" >/dev/null 2>&1
+gunzip -c "$TMP/p.pb.gz" | protoc --proto_path="$(dirname "$PROTO")" \
+	--decode perftools.profiles.Profile "$(basename "$PROTO")" >"$TMP/p.txtpb" 2>"$TMP/protoc.err"
+ok "pprof output decodes with protoc --decode" test $? -eq 0 -a -s "$TMP/p.txtpb"
+ok "its sample types are wall, cpu and offcpu in nanoseconds" sh -c \
+	'grep -q "string_table: \"wall\"" "$0" && grep -q "string_table: \"offcpu\"" "$0" && grep -q "string_table: \"nanoseconds\"" "$0"' "$TMP/p.txtpb"
+ok "its strings hold the workload's functions" grep -q 'string_table: "spin_here"' "$TMP/p.txtpb"
+# values come in threes per sample: wall = cpu + offcpu, and they add up to the run
+sums=$(awk '/^sample \{/ { n = 0 } /^  value:/ { v[n++] = $2; if (n == 3) { w += v[0]; c += v[1]; o += v[2]; bad += (v[0] != v[1] + v[2]) } }
+	END { printf "%d %d %d\n", w / 1000000, (c + o) / 1000000, bad }' "$TMP/p.txtpb")
+diag "pprof wall ms, cpu+offcpu ms, bad samples: $sums"
+ok "every pprof sample's wall = cpu + offcpu" [ "$(echo "$sums" | cut -d' ' -f3)" = 0 ]
+ok "pprof wall time covers the 2 s run (+-10 %)" within "$(echo "$sums" | cut -d' ' -f1)" 2000 200
+
+# --- speedscope and chrome: the files reference what they define ---------------------
+"$LS" -m wallclock --pid "$W" --duration 1 -f speedscope -o "$TMP/p.speedscope.json" >/dev/null 2>&1
+ok "speedscope: frames, one sampled profile per thread, weights add up to endValue" \
+	[ "$(jq '(.shared.frames | length) as $n | [.profiles[] | select(.type == "sampled" and .unit == "nanoseconds"
+		and ([.samples[][] | select(. >= $n or . < 0)] | length) == 0
+		and (.weights | add) == .endValue and (.samples | length) == (.weights | length))] | length' "$TMP/p.speedscope.json")" -ge 1 ]
+ok "speedscope: the thread's profile is named after it" \
+	[ "$(jq -r '.profiles[0].name' "$TMP/p.speedscope.json" | grep -c "wallclock (pid $W")" = 1 ]
+"$LS" -m wallclock --pid "$W" --duration 1 -f chrome -o "$TMP/p.trace.json" >/dev/null 2>&1
+ok "chrome: every slice belongs to a named thread" \
+	[ "$(jq '([.traceEvents[] | select(.ph == "M") | .tid]) as $named | [.traceEvents[] | select(.ph == "X" and (.tid as $t | $named | index($t) | not))] | length' "$TMP/p.trace.json")" = 0 ]
+ok "chrome: slices have durations" \
+	[ "$(jq '[.traceEvents[] | select(.ph == "X" and .dur > 0)] | length' "$TMP/p.trace.json")" -gt 0 ]
+
+# --- a process that exits mid-run is still symbolized -----------------------------------
+shape 5 "$TMP/w2.out"	# exits a few seconds after the probes attach
+"$LS" -m wallclock --pid "$W" --duration 6 -f folded -o "$TMP/x.folded" >/dev/null 2>&1
+ok "the workload exited before the end of the run" [ ! -d "/proc/$W" ]
+ok "its stacks are still symbolized" grep -q ';spin_here' "$TMP/x.folded"
+
+# --- bad input ------------------------------------------------------------------------
+"$LS" -m isolation -f folded -d 1 >/dev/null 2>"$TMP/bad.err"
+ok "a profile format without the wallclock module exits 3" [ $? -eq 3 ]
+"$LS" -m wallclock -f pprof -d 1 >/dev/null 2>"$TMP/bad.err"
+ok "pprof without --output is refused (exit 3)" test $? -eq 3
+ok "... saying to give --output" grep -q "give --output" "$TMP/bad.err"
+"$LS" -m wallclock --state Q -d 1 >/dev/null 2>"$TMP/bad.err"
+ok "an unknown --state exits 3" [ $? -eq 3 ]
+kill "$(sed -n 's/^pid=\([0-9]*\).*/\1/p' "$TMP/w1.out")" 2>/dev/null
+ok "no BPF program is left attached" no_programs_left
+
+done_testing
