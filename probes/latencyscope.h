@@ -17,14 +17,14 @@
  *	LS_NR_CPUS		possible CPUs (cpu-indexed arrays)
  *	LS_HAVE_TP_<cat>__<event>	for each tracepoint present in tracefs
  *	LS_HAVE_RINGBUF		when the kernel has BPF ring buffers (5.8+)
+ *	LS_PERF_SAMPLE_PERIOD_OFF, LS_PERF_ADDR_OFF
+ *				offsets in struct bpf_perf_event_data
  *
  * Programs are found by name: TRACEPOINT_PROBE(cat, ev) and
  * RAW_TRACEPOINT_PROBE(ev) (libbcc's macros) and LS_SOFTWARE_EVENT_PROBE(ev).
  */
 #ifndef LATENCYSCOPE_BPF_H
 #define LATENCYSCOPE_BPF_H
-
-#include <uapi/linux/bpf_perf_event.h>
 
 #include "ls_hist.h"
 
@@ -59,7 +59,15 @@
  * (the faulting address for page faults). cpu_clock and task_clock run at
  * the frequency the module's prepare() puts in p->sample_freq instead.
  */
+struct bpf_perf_event_data;
 #define LS_SOFTWARE_EVENT_PROBE(name) int ls_swev__##name(struct bpf_perf_event_data *ctx)
+/*
+ * Its fields by offset (LS_PERF_*_OFF, from the front end's own uapi
+ * header): including <uapi/linux/bpf_perf_event.h> here would pull in
+ * enough of the kernel's headers to triple every probe's compile time.
+ */
+#define LS_PERF_SAMPLE_PERIOD(ctx) (*(u64 *)((char *)(ctx) + LS_PERF_SAMPLE_PERIOD_OFF))
+#define LS_PERF_ADDR(ctx) (*(u64 *)((char *)(ctx) + LS_PERF_ADDR_OFF))
 
 /*
  * The gate: user space opens it once every program is attached and closes

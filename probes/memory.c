@@ -264,14 +264,19 @@ TRACEPOINT_PROBE(compaction, mm_compaction_end)
 #endif
 
 /* migrations, NUMA balancing and THP collapses: counted where they happen */
+/*
+ * A raw tracepoint: (succeeded, failed, ...) lead its arguments on every
+ * kernel that has it, and the plain one's format names an enum
+ * (migrate_mode) the probe's headers do not define.
+ */
 #ifdef LS_HAVE_TP_migrate__mm_migrate_pages
-TRACEPOINT_PROBE(migrate, mm_migrate_pages)
+RAW_TRACEPOINT_PROBE(mm_migrate_pages)
 {
 	struct mem_cpu *c = mem_here();
 
 	if (c) {
-		c->migrated_pages += args->succeeded;
-		c->migrate_failed += args->failed;
+		c->migrated_pages += ctx->args[0];
+		c->migrate_failed += ctx->args[1];
 	}
 	return 0;
 }

@@ -16,6 +16,7 @@
  * The front end passes WC_PERIOD_NS (10^9 / frequency), WC_MIN_BLOCK_NS
  * and WC_STATE_MASK (bit per enum wc_state to keep off CPU).
  */
+
 #include "latencyscope.h"
 #include "wallclock.h"
 
@@ -70,7 +71,7 @@ static __always_inline void wc_add(struct wc_key *k, u64 ns, const char *comm,
 
 LS_SOFTWARE_EVENT_PROBE(cpu_clock)
 {
-	u64 id = bpf_get_current_pid_tgid();
+	u64 id = bpf_get_current_pid_tgid(), period;
 	struct wc_counters *c = wc_cnt();
 	struct wc_key k = {};
 	char comm[WC_COMM_LEN];
@@ -89,13 +90,14 @@ LS_SOFTWARE_EVENT_PROBE(cpu_clock)
 	k.state = WC_ST_RUNNING;
 	k.kstack = wc_stacks.get_stackid(ctx, 0);
 	k.ustack = wc_stacks.get_stackid(ctx, BPF_F_USER_STACK);
-	if (k.kstack < 0 && k.kstack != -EFAULT)
+	if (k.kstack < 0 && k.kstack != -WC_EFAULT)
 		c->stack_errors++;
-	if (k.ustack < 0 && k.ustack != -EFAULT)
+	if (k.ustack < 0 && k.ustack != -WC_EFAULT)
 		c->stack_errors++;
 	bpf_get_current_comm(comm, sizeof(comm));
 	/* the period this sample stands for: in frequency mode the kernel adjusts it */
-	wc_add(&k, ctx->sample_period ? ctx->sample_period : WC_PERIOD_NS, comm, c);
+	period = LS_PERF_SAMPLE_PERIOD(ctx);
+	wc_add(&k, period ? period : WC_PERIOD_NS, comm, c);
 	return 0;
 }
 
@@ -163,9 +165,9 @@ TRACEPOINT_PROBE(sched, sched_switch)
 		b->state = st;
 		b->kstack = wc_stacks.get_stackid(args, 0);
 		b->ustack = wc_stacks.get_stackid(args, BPF_F_USER_STACK);
-		if (b->kstack < 0 && b->kstack != -EFAULT)
+		if (b->kstack < 0 && b->kstack != -WC_EFAULT)
 			c->stack_errors++;
-		if (b->ustack < 0 && b->ustack != -EFAULT)
+		if (b->ustack < 0 && b->ustack != -WC_EFAULT)
 			c->stack_errors++;
 		__builtin_memcpy(b->comm, args->prev_comm, WC_COMM_LEN);
 	}

@@ -8,6 +8,7 @@
 #define WC_COMM_LEN	16
 #define WC_STACKS	16384	/* distinct stacks kept */
 #define WC_MAX_DEPTH	127	/* frames per stack (the kernel's perf_event_max_stack) */
+#define WC_EFAULT	14	/* stack id -EFAULT: no such stack (a kernel thread's user stack) */
 
 /*
  * wc_state - how a thread spent the time: running (an on-CPU sample), or

@@ -206,7 +206,7 @@ static int build_stack(struct ls_probe *p, struct ls_profile *pf, const struct w
 			user_frame(syms, ips[i], name, sizeof(name));
 			frames[n++] = ls_profile_frame(pf, name);
 		}
-	} else if (k->ustack != -EFAULT) {
+	} else if (k->ustack != -WC_EFAULT) {
 		frames[n++] = ls_profile_frame(pf, "[user stack lost]");
 	}
 	if (kid >= 0 && bpf_lookup_elem(fd, &kid, ips) == 0) {
@@ -223,7 +223,7 @@ static int build_stack(struct ls_probe *p, struct ls_profile *pf, const struct w
 				snprintf(name, sizeof(name), "[unknown] (0x%llx)_[k]", (unsigned long long)ips[i]);
 			frames[n++] = ls_profile_frame(pf, name);
 		}
-	} else if (k->kstack != -EFAULT) {
+	} else if (k->kstack != -WC_EFAULT) {
 		frames[n++] = ls_profile_frame(pf, "[kernel stack lost]");
 	}
 	return n;

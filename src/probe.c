@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
@@ -22,6 +23,7 @@
 #include <bcc/libbpf.h>
 #include <bcc/perf_reader.h>
 #include <linux/bpf.h>
+#include <linux/bpf_perf_event.h>
 #include <linux/perf_event.h>
 
 #include "latencyscope.h"
@@ -415,6 +417,9 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 	cflag(&cf, ls_strdup_printf("-DLS_PID_MAX=%llu", (unsigned long long)h->pid_max));
 	cflag(&cf, ls_strdup_printf("-DLS_SELF_TGID=%d", (int)getpid()));
 	cflag(&cf, ls_strdup_printf("-DLS_NR_CPUS=%d", ls_nr_possible_cpus()));
+	cflag(&cf, ls_strdup_printf("-DLS_PERF_SAMPLE_PERIOD_OFF=%zu",
+	    offsetof(struct bpf_perf_event_data, sample_period)));
+	cflag(&cf, ls_strdup_printf("-DLS_PERF_ADDR_OFF=%zu", offsetof(struct bpf_perf_event_data, addr)));
 	/* LATENCYSCOPE_EVENTS=perf forces the pre-5.8 perf-buffer path (for testing it) */
 	if (kernel_at_least(h->kernel, 5, 8) && !ls_env_is("LATENCYSCOPE_EVENTS", "perf"))
 		cflag(&cf, strdup("-DLS_HAVE_RINGBUF=1"));
