@@ -63,6 +63,30 @@ uint64_t ls_pct_min_samples(double p)
  * found by rank (ceil(p * count)) and interpolated linearly inside its
  * bucket, then clamped to the exact min and max.
  */
+uint64_t ls_tail_budget_ns;
+
+/*
+ * tail_share - the share of samples above b: whole buckets above it, and the
+ * part of the bucket holding b above it (values spread evenly inside)
+ */
+static double tail_share(const struct ls_hist *h, uint64_t b)
+{
+	double above = 0;
+
+	if (h->max <= b)
+		return 0;
+	if (h->min > b)
+		return 1;
+	for (unsigned i = 0; i < LS_HIST_NBUCKETS; i++) {
+		double lo = ls_hist_bucket_low(i), hi = ls_hist_bucket_high(i);
+
+		if (!h->b[i] || hi <= b)
+			continue;
+		above += lo > b ? h->b[i] : h->b[i] * (hi - b) / (hi - lo);
+	}
+	return above / h->count;
+}
+
 void ls_hist_summarize(const struct ls_hist *h, struct ls_summary *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -72,6 +96,8 @@ void ls_hist_summarize(const struct ls_hist *h, struct ls_summary *s)
 	if (!h->count)
 		return;
 	s->mean = (double)h->sum / h->count;
+	if (ls_tail_budget_ns)
+		s->above_budget = tail_share(h, ls_tail_budget_ns);
 	for (int i = 0; i < LS_NPCT; i++) {
 		uint64_t rank = (uint64_t)ceil(ls_pct_values[i] * h->count - 1e-9), seen = 0;
 		double v = h->max;

@@ -157,6 +157,7 @@ int main(int argc, char **argv)
 {
 	struct ls_probe probes[LS_MAX_MODULES];
 	struct ls_report rep = { 0 };
+	struct ls_timeline tl = { 0 };
 	struct ls_opts o;
 	struct ls_host h = { 0 };
 	struct ls_run r = { 0 };
@@ -211,6 +212,19 @@ int main(int argc, char **argv)
 			ls_warn("--interface only applies to the network module, which is not in this run "
 			    "(add it with --module ...,network)");
 	}
+	/* the trace formats need every event above --trace-threshold, not the worst few */
+	{
+		bool wc = false;
+
+		for (int i = 0; i < o.nmodules; i++)
+			wc = wc || !strcmp(o.modules[i], "wallclock");
+		tl.on = o.format == LS_FMT_CHROME ||
+		    (!wc && (o.format == LS_FMT_FOLDED || o.format == LS_FMT_SPEEDSCOPE));
+		tl.threshold_ns = o.trace_threshold_ns;
+		r.timeline = &tl;
+	}
+	if (o.volume > 0)
+		ls_tail_budget_ns = o.latency_budget_ns;
 	out = open_output(&o, err, sizeof(err));
 	if (!out)
 		goto fail;
@@ -308,21 +322,38 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nprobes; i++)
 		ls_probe_close(&probes[i]);
 	nprobes = 0;
+	if (o.volume > 0)
+		ls_jitter_section(&rep, &r);
+	ls_timeline_sort(&tl);
+	if (tl.dropped)
+		ls_warn("%llu timeline events were dropped (more than %d): raise --trace-threshold",
+		    (unsigned long long)tl.dropped, LS_TIMELINE_MAX);
 	ls_report_summarize(&rep);
 
 	ro.ascii = o.ascii;
 	ro.color = !o.no_color && !getenv("NO_COLOR") && out == stdout && isatty(STDOUT_FILENO);
 	if (o.format >= LS_FMT_FOLDED) {
 		const struct ls_profile *pf = NULL;
+		struct ls_profile *alpha = NULL;
+		int wrc = 0;
 
 		for (int i = 0; i < rep.nsections && !pf; i++)
 			pf = rep.sections[i].profile;
-		if (!pf)
+		if (o.format == LS_FMT_CHROME && tl.on)	/* the timeline, with any profile's stacks */
+			wrc = ls_render_timeline(out, &tl, &r, pf);
+		else if (!pf && tl.on)	/* the alpha flame graph */
+			pf = alpha = ls_timeline_alpha(&tl, &r);
+		if (!pf && !(o.format == LS_FMT_CHROME && tl.on))
 			ls_err("the wallclock module measured nothing: no profile written");
-		else if ((o.format == LS_FMT_FOLDED ? ls_render_folded(out, pf) :
-		    o.format == LS_FMT_SPEEDSCOPE ? ls_render_speedscope(out, pf) :
-		    o.format == LS_FMT_CHROME ? ls_render_chrome(out, pf) : ls_render_pprof(out, pf)) < 0)
-			ls_err("writing the profile failed: %s", strerror(errno));
+		else if (!(o.format == LS_FMT_CHROME && tl.on))
+			wrc = o.format == LS_FMT_FOLDED ? ls_render_folded(out, pf) :
+			    o.format == LS_FMT_SPEEDSCOPE ? ls_render_speedscope(out, pf) :
+			    o.format == LS_FMT_CHROME ? ls_render_chrome(out, pf) : ls_render_pprof(out, pf);
+		if (pf || tl.on) {
+			if (wrc < 0)
+				ls_err("writing the %s failed: %s", tl.on ? "trace" : "profile", strerror(errno));
+		}
+		ls_profile_free(alpha);
 		/* the verdicts still go somewhere readable */
 		ls_render_box(out == stdout ? stderr : stdout, &rep, &ro);
 	} else if (o.format == LS_FMT_JSON) {
@@ -338,6 +369,12 @@ int main(int argc, char **argv)
 			    rep.exit_code);
 	} else {
 		fflush(stdout);
+	}
+	if (o.bill_of_health) {
+		if (ls_bill_of_health(o.bill_of_health, &rep, &r) < 0)
+			ls_err("cannot write the bill of health to %s: %s", o.bill_of_health, strerror(errno));
+		else
+			fprintf(stderr, "latencyscope: bill of health written to %s\n", o.bill_of_health);
 	}
 	rc = rep.exit_code;
 	if (rc == LS_EXIT_ERROR)
@@ -356,6 +393,7 @@ fail:
 		unlink(o.output);	/* no empty report left behind */
 	}
 done:
+	ls_timeline_free(&tl);
 	free(r.probes_dir);
 	ls_host_free(&h);
 	ls_opts_free(&o);

@@ -62,7 +62,9 @@ struct ls_summary {
 	double	 mean;
 	double	 pct[LS_NPCT];
 	bool	 pct_valid[LS_NPCT];
+	double	 above_budget;	/* share of samples above ls_tail_budget_ns (0 when unset) */
 };
+extern uint64_t ls_tail_budget_ns;	/* the jitter tax's latency budget */
 uint64_t ls_hist_bucket_low(unsigned idx);
 uint64_t ls_hist_bucket_high(unsigned idx);
 void	 ls_hist_merge(struct ls_hist *dst, const struct ls_hist *src);
@@ -216,6 +218,7 @@ struct ls_profile {
 	int		 nthreads;
 	struct ls_pthread *threads;
 	int		*htab, hcap;	/* name -> index */
+	bool		 no_thread_root;	/* folded: stacks without the "comm-tid" root */
 };
 struct ls_profile *ls_profile_new(uint64_t period_ns);
 int	 ls_profile_frame(struct ls_profile *p, const char *name);
@@ -230,6 +233,42 @@ int	 ls_render_folded(FILE *f, const struct ls_profile *p);
 int	 ls_render_speedscope(FILE *f, const struct ls_profile *p);
 int	 ls_render_chrome(FILE *f, const struct ls_profile *p);
 int	 ls_render_pprof(FILE *f, const struct ls_profile *p);
+struct json_t;
+void	 ls_profile_trace_events(struct json_t *events, const struct ls_profile *p, uint32_t pid_base);
+
+/* timeline.c: events at or above --trace-threshold, for Perfetto and the alpha flame graph */
+#define LS_TIMELINE_MAX	(1 << 22)	/* events kept; more are counted as dropped */
+struct ls_tevent {
+	const char	*module;	/* the module's name (static) */
+	char		 kind[32];	/* "waiting for CPU", "softirq", "nanosleep", "reclaim"... */
+	char		 culprit[64];	/* who or what: a task's name, "softirq:NET_RX", a device */
+	char		 comm[17];	/* the victim */
+	uint32_t	 cpu, tid, pid;
+	uint64_t	 start, dur;	/* CLOCK_MONOTONIC ns */
+};
+struct ls_timeline {
+	bool		 on;
+	uint64_t	 threshold_ns;
+	int		 n, cap;
+	struct ls_tevent *ev;
+	uint64_t	 dropped;
+};
+struct ls_probe;
+struct ls_run;
+uint64_t ls_event_floor(const struct ls_probe *p, uint64_t worst_floor);
+void	 ls_timeline_add(struct ls_probe *p, const char *kind, const char *culprit, uint64_t start,
+	    uint64_t dur, uint32_t cpu, uint32_t tid, uint32_t pid, const char *comm);
+void	 ls_timeline_sort(struct ls_timeline *t);
+void	 ls_timeline_free(struct ls_timeline *t);
+uint64_t ls_money_cents(uint64_t dur_ns, double notional, double bps_per_us);
+int	 ls_render_timeline(FILE *f, const struct ls_timeline *t, const struct ls_run *r,
+	    const struct ls_profile *pf);
+struct ls_profile *ls_timeline_alpha(const struct ls_timeline *t, const struct ls_run *r);
+
+/* jitter.c: L = V x F x P(J) from the run's distributions, and the bill of health */
+double	 ls_jitter_tax(double volume, double slippage, const double *p, int n, double *pj, int *dominant);
+void	 ls_jitter_section(struct ls_report *rep, const struct ls_run *run);
+int	 ls_bill_of_health(const char *path, const struct ls_report *rep, const struct ls_run *r);
 
 /* render-box.c, render-json.c */
 struct ls_render_opts {
@@ -266,6 +305,13 @@ struct ls_opts {
 	unsigned	 frequency;	/* wallclock: on-CPU samples per second per CPU */
 	uint64_t	 min_block_ns;	/* wallclock: shorter off-CPU blocks are ignored */
 	char		*states;	/* wallclock: off-CPU task states to keep ("S,D"), NULL: all */
+	uint64_t	 trace_threshold_ns;	/* timeline: shorter events are only aggregated */
+	unsigned	 trace_buffer_kib;	/* ring buffer per module, 0: sized from the run */
+	double		 notional, bps_per_us;	/* alpha flame graph: money per us of delay */
+	double		 volume, slippage;	/* jitter tax: USD per day, fraction lost per late event */
+	unsigned	 trading_days;
+	uint64_t	 latency_budget_ns;
+	char		*bill_of_health;	/* where to write it (NULL: not asked for) */
 	struct ls_threshold_override thresholds[32];
 	int		 nthresholds;
 	bool		 no_color, ascii;
@@ -355,6 +401,7 @@ struct ls_prog {
 };
 struct ls_probe {
 	const struct ls_module_ops *ops;
+	const struct ls_run *run;
 	const struct ls_cpuset *cpus;	/* monitored CPUs (the run's) */
 	char		*path;
 	void		*mod;	/* libbcc module */
@@ -416,6 +463,7 @@ struct ls_run {
 	uint64_t		 mono_start_ns, real_start_ns;
 	double			 duration_s;
 	char			*probes_dir;
+	struct ls_timeline	*timeline;	/* events for the trace formats */
 };
 void	 ls_wallclock(const struct ls_run *r, uint64_t mono_ns, char *buf, size_t len);
 

@@ -71,6 +71,8 @@ static int irq_setup(struct ls_probe *p, const struct ls_run *r)
  * may be reported more than once as it grows (after the IRQ, after each
  * softirq): records with the same CPU and start are one interruption.
  */
+static void chain_name(const struct irq_priv *ip, const struct irq_event *e, char *buf, size_t len);
+
 static int irq_event(struct ls_probe *p, const void *data, size_t size)
 {
 	struct irq_priv *ip = p->priv;
@@ -79,6 +81,14 @@ static int irq_event(struct ls_probe *p, const void *data, size_t size)
 
 	if (size < sizeof(*ev))
 		return 0;
+	{
+		char chain[160], comm[IRQ_COMM_LEN + 1];
+
+		chain_name(ip, ev, chain, sizeof(chain));
+		ls_timeline_add(p, ev->kind == IRQ_K_HARD ? "hardirq" : ev->kind == IRQ_K_SOFT ? "softirq" :
+		    "vector", chain, ev->start, ev->duration_ns, ev->cpu, ev->tid, ev->tgid,
+		    ls_comm(comm, ev->comm, IRQ_COMM_LEN));
+	}
 	for (i = 0; i < ip->nworst; i++)
 		if (ip->worst[i].cpu == ev->cpu && ip->worst[i].start == ev->start)
 			break;
@@ -98,7 +108,7 @@ static int irq_event(struct ls_probe *p, const void *data, size_t size)
 	}
 	ip->worst[i] = *ev;
 	if (ip->nworst == IRQ_WORST)
-		ls_probe_set_u64(p, "irq_floor", ip->worst[IRQ_WORST - 1].duration_ns + 1);
+		ls_probe_set_u64(p, "irq_floor", ls_event_floor(p, ip->worst[IRQ_WORST - 1].duration_ns + 1));
 	return 0;
 }
 

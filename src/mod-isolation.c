@@ -88,6 +88,13 @@ static int iso_event(struct ls_probe *p, const void *data, size_t size)
 
 	if (size < sizeof(*ev))
 		return 0;
+	{
+		char victim[ISO_COMM_LEN + 1], culprit[ISO_COMM_LEN + 1];
+
+		ls_timeline_add(p, "waiting for CPU", ls_comm(culprit, ev->culprit_comm, ISO_COMM_LEN),
+		    ev->ts - ev->latency_ns, ev->latency_ns, ev->cpu, ev->victim, 0,
+		    ls_comm(victim, ev->victim_comm, ISO_COMM_LEN));
+	}
 	if (ip->nworst == ISO_WORST && ev->latency_ns <= ip->worst[ISO_WORST - 1].latency_ns)
 		return 0;
 	i = ip->nworst < ISO_WORST ? ip->nworst++ : ISO_WORST - 1;
@@ -97,7 +104,7 @@ static int iso_event(struct ls_probe *p, const void *data, size_t size)
 	}
 	ip->worst[i] = *ev;
 	if (ip->nworst == ISO_WORST)
-		ls_probe_set_u64(p, "iso_floor", ip->worst[ISO_WORST - 1].latency_ns + 1);
+		ls_probe_set_u64(p, "iso_floor", ls_event_floor(p, ip->worst[ISO_WORST - 1].latency_ns + 1));
 	return 0;
 }
 

@@ -83,6 +83,13 @@ static int mem_event(struct ls_probe *p, const void *data, size_t size)
 
 	if (size < sizeof(*ev) || ev->kind >= MEM_NR_STALLS)
 		return 0;
+	{
+		char comm[MEM_COMM_LEN + 1];
+
+		ls_comm(comm, ev->comm, MEM_COMM_LEN);
+		ls_timeline_add(p, stall_names[ev->kind], comm, ev->start, ev->duration_ns, ev->cpu,
+		    ev->tid, ev->tgid, comm);
+	}
 	mp->stalls[ev->kind]++;
 	if (mp->nworst == MEM_WORST && ev->duration_ns <= mp->worst[MEM_WORST - 1].duration_ns)
 		return 0;

@@ -95,6 +95,8 @@ static int net_setup(struct ls_probe *p, const struct ls_run *r)
 	return ls_probe_set_u64(p, "net_floor", 1);
 }
 
+static const char *dev_name(char *buf, const char *dev);
+
 /* net_event - keep the NET_WORST slowest deliveries; raise the floor when full */
 static int net_event(struct ls_probe *p, const void *data, size_t size)
 {
@@ -104,6 +106,12 @@ static int net_event(struct ls_probe *p, const void *data, size_t size)
 
 	if (size < sizeof(*ev))
 		return 0;
+	{
+		char comm[NET_COMM_LEN + 1], dev[NET_DEV_LEN + 1];
+
+		ls_timeline_add(p, "packet delivery", dev_name(dev, ev->dev), ev->arrival, ev->delay_ns,
+		    ev->cpu, ev->tid, ev->tgid, ls_comm(comm, ev->comm, NET_COMM_LEN));
+	}
 	if (np->nworst == NET_WORST && ev->delay_ns <= np->worst[NET_WORST - 1].delay_ns)
 		return 0;
 	i = np->nworst < NET_WORST ? np->nworst++ : NET_WORST - 1;
@@ -113,7 +121,7 @@ static int net_event(struct ls_probe *p, const void *data, size_t size)
 	}
 	np->worst[i] = *ev;
 	if (np->nworst == NET_WORST)
-		ls_probe_set_u64(p, "net_floor", np->worst[NET_WORST - 1].delay_ns + 1);
+		ls_probe_set_u64(p, "net_floor", ls_event_floor(p, np->worst[NET_WORST - 1].delay_ns + 1));
 	return 0;
 }
 

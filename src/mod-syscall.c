@@ -128,6 +128,13 @@ static int sc_event(struct ls_probe *p, const void *data, size_t size)
 
 	if (size < sizeof(*ev))
 		return 0;
+	{
+		char comm[SC_COMM_LEN + 1];
+
+		ls_comm(comm, ev->comm, SC_COMM_LEN);
+		ls_timeline_add(p, ev->kind < SC_NR_SLEEPS ? sleep_names[ev->kind] : "sleep", comm,
+		    ev->ts - ev->actual_ns, ev->actual_ns, ev->cpu, ev->tid, ev->tgid, comm);
+	}
 	over = ev->actual_ns - ev->requested_ns;
 	if (sp->nworst == SC_WORST &&
 	    over <= sp->worst[SC_WORST - 1].actual_ns - sp->worst[SC_WORST - 1].requested_ns)
@@ -139,8 +146,8 @@ static int sc_event(struct ls_probe *p, const void *data, size_t size)
 	}
 	sp->worst[i] = *ev;
 	if (sp->nworst == SC_WORST)
-		ls_probe_set_u64(p, "sc_floor",
-		    sp->worst[SC_WORST - 1].actual_ns - sp->worst[SC_WORST - 1].requested_ns + 1);
+		ls_probe_set_u64(p, "sc_floor", ls_event_floor(p,
+		    sp->worst[SC_WORST - 1].actual_ns - sp->worst[SC_WORST - 1].requested_ns + 1));
 	return 0;
 }
 

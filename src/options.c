@@ -21,6 +21,15 @@ enum {
 	OPT_FREQUENCY,
 	OPT_MIN_BLOCK,
 	OPT_STATE,
+	OPT_TRACE_THRESHOLD,
+	OPT_TRACE_BUFFER,
+	OPT_NOTIONAL,
+	OPT_BPS_PER_US,
+	OPT_VOLUME,
+	OPT_SLIPPAGE,
+	OPT_TRADING_DAYS,
+	OPT_LATENCY_BUDGET,
+	OPT_BILL_OF_HEALTH,
 };
 
 static const struct option long_opts[] = {
@@ -33,6 +42,15 @@ static const struct option long_opts[] = {
 	{ "frequency",		required_argument, NULL, OPT_FREQUENCY },
 	{ "min-block",		required_argument, NULL, OPT_MIN_BLOCK },
 	{ "state",		required_argument, NULL, OPT_STATE },
+	{ "trace-threshold",	required_argument, NULL, OPT_TRACE_THRESHOLD },
+	{ "trace-buffer",	required_argument, NULL, OPT_TRACE_BUFFER },
+	{ "notional",		required_argument, NULL, OPT_NOTIONAL },
+	{ "bps-per-us",		required_argument, NULL, OPT_BPS_PER_US },
+	{ "volume",		required_argument, NULL, OPT_VOLUME },
+	{ "slippage",		required_argument, NULL, OPT_SLIPPAGE },
+	{ "trading-days",	required_argument, NULL, OPT_TRADING_DAYS },
+	{ "latency-budget",	required_argument, NULL, OPT_LATENCY_BUDGET },
+	{ "bill-of-health",	required_argument, NULL, OPT_BILL_OF_HEALTH },
 	{ "json",		no_argument,	   NULL, 'j' },
 	{ "output",		required_argument, NULL, 'o' },
 	{ "format",		required_argument, NULL, 'f' },
@@ -90,9 +108,29 @@ void ls_opts_usage(FILE *f)
 "Output:\n"
 "  -j, --json              JSON on stdout instead of the boxed report\n"
 "  -f, --format FORMAT     text or json (default: text; json when --output\n"
-"                          ends in .json); with the wallclock module also\n"
-"                          folded (flamegraph.pl), pprof (gzipped, needs\n"
-"                          --output), speedscope, or chrome (alias perfetto)\n"
+"                          ends in .json); perfetto (alias chrome): the\n"
+"                          interference timeline for ui.perfetto.dev; folded or\n"
+"                          speedscope: the alpha flame graph (module;kind;culprit);\n"
+"                          with --module wallclock, folded, speedscope, chrome\n"
+"                          and pprof (gzipped, needs --output) write its stacks\n"
+"      --trace-threshold DURATION\n"
+"                          timeline: events shorter than this are only counted\n"
+"                          (default: 10us)\n"
+"      --trace-buffer SIZE ring buffer per module, like 4M (default: sized from\n"
+"                          --duration)\n"
+"      --bill-of-health FILE\n"
+"                          also write the JSON report, the jitter tax and the\n"
+"                          host's fingerprint there (default with --volume:\n"
+"                          bill_of_health.json)\n"
+"\n"
+"Money (nothing is sent anywhere):\n"
+"      --notional USD      value at risk per event, for the alpha flame graph\n"
+"      --bps-per-us BPS    basis points of --notional lost per microsecond of delay\n"
+"      --volume USD        traded per day, for the jitter tax\n"
+"      --slippage FRACTION of an order's value lost when it is late (0.0001 = 1 bp)\n"
+"      --trading-days N    per year (default: 252)\n"
+"      --latency-budget DURATION\n"
+"                          an event later than this is late (default: 100us)\n"
 "  -o, --output FILE       write the report to FILE instead of stdout\n"
 "      --no-color          no colour (also NO_COLOR=1; colour is only used on a tty)\n"
 "      --ascii             draw boxes with ASCII instead of UTF-8\n"
@@ -250,9 +288,33 @@ static int parse_format(struct ls_opts *o, const char *arg, char *err, size_t er
 			return 0;
 		}
 	}
-	snprintf(err, errlen, "unknown --format '%s': use text, json, or with --module wallclock "
-	    "folded, pprof, speedscope, chrome (perfetto)", arg);
+	snprintf(err, errlen, "unknown --format '%s': use text, json, perfetto (chrome), folded, "
+	    "speedscope, or with --module wallclock pprof", arg);
 	return -1;
+}
+
+/* parse_size_kib - "4M", "512K", "1048576" (bytes) as KiB, 4 KiB to 1 GiB */
+static int parse_size_kib(const char *arg, unsigned *kib, char *err, size_t errlen)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (end != arg && (*end == 'K' || *end == 'k') && !end[1])
+		v *= 1024;
+	else if (end != arg && (*end == 'M' || *end == 'm') && !end[1])
+		v *= 1024 * 1024;
+	else if (end != arg && (*end == 'G' || *end == 'g') && !end[1])
+		v *= 1024.0 * 1024 * 1024;
+	else if (end == arg || *end)
+		v = -1;
+	if (errno || !isfinite(v) || v < 4096 || v > 1024.0 * 1024 * 1024) {
+		snprintf(err, errlen, "invalid --trace-buffer '%s': give a size from 4K to 1G, like 4M", arg);
+		return -1;
+	}
+	*kib = (unsigned)(v / 1024);
+	return 0;
 }
 
 /* parse_states - task state letters as sched_switch prints them */
@@ -304,6 +366,9 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 	o->duration = 10;
 	o->frequency = 99;
 	o->min_block_ns = 1000;
+	o->trace_threshold_ns = 10000;
+	o->trading_days = 252;
+	o->latency_budget_ns = 100000;
 	opterr = 0;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":m:c:p:d:jo:f:t:vVh", long_opts, NULL)) != -1) {
@@ -369,6 +434,63 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 			if (parse_states(o, optarg, err, errlen) < 0)
 				return -1;
 			break;
+		case OPT_TRACE_THRESHOLD:
+			if (ls_parse_duration_ns(optarg, &o->trace_threshold_ns, err, errlen) < 0)
+				return -1;
+			break;
+		case OPT_LATENCY_BUDGET:
+			if (ls_parse_duration_ns(optarg, &o->latency_budget_ns, err, errlen) < 0)
+				return -1;
+			if (!o->latency_budget_ns) {
+				snprintf(err, errlen, "--latency-budget must be more than 0, like 50us");
+				return -1;
+			}
+			break;
+		case OPT_TRACE_BUFFER:
+			if (parse_size_kib(optarg, &o->trace_buffer_kib, err, errlen) < 0)
+				return -1;
+			break;
+		case OPT_NOTIONAL:
+		case OPT_BPS_PER_US:
+		case OPT_VOLUME:
+		case OPT_SLIPPAGE: {
+			double *dst = c == OPT_NOTIONAL ? &o->notional : c == OPT_BPS_PER_US ? &o->bps_per_us :
+			    c == OPT_VOLUME ? &o->volume : &o->slippage;
+			const char *name = c == OPT_NOTIONAL ? "--notional" : c == OPT_BPS_PER_US ?
+			    "--bps-per-us" : c == OPT_VOLUME ? "--volume" : "--slippage";
+			char *end;
+
+			errno = 0;
+			*dst = strtod(optarg, &end);
+			if (end == optarg || *end || errno || !isfinite(*dst) || *dst <= 0 ||
+			    (c == OPT_SLIPPAGE && *dst > 1)) {
+				snprintf(err, errlen, "invalid %s '%s': give a positive number%s", name, optarg,
+				    c == OPT_SLIPPAGE ? " up to 1 (a fraction: 0.0001 is one basis point)" :
+				    c == OPT_BPS_PER_US ? " of basis points, like 0.5" : " of US dollars, like 1e6");
+				return -1;
+			}
+			break;
+		}
+		case OPT_TRADING_DAYS: {
+			char *end;
+			unsigned long d = strtoul(optarg, &end, 10);
+
+			if (end == optarg || *end || d < 1 || d > 366 || optarg[0] == '-') {
+				snprintf(err, errlen, "invalid --trading-days '%s': give days per year, 1 to 366",
+				    optarg);
+				return -1;
+			}
+			o->trading_days = (unsigned)d;
+			break;
+		}
+		case OPT_BILL_OF_HEALTH:
+			if (!*optarg) {
+				snprintf(err, errlen, "empty --bill-of-health file name");
+				return -1;
+			}
+			free(o->bill_of_health);
+			o->bill_of_health = xstrdup(optarg);
+			break;
 		case OPT_PROBES_DIR:
 			free(o->probes_dir);
 			o->probes_dir = xstrdup(optarg);
@@ -425,14 +547,24 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 		for (int i = 0; ls_modules[i]; i++)
 			if (!ls_modules[i]->on_request)
 				o->modules[o->nmodules++] = xstrdup(ls_modules[i]->name);
+	if ((o->notional > 0) != (o->bps_per_us > 0)) {
+		snprintf(err, errlen, "--notional and --bps-per-us go together: give both");
+		return -1;
+	}
+	if ((o->volume > 0) != (o->slippage > 0)) {
+		snprintf(err, errlen, "--volume and --slippage go together: give both");
+		return -1;
+	}
+	if (o->volume > 0 && !o->bill_of_health)
+		o->bill_of_health = xstrdup("bill_of_health.json");
 	if (o->format >= LS_FMT_FOLDED) {
 		bool wc = false;
 
 		for (int i = 0; i < o->nmodules; i++)
 			wc = wc || !strcmp(o->modules[i], "wallclock");
-		if (!wc) {
-			snprintf(err, errlen, "--format folded, pprof, speedscope and chrome write the "
-			    "wall-clock profile: add --module wallclock");
+		if (!wc && o->format == LS_FMT_PPROF) {
+			snprintf(err, errlen, "--format pprof writes the wall-clock profile: add --module "
+			    "wallclock");
 			return -1;
 		}
 		if (o->format == LS_FMT_PPROF && !o->output) {
@@ -456,6 +588,7 @@ void ls_opts_free(struct ls_opts *o)
 	for (int i = 0; i < o->ninterfaces; i++)
 		free(o->interfaces[i]);
 	free(o->states);
+	free(o->bill_of_health);
 	free(o->output);
 	free(o->probes_dir);
 	free(o->kernel_headers);

@@ -373,6 +373,26 @@ static char *expand_includes(const char *text, const char *dir, const char *path
  * Returns 0 when loaded, 1 when the module cannot be measured on this
  * kernel (p->not_measured says why), -1 on an error (err says which).
  */
+/*
+ * event_pages - ring buffer pages per probe (a power of two): --trace-buffer,
+ * or for a timeline 64 KiB per second of the run (256 KiB to 16 MiB), else
+ * 256 KiB, which the worst-N lists never fill
+ */
+static unsigned event_pages(const struct ls_run *r)
+{
+	unsigned want = 64, pages = 1;
+
+	if (r->opts->trace_buffer_kib)
+		want = r->opts->trace_buffer_kib / 4;
+	else if (r->timeline && r->timeline->on)
+		want = (unsigned)(r->opts->duration * 16 > 4096 ? 4096 : r->opts->duration * 16);
+	if (want < 64 && !r->opts->trace_buffer_kib)
+		want = 64;
+	while (pages < want)
+		pages <<= 1;
+	return pages;
+}
+
 int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const struct ls_run *r,
     char *err, size_t errlen)
 {
@@ -385,6 +405,7 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 
 	memset(p, 0, sizeof(*p));
 	p->ops = ops;
+	p->run = r;
 	p->cpus = &r->cpus;
 	p->path = ls_strdup_printf("%s/%s.c", r->probes_dir, ops->name);
 	text = ls_read_file(p->path, NULL);
@@ -420,6 +441,7 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 	cflag(&cf, ls_strdup_printf("-DLS_PERF_SAMPLE_PERIOD_OFF=%zu",
 	    offsetof(struct bpf_perf_event_data, sample_period)));
 	cflag(&cf, ls_strdup_printf("-DLS_PERF_ADDR_OFF=%zu", offsetof(struct bpf_perf_event_data, addr)));
+	cflag(&cf, ls_strdup_printf("-DLS_EVENT_PAGES=%u", event_pages(r)));
 	/* LATENCYSCOPE_EVENTS=perf forces the pre-5.8 perf-buffer path (for testing it) */
 	if (kernel_at_least(h->kernel, 5, 8) && !ls_env_is("LATENCYSCOPE_EVENTS", "perf"))
 		cflag(&cf, strdup("-DLS_HAVE_RINGBUF=1"));

@@ -43,9 +43,11 @@ int ls_render_folded(FILE *f, const struct ls_profile *p)
 		for (int k = 0; k < t->nsamples; k++) {
 			const struct ls_psample *s = &t->samples[k];
 
-			folded_put(f, th);
+			if (!p->no_thread_root)
+				folded_put(f, th);
 			for (int j = 0; j < s->nframes; j++) {
-				fputc(';', f);
+				if (j || !p->no_thread_root)
+					fputc(';', f);
 				folded_put(f, p->frames[s->frames[j]]);
 			}
 			fprintf(f, " %llu\n", (unsigned long long)s->ns);
@@ -105,21 +107,22 @@ int ls_render_speedscope(FILE *f, const struct ls_profile *p)
 }
 
 /*
- * ls_render_chrome - trace events: per thread, its stacks laid end to end
- * as nested complete ("X") slices, heaviest first, so a trace viewer shows
- * each thread's flame chart on its own track (time is aggregated, not the
- * order things happened in)
+ * ls_profile_trace_events - each thread's stacks laid end to end as nested
+ * complete ("X") slices, heaviest first, so a trace viewer shows a flame
+ * chart per thread (time is aggregated, not the order things happened in);
+ * process ids are offset by pid_base when the file also holds a timeline
  */
-int ls_render_chrome(FILE *f, const struct ls_profile *p)
+void ls_profile_trace_events(json_t *ev, const struct ls_profile *p, uint32_t pid_base)
 {
-	json_t *root = json_object(), *ev = json_array();
-
 	for (int i = 0; i < p->nthreads; i++) {
 		const struct ls_pthread *t = &p->threads[i];
+		json_int_t pid = (json_int_t)pid_base + t->pid, tid = (json_int_t)pid_base + t->tid;
 		double ts = 0;	/* microseconds */
+		char name[64];
 
+		snprintf(name, sizeof(name), "%s (stacks)", t->comm);
 		json_array_append_new(ev, json_pack("{s:s, s:s, s:I, s:I, s:{s:s}}", "name", "thread_name",
-		    "ph", "M", "pid", (json_int_t)t->pid, "tid", (json_int_t)t->tid, "args", "name", t->comm));
+		    "ph", "M", "pid", pid, "tid", tid, "args", "name", pid_base ? name : t->comm));
 		for (int k = 0; k < t->nsamples; k++) {
 			const struct ls_psample *s = &t->samples[k];
 			double dur = s->ns / 1000.0;
@@ -127,11 +130,18 @@ int ls_render_chrome(FILE *f, const struct ls_profile *p)
 			for (int j = 0; j < s->nframes; j++)
 				json_array_append_new(ev, json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I}",
 				    "name", p->frames[s->frames[j]], "cat", s->running ? "on-cpu" : "off-cpu",
-				    "ph", "X", "ts", ts, "dur", dur, "pid", (json_int_t)t->pid,
-				    "tid", (json_int_t)t->tid));
+				    "ph", "X", "ts", ts, "dur", dur, "pid", pid, "tid", tid));
 			ts += dur;
 		}
 	}
+}
+
+/* ls_render_chrome - the profile alone as trace events (see above) */
+int ls_render_chrome(FILE *f, const struct ls_profile *p)
+{
+	json_t *root = json_object(), *ev = json_array();
+
+	ls_profile_trace_events(ev, p, 0);
 	json_object_set_new(root, "traceEvents", ev);
 	json_object_set_new(root, "displayTimeUnit", json_string("ns"));
 	json_object_set_new(root, "otherData", json_pack("{s:s, s:s}", "producer",

@@ -75,8 +75,8 @@ ok "the workload exited before the end of the run" [ ! -d "/proc/$W" ]
 ok "its stacks are still symbolized" grep -q ';spin_here' "$TMP/x.folded"
 
 # --- bad input ------------------------------------------------------------------------
-"$LS" -m isolation -f folded -d 1 >/dev/null 2>"$TMP/bad.err"
-ok "a profile format without the wallclock module exits 3" [ $? -eq 3 ]
+"$LS" -m isolation -f pprof -o "$TMP/x.pb.gz" -d 1 >/dev/null 2>"$TMP/bad.err"
+ok "pprof without the wallclock module exits 3" [ $? -eq 3 ]
 "$LS" -m wallclock -f pprof -d 1 >/dev/null 2>"$TMP/bad.err"
 ok "pprof without --output is refused (exit 3)" test $? -eq 3
 ok "... saying to give --output" grep -q "give --output" "$TMP/bad.err"

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * timeline.c - the interference timeline: every event at or above
+ * --trace-threshold that a module saw (a wait for the CPU and who held it,
+ * an interruption, an oversleep, a memory stall, a slow packet delivery),
+ * written as Chrome trace events for ui.perfetto.dev, or folded into the
+ * "alpha" flame graph module;kind;culprit, in nanoseconds or in money.
+ */
+
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "latencyscope.h"
+
+/*
+ * ls_event_floor - the probe floor a module with a worst-N list should set:
+ * its own (the N-th worst so far), or lower to feed the timeline
+ */
+uint64_t ls_event_floor(const struct ls_probe *p, uint64_t worst_floor)
+{
+	const struct ls_timeline *t = p->run ? p->run->timeline : NULL;
+
+	if (t && t->on && t->threshold_ns < worst_floor)
+		return t->threshold_ns ? t->threshold_ns : 1;
+	return worst_floor;
+}
+
+/*
+ * ls_timeline_add - one event of module; an event with the same module,
+ * CPU and start as a recent one (an interruption reported again as it grew)
+ * replaces it when longer
+ */
+void ls_timeline_add(struct ls_probe *p, const char *kind, const char *culprit, uint64_t start,
+    uint64_t dur, uint32_t cpu, uint32_t tid, uint32_t pid, const char *comm)
+{
+	struct ls_timeline *t = p->run ? p->run->timeline : NULL;
+	struct ls_tevent *e;
+
+	if (!t || !t->on || dur < t->threshold_ns)
+		return;
+	for (int i = t->n - 1; i >= 0 && i >= t->n - 64; i--) {
+		e = &t->ev[i];
+		if (e->start == start && e->cpu == cpu && e->module == p->ops->name) {
+			if (dur > e->dur)
+				e->dur = dur;
+			return;
+		}
+	}
+	if (t->n == t->cap) {
+		int ncap = t->cap ? t->cap * 2 : 1024;
+		struct ls_tevent *ne = ncap <= LS_TIMELINE_MAX ? realloc(t->ev, ncap * sizeof(*ne)) : NULL;
+
+		if (!ne) {
+			t->dropped++;	/* counted, reported */
+			return;
+		}
+		t->ev = ne;
+		t->cap = ncap;
+	}
+	e = &t->ev[t->n++];
+	memset(e, 0, sizeof(*e));
+	e->module = p->ops->name;
+	snprintf(e->kind, sizeof(e->kind), "%s", kind);
+	snprintf(e->culprit, sizeof(e->culprit), "%s", culprit);
+	snprintf(e->comm, sizeof(e->comm), "%s", comm);
+	e->start = start;
+	e->dur = dur;
+	e->cpu = cpu;
+	e->tid = tid;
+	e->pid = pid ? pid : tid;
+}
+
+static int cmp_start(const void *a, const void *b)
+{
+	const struct ls_tevent *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+void ls_timeline_sort(struct ls_timeline *t)
+{
+	if (t && t->n)
+		qsort(t->ev, t->n, sizeof(*t->ev), cmp_start);
+}
+
+void ls_timeline_free(struct ls_timeline *t)
+{
+	if (t) {
+		free(t->ev);
+		memset(t, 0, sizeof(*t));
+	}
+}
+
+/* ls_money_cents - what dur of delay cost: notional x bps per us x us, in cents */
+uint64_t ls_money_cents(uint64_t dur_ns, double notional, double bps_per_us)
+{
+	double dollars = notional * bps_per_us * 1e-4 * (dur_ns / 1000.0);
+
+	return dollars > 0 ? (uint64_t)llround(dollars * 100.0) : 0;
+}
+
+/* event_name - the slice's name: "softirq:NET_RX", "waiting for CPU: kworker/1:0" */
+static void event_name(const struct ls_tevent *e, char *buf, size_t len)
+{
+	if (!strcmp(e->kind, "waiting for CPU"))
+		snprintf(buf, len, "waiting for CPU: %s", e->culprit);
+	else if (!strcmp(e->module, "irq"))
+		snprintf(buf, len, "%s", e->culprit);
+	else
+		snprintf(buf, len, "%s", e->kind);
+}
+
+#define CPU_PID 0x7fff0000	/* the synthetic process whose threads are the CPUs */
+
+/*
+ * ls_render_timeline - Chrome trace events: a track per monitored thread
+ * and per CPU, a slice per event on both, a counter of cumulative stolen
+ * time (and money); microseconds since the run started
+ */
+int ls_render_timeline(FILE *f, const struct ls_timeline *t, const struct ls_run *r,
+    const struct ls_profile *pf)
+{
+	json_t *root = json_object(), *ev = json_array();
+	uint64_t stolen = 0, cents = 0;
+	bool money = r->opts->notional > 0 && r->opts->bps_per_us > 0;
+	char name[160], when[64];
+
+	json_array_append_new(ev, json_pack("{s:s, s:s, s:I, s:{s:s}}", "name", "process_name", "ph", "M",
+	    "pid", (json_int_t)CPU_PID, "args", "name", "CPUs"));
+	for (int c = 0; c < LS_MAX_CPUS; c++)
+		if (ls_cpuset_isset(&r->cpus, c)) {
+			snprintf(name, sizeof(name), "CPU %d", c);
+			json_array_append_new(ev, json_pack("{s:s, s:s, s:I, s:I, s:{s:s}}", "name",
+			    "thread_name", "ph", "M", "pid", (json_int_t)CPU_PID, "tid", (json_int_t)(CPU_PID + c),
+			    "args", "name", name));
+		}
+	for (int i = 0; t && i < t->n; i++) {
+		const struct ls_tevent *e = &t->ev[i];
+		double ts = e->start > r->mono_start_ns ? (e->start - r->mono_start_ns) / 1000.0 : 0;
+		bool seen = false;
+
+		for (int k = 0; k < i && !seen; k++)
+			seen = t->ev[k].tid == e->tid;
+		if (!seen) {
+			snprintf(name, sizeof(name), "%s (%u)", e->comm, e->tid);
+			json_array_append_new(ev, json_pack("{s:s, s:s, s:I, s:I, s:{s:s}}", "name",
+			    "thread_name", "ph", "M", "pid", (json_int_t)e->pid, "tid", (json_int_t)e->tid,
+			    "args", "name", name));
+		}
+		event_name(e, name, sizeof(name));
+		for (int track = 0; track < 2; track++)
+			json_array_append_new(ev, json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:{s:s, s:I, s:I, s:s}}",
+			    "name", name, "cat", e->module, "ph", "X", "ts", ts, "dur", e->dur / 1000.0,
+			    "pid", (json_int_t)(track ? CPU_PID : e->pid),
+			    "tid", (json_int_t)(track ? CPU_PID + e->cpu : e->tid),
+			    "args", "victim", e->comm, "victim_tid", (json_int_t)e->tid, "duration_ns",
+			    (json_int_t)e->dur, "culprit", e->culprit));
+		stolen += e->dur;
+		json_array_append_new(ev, json_pack("{s:s, s:s, s:f, s:I, s:{s:f}}", "name",
+		    "stolen time (us, cumulative)", "ph", "C", "ts", ts + e->dur / 1000.0, "pid",
+		    (json_int_t)CPU_PID, "args", "stolen", stolen / 1000.0));
+		if (money) {
+			cents += ls_money_cents(e->dur, r->opts->notional, r->opts->bps_per_us);
+			json_array_append_new(ev, json_pack("{s:s, s:s, s:f, s:I, s:{s:f}}", "name",
+			    "alpha lost (USD, cumulative)", "ph", "C", "ts", ts + e->dur / 1000.0, "pid",
+			    (json_int_t)CPU_PID, "args", "usd", cents / 100.0));
+		}
+	}
+	if (pf)	/* a wall-clock profile in the same file: its stacks after the timeline */
+		ls_profile_trace_events(ev, pf, CPU_PID + LS_MAX_CPUS);
+	ls_wallclock(r, r->mono_start_ns, when, sizeof(when));
+	json_object_set_new(root, "traceEvents", ev);
+	json_object_set_new(root, "displayTimeUnit", json_string("ns"));
+	json_object_set_new(root, "otherData", json_pack("{s:s, s:s, s:I, s:f, s:I}", "producer",
+	    "latencyscope " PACKAGE_VERSION, "wall_clock_start", when, "trace_threshold_ns",
+	    (json_int_t)(t ? t->threshold_ns : 0), "duration_s", r->duration_s, "dropped_events",
+	    (json_int_t)(t ? t->dropped : 0)));
+	json_dumpf(root, f, JSON_COMPACT);
+	fputc('\n', f);
+	json_decref(root);
+	return ferror(f) ? -1 : 0;
+}
+
+/*
+ * ls_timeline_alpha - the alpha flame graph as a profile: one stack per
+ * (module, kind, culprit), valued in nanoseconds or, with --notional and
+ * --bps-per-us, in cents
+ */
+struct ls_profile *ls_timeline_alpha(const struct ls_timeline *t, const struct ls_run *r)
+{
+	bool money = r->opts->notional > 0 && r->opts->bps_per_us > 0;
+	struct ls_profile *pf = ls_profile_new(0);
+	struct ls_pthread *th = ls_profile_thread(pf, 0, 0, money ? "alpha (cents)" : "interference (ns)");
+
+	pf->no_thread_root = true;
+	pf->start_real_ns = r->real_start_ns;
+	pf->duration_ns = (uint64_t)(r->duration_s * 1e9);
+	for (int i = 0; t && i < t->n; i++) {
+		const struct ls_tevent *e = &t->ev[i];
+		int frames[3];
+		uint64_t v = money ? ls_money_cents(e->dur, r->opts->notional, r->opts->bps_per_us) : e->dur;
+
+		frames[0] = ls_profile_frame(pf, e->module);
+		frames[1] = ls_profile_frame(pf, e->kind);
+		frames[2] = ls_profile_frame(pf, e->culprit[0] ? e->culprit : "?");
+		if (v)
+			ls_profile_add(th, frames, 3, v, 1, false);
+	}
+	ls_profile_sort(pf);
+	return pf;
+}

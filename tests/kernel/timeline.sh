@@ -1,0 +1,89 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# timeline.sh - the interference timeline (Perfetto), the alpha flame graph
+# and the jitter tax's bill of health on a pinned spinner that a competitor
+# preempts: the trace's slices must add up to what the isolation module
+# measured in the same run, and nothing may touch the network.
+
+. "$(dirname "$0")/lib.sh"
+require_kernel
+
+CPU=$(( $(nproc) - 1 ))
+
+bg "$WL/spinner" "$CPU" 0
+T=$BG
+bg "$WL/spinner" "$CPU" 0
+C=$BG
+sleep 0.3
+
+# --- Perfetto trace, every event (threshold 0), with the JSON report beside it ------
+"$LS" -m isolation --cpus "$CPU" --pid "$T" -d 3 -f perfetto --trace-threshold 0 \
+	-o "$TMP/trace.json" --bill-of-health "$TMP/boh.json" >/dev/null 2>"$TMP/trace.err"
+rc=$?
+ok "a perfetto trace is written (exit $rc)" test "$rc" -le 2 -a -s "$TMP/trace.json"
+ok "the trace is valid JSON with trace events" \
+	[ "$(jq '.traceEvents | length' "$TMP/trace.json")" -gt 10 ]
+ok "every slice is on a named track (thread or CPU)" \
+	[ "$(jq '[.traceEvents[] | select(.ph == "M" and .name == "thread_name") | "\(.pid)/\(.tid)"] as $named
+		| [.traceEvents[] | select(.ph == "X") | "\(.pid)/\(.tid)" | select(. as $k | $named | index($k) | not)] | length' \
+		"$TMP/trace.json")" = 0 ]
+ok "the wall-clock start is in the metadata" \
+	[ "$(jq -r '.otherData.wall_clock_start | test("^20[0-9][0-9]-")' "$TMP/trace.json")" = true ]
+slices=$(jq "[.traceEvents[] | select(.ph == \"X\" and .tid == $T and .cat == \"isolation\") | .args.duration_ns] | add // 0" "$TMP/trace.json")
+total=$(jq '.report.isolation.runqueue_latency_ns | .count * .mean | round' "$TMP/boh.json")
+diag "spinner's waits in the trace: $slices ns; the isolation module's runqueue total: $total ns"
+ok "the spinner's slices add up to the isolation module's runqueue total" \
+	within "$slices" "$total" $((total / 100 + 1000))
+ok "the competitor holding the CPU is named on the slices" \
+	[ "$(jq "[.traceEvents[] | select(.ph == \"X\" and .tid == $T and .args.culprit == \"spinner\") | .args.duration_ns] | add // 0" \
+		"$TMP/trace.json")" -ge $((slices * 9 / 10)) ]
+ok "the CPU's track carries the same slices" \
+	[ "$(jq "[.traceEvents[] | select(.ph == \"X\" and .pid == 2147418112 and .tid == 2147418112 + $CPU and .args.victim_tid == $T) | .args.duration_ns] | add // 0" \
+		"$TMP/trace.json")" = "$slices" ]
+
+# --- the alpha flame graph in cents: $1M notional, 0.01 bp per us = $1 per us ---------
+"$LS" -m isolation --cpus "$CPU" --pid "$T" -d 2 -f folded --trace-threshold 0 \
+	--notional 1e6 --bps-per-us 0.01 -o "$TMP/alpha.folded" --bill-of-health "$TMP/boh2.json" >/dev/null 2>&1
+ok "every folded line is 'module;kind;culprit cents'" \
+	[ "$(awk '{ v = $NF; f = $0; sub(/ [^ ]*$/, "", f) } v !~ /^[0-9]+$/ || split(f, a, ";") != 3' \
+		"$TMP/alpha.folded" | wc -l)" = 0 ]
+ok "the frames go from the module to the culprit" grep -q '^isolation;waiting for CPU;spinner ' "$TMP/alpha.folded"
+cents=$(awk '/^isolation;/ { s += $NF } END { print s + 0 }' "$TMP/alpha.folded")
+want=$(jq '.report.isolation.runqueue_latency_ns | .count * .mean / 10 | round' "$TMP/boh2.json")
+n=$(jq '.report.isolation.runqueue_latency_ns.count' "$TMP/boh2.json")
+diag "alpha: $cents cents; runqueue total at \$1/us: $want cents over $n waits"
+ok "the cents add up to the measured waits at \$1 per us (rounding per wait)" within "$cents" "$want" "$n"
+
+# --- Ctrl-C still writes a complete bill of health ---------------------------------------
+"$LS" -v -m isolation --cpus "$CPU" --pid "$T" -d 60 --volume 1e8 --slippage 0.0001 \
+	--latency-budget 50us --bill-of-health "$TMP/boh3.json" >"$TMP/boh3.txt" 2>"$TMP/boh3.err" &
+L=$!
+bg_pids="$bg_pids $L"
+wait_for "$TMP/boh3.err" "probes attached" || diag "never attached"
+sleep 1
+kill -INT "$L"
+wait "$L"
+ok "Ctrl-C: the bill of health is complete JSON" \
+	[ "$(jq -r '.report.run.ended_by' "$TMP/boh3.json")" = SIGINT ]
+ok "it carries the jitter tax" \
+	[ "$(jq '.report.jitter_tax | has("daily_usd") and has("annual_usd") and has("p_late")' "$TMP/boh3.json")" = true ]
+ok "and the host's fingerprint" \
+	[ "$(jq '.host | has("kernel") and has("cpu_model") and has("isolated_cpus") and has("transparent_hugepage")' "$TMP/boh3.json")" = true ]
+ok "the JITTER TAX box follows the modules" grep -q "JITTER TAX" "$TMP/boh3.txt"
+ok "a competitor makes the spinner late: the tax is positive" \
+	[ "$(jq '.report.jitter_tax.daily_usd > 0' "$TMP/boh3.json")" = true ]
+
+# --- nothing is sent anywhere ------------------------------------------------------------
+if command -v strace >/dev/null; then
+	strace -f -qq -e trace=network -o "$TMP/strace.txt" "$LS" -m isolation,irq --cpus "$CPU" -d 1 \
+		--volume 1e8 --slippage 0.0001 --bill-of-health "$TMP/boh4.json" -f perfetto \
+		-o "$TMP/t4.json" >/dev/null 2>&1
+	diag "network syscalls: $(grep -c . "$TMP/strace.txt")"
+	ok "no socket is opened during a run (strace -e trace=network)" [ "$(grep -c . "$TMP/strace.txt")" = 0 ]
+else
+	ok "no socket is opened during a run (strace missing)" [ "${CI:-}" != true ]
+fi
+kill "$T" "$C" 2>/dev/null
+ok "no BPF program is left attached" no_programs_left
+
+done_testing
