@@ -17,6 +17,9 @@ BPF_ARRAY(iso_wake, u64, LS_PID_MAX);	/* tid -> start of runqueue wait */
 BPF_ARRAY(iso_floor, u64, 1);		/* emit latencies >= this (set by user space) */
 BPF_HASH(iso_tasks, u32, struct iso_task, 10240);
 BPF_HASH(iso_culprits, u32, struct iso_culprit, 4096);
+#ifdef LS_TIMELINE
+BPF_ARRAY(iso_wakers, struct iso_waker, LS_PID_MAX);	/* wakee tid -> waker */
+#endif
 
 /*
  * Which switches are itemised per task: with --pid every switch of the
@@ -118,8 +121,17 @@ TRACEPOINT_PROBE(sched, sched_switch)
 		}
 	}
 	/* a preempted task is still runnable: its runqueue wait starts now */
-	if (prev_mon && !voluntary && (ts = iso_wake.lookup(&prev)))
+	if (prev_mon && !voluntary && (ts = iso_wake.lookup(&prev))) {
 		*ts = now;
+#ifdef LS_TIMELINE
+		{
+			struct iso_waker *w = iso_wakers.lookup(&prev);
+
+			if (w)
+				w->tid = 0;	/* preempted: nobody woke it */
+		}
+#endif
+	}
 
 	if (next == st->victim)
 		st->victim = 0;
@@ -145,6 +157,16 @@ TRACEPOINT_PROBE(sched, sched_switch)
 			ev.culprit = prev;
 			__builtin_memcpy(ev.victim_comm, args->next_comm, ISO_COMM_LEN);
 			__builtin_memcpy(ev.culprit_comm, args->prev_comm, ISO_COMM_LEN);
+#ifdef LS_TIMELINE
+			{
+				struct iso_waker *w = iso_wakers.lookup(&next);
+
+				if (w && w->tid) {
+					ev.waker = w->tid;
+					__builtin_memcpy(ev.waker_comm, w->comm, ISO_COMM_LEN);
+				}
+			}
+#endif
 			ls_emit(args, &ev, sizeof(ev));
 		}
 	}
@@ -164,6 +186,16 @@ static __always_inline int iso_wakeup(u32 pid, int target_cpu)
 	ts = iso_wake.lookup(&pid);
 	if (ts)
 		*ts = bpf_ktime_get_ns();
+#ifdef LS_TIMELINE
+	{
+		struct iso_waker *w = iso_wakers.lookup(&pid);
+
+		if (w) {	/* the waker is the current task (or the one an IRQ interrupted) */
+			w->tid = (u32)bpf_get_current_pid_tgid();
+			bpf_get_current_comm(w->comm, sizeof(w->comm));
+		}
+	}
+#endif
 	c = iso_counters.lookup(&zero);
 	if (c)
 		c->wakeups++;
@@ -197,6 +229,18 @@ TRACEPOINT_PROBE(sched, sched_migrate_task)
 	if (!c)
 		return 0;
 	c->migrations++;
+#ifdef LS_TIMELINE
+	{
+		struct iso_event ev = {};
+
+		ev.kind = ISO_EV_MIGRATE;
+		ev.ts = bpf_ktime_get_ns();
+		ev.cpu = from;
+		ev.culprit = to;
+		ev.victim = pid;	/* the name: not an argument on every kernel (user space reads it) */
+		ls_emit(args, &ev, sizeof(ev));
+	}
+#endif
 	t = iso_tasks.lookup(&pid);	/* tasks itemised by sched_switch only */
 	if (t)
 		t->migrations++;

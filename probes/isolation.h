@@ -56,15 +56,31 @@ struct iso_culprit {
 };
 
 /* iso_event - one runqueue latency at or above the floor user space sets */
+enum iso_event_kind {
+	ISO_EV_WAIT,		/* a monitored task waited for the CPU (latency_ns) */
+	ISO_EV_MIGRATE,		/* a monitored task moved from cpu to culprit (a CPU number) */
+};
+
 struct iso_event {
 	iso_u64 ts;		/* bpf_ktime_get_ns() at switch-in */
 	iso_u64 latency_ns;
 	iso_u32 cpu;
 	iso_u32 victim;
 	iso_u32 culprit;	/* the task that ran before the victim got the CPU */
-	iso_u32 pad;
+	iso_u32 kind;		/* enum iso_event_kind */
 	char	victim_comm[ISO_COMM_LEN];
 	char	culprit_comm[ISO_COMM_LEN];
+	/* with a timeline (LS_TIMELINE): who woke the victim, 0 after a preemption */
+	iso_u32 waker;
+	iso_u32 pad;
+	char	waker_comm[ISO_COMM_LEN];
+};
+
+/* iso_waker - the task that woke a monitored one (tid-indexed, timeline only) */
+struct iso_waker {
+	iso_u32 tid;
+	iso_u32 pad;
+	char	comm[ISO_COMM_LEN];
 };
 
 #endif /* LS_ISOLATION_H */

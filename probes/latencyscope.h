@@ -17,6 +17,9 @@
  *	LS_NR_CPUS		possible CPUs (cpu-indexed arrays)
  *	LS_HAVE_TP_<cat>__<event>	for each tracepoint present in tracefs
  *	LS_HAVE_RINGBUF		when the kernel has BPF ring buffers (5.8+)
+ *	LS_TIMELINE, LS_TRACE_THRESHOLD_NS
+ *				when a trace format was asked for: emit every
+ *				event at or above the threshold
  *	LS_PERF_SAMPLE_PERIOD_OFF, LS_PERF_ADDR_OFF
  *				offsets in struct bpf_perf_event_data
  *

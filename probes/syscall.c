@@ -194,7 +194,7 @@ static __always_inline int sc_futex_is_wait(u32 cmd)
 	    cmd == SC_FUTEX_WAIT2;
 }
 
-static __always_inline int sc_futex_exit(struct sc_slot *s, u32 tid, u64 now, long ret,
+static __always_inline int sc_futex_exit(void *ctx, struct sc_slot *s, u32 tid, u64 now, long ret,
     struct sc_counters *c)
 {
 	u32 zero = 0;
@@ -234,6 +234,22 @@ static __always_inline int sc_futex_exit(struct sc_slot *s, u32 tid, u64 now, lo
 			s->fa_max_ns = d;
 		if (s->fa_waits >= SC_FLUSH_AT)
 			sc_flush_faddr(s, c);
+#ifdef LS_TIMELINE
+		if (d >= LS_TRACE_THRESHOLD_NS) {	/* a long wait, for the timeline */
+			struct sc_event ev = {};
+			u64 id = bpf_get_current_pid_tgid();
+
+			ev.ts = now;
+			ev.actual_ns = d;
+			ev.requested_ns = uaddr;	/* the futex word */
+			ev.tid = tid;
+			ev.tgid = id >> 32;
+			ev.kind = SC_EV_FUTEX_WAIT;
+			ev.cpu = bpf_get_smp_processor_id();
+			bpf_get_current_comm(ev.comm, sizeof(ev.comm));
+			ls_emit(ctx, &ev, sizeof(ev));
+		}
+#endif
 	}
 	return 0;
 }
@@ -450,7 +466,7 @@ RAW_TRACEPOINT_PROBE(sys_exit)
 	if (c)
 		c->syscalls++;
 	if (s->futex_enter)
-		sc_futex_exit(s, tid, now, ret, c);
+		sc_futex_exit(ctx, s, tid, now, ret, c);
 	if (s->sleep_enter)
 		sc_sleep_exit(ctx, s, tid, now, ret, c);
 	if (s->rate_count && (s->rate_nr != k.nr || s->rate_count >= SC_FLUSH_AT))

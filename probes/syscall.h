@@ -150,6 +150,8 @@ struct sc_sleep_val {
 };
 
 /* sc_event - one oversleep at or above the floor */
+#define SC_EV_FUTEX_WAIT 1000	/* sc_event.kind of a futex wait (timeline): requested_ns holds the word */
+
 struct sc_event {
 	ls_u64 ts;		/* when the sleep ended */
 	ls_u64 requested_ns;

@@ -314,7 +314,11 @@ int main(int argc, char **argv)
 		if (p->ops->judge)
 			p->ops->judge(s, &r);
 		ls_section_set_verdict(s);
-		rep.lost_events += ls_probe_lost(p);
+		if (!rep.lost_per_cpu) {
+			rep.nlost_cpus = ls_nr_possible_cpus();
+			rep.lost_per_cpu = calloc(rep.nlost_cpus, sizeof(*rep.lost_per_cpu));
+		}
+		rep.lost_events += ls_probe_lost(p, rep.lost_per_cpu);
 	}
 	ls_overhead_collect(probes, nprobes, r.duration_s, ls_cpuset_count(&r.cpus), &rep.overhead);
 	if (stats == 0)

@@ -165,6 +165,8 @@ struct ls_report {
 	struct ls_section *sections;
 	struct ls_overhead overhead;
 	uint64_t	 lost_events;
+	uint64_t	*lost_per_cpu;	/* possible CPUs entries, NULL when none lost */
+	int		 nlost_cpus;
 	int		 violations, warnings, exit_code;
 };
 struct ls_section *ls_report_add_section(struct ls_report *r, const char *name, const char *title);
@@ -245,6 +247,9 @@ struct ls_tevent {
 	char		 comm[17];	/* the victim */
 	uint32_t	 cpu, tid, pid;
 	uint64_t	 start, dur;	/* CLOCK_MONOTONIC ns */
+	uint32_t	 waker;		/* who woke the victim (a flow arrow), 0: none */
+	char		 waker_comm[17];
+	bool		 instant;	/* a point in time (a migration), not a slice */
 };
 struct ls_timeline {
 	bool		 on;
@@ -258,10 +263,13 @@ struct ls_run;
 uint64_t ls_event_floor(const struct ls_probe *p, uint64_t worst_floor);
 void	 ls_timeline_add(struct ls_probe *p, const char *kind, const char *culprit, uint64_t start,
 	    uint64_t dur, uint32_t cpu, uint32_t tid, uint32_t pid, const char *comm);
+void	 ls_timeline_instant(struct ls_probe *p, const char *kind, const char *culprit, uint64_t ts,
+	    uint32_t cpu, uint32_t tid, uint32_t pid, const char *comm);
+struct ls_tevent *ls_timeline_last(struct ls_probe *p);
 void	 ls_timeline_sort(struct ls_timeline *t);
 void	 ls_timeline_free(struct ls_timeline *t);
 uint64_t ls_money_cents(uint64_t dur_ns, double notional, double bps_per_us);
-int	 ls_render_timeline(FILE *f, const struct ls_timeline *t, const struct ls_run *r,
+int	 ls_render_timeline(FILE *f, struct ls_timeline *t, const struct ls_run *r,
 	    const struct ls_profile *pf);
 struct ls_profile *ls_timeline_alpha(const struct ls_timeline *t, const struct ls_run *r);
 
@@ -430,7 +438,7 @@ int	 ls_probe_sum_percpu(const struct ls_probe *p, const char *table, uint32_t k
 	    size_t value_size);
 void	*ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t entsize,
 	    size_t voff, int *n);
-uint64_t ls_probe_lost(const struct ls_probe *p);
+uint64_t ls_probe_lost(const struct ls_probe *p, uint64_t *per_cpu);
 int	 ls_probe_gate(struct ls_probe *p, uint32_t on);
 void	 ls_probe_cflag(struct ls_probe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int	 ls_probe_set_u64(struct ls_probe *p, const char *table, uint64_t v);

@@ -90,10 +90,28 @@ static int iso_event(struct ls_probe *p, const void *data, size_t size)
 		return 0;
 	{
 		char victim[ISO_COMM_LEN + 1], culprit[ISO_COMM_LEN + 1];
+		struct ls_tevent *te;
 
+		ls_comm(victim, ev->victim_comm, ISO_COMM_LEN);
+		if (ev->kind == ISO_EV_MIGRATE) {	/* timeline only: a point, not a wait */
+			char path[64], *c;
+
+			snprintf(path, sizeof(path), "/proc/%u/comm", ev->victim);
+			if ((c = ls_read_file(path, NULL))) {
+				snprintf(victim, sizeof(victim), "%.*s", (int)strcspn(c, "\n"), c);
+				free(c);
+			}
+			snprintf(culprit, sizeof(culprit), "CPU %u", ev->culprit);
+			ls_timeline_instant(p, "migration", culprit, ev->ts, ev->cpu, ev->victim, 0, victim);
+			return 0;
+		}
 		ls_timeline_add(p, "waiting for CPU", ls_comm(culprit, ev->culprit_comm, ISO_COMM_LEN),
-		    ev->ts - ev->latency_ns, ev->latency_ns, ev->cpu, ev->victim, 0,
-		    ls_comm(victim, ev->victim_comm, ISO_COMM_LEN));
+		    ev->ts - ev->latency_ns, ev->latency_ns, ev->cpu, ev->victim, 0, victim);
+		if (ev->waker && (te = ls_timeline_last(p)) && te->tid == ev->victim &&
+		    te->start == ev->ts - ev->latency_ns) {
+			te->waker = ev->waker;
+			ls_comm(te->waker_comm, ev->waker_comm, ISO_COMM_LEN);
+		}
 	}
 	if (ip->nworst == ISO_WORST && ev->latency_ns <= ip->worst[ISO_WORST - 1].latency_ns)
 		return 0;

@@ -129,9 +129,15 @@ static int sc_event(struct ls_probe *p, const void *data, size_t size)
 	if (size < sizeof(*ev))
 		return 0;
 	{
-		char comm[SC_COMM_LEN + 1];
+		char comm[SC_COMM_LEN + 1], word[32];
 
 		ls_comm(comm, ev->comm, SC_COMM_LEN);
+		if (ev->kind == SC_EV_FUTEX_WAIT) {	/* timeline only: culprit is the futex word */
+			snprintf(word, sizeof(word), "0x%llx", (unsigned long long)ev->requested_ns);
+			ls_timeline_add(p, "futex wait", word, ev->ts - ev->actual_ns, ev->actual_ns, ev->cpu,
+			    ev->tid, ev->tgid, comm);
+			return 0;
+		}
 		ls_timeline_add(p, ev->kind < SC_NR_SLEEPS ? sleep_names[ev->kind] : "sleep", comm,
 		    ev->ts - ev->actual_ns, ev->actual_ns, ev->cpu, ev->tid, ev->tgid, comm);
 	}

@@ -442,6 +442,11 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 	    offsetof(struct bpf_perf_event_data, sample_period)));
 	cflag(&cf, ls_strdup_printf("-DLS_PERF_ADDR_OFF=%zu", offsetof(struct bpf_perf_event_data, addr)));
 	cflag(&cf, ls_strdup_printf("-DLS_EVENT_PAGES=%u", event_pages(r)));
+	if (r->timeline && r->timeline->on) {	/* probes add what only a timeline needs */
+		cflag(&cf, strdup("-DLS_TIMELINE=1"));
+		cflag(&cf, ls_strdup_printf("-DLS_TRACE_THRESHOLD_NS=%lluULL",
+		    (unsigned long long)r->timeline->threshold_ns));
+	}
 	/* LATENCYSCOPE_EVENTS=perf forces the pre-5.8 perf-buffer path (for testing it) */
 	if (kernel_at_least(h->kernel, 5, 8) && !ls_env_is("LATENCYSCOPE_EVENTS", "perf"))
 		cflag(&cf, strdup("-DLS_HAVE_RINGBUF=1"));
@@ -795,15 +800,21 @@ void *ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t ents
 	return arr;
 }
 
-/* ls_probe_lost - events the kernel side could not deliver */
-uint64_t ls_probe_lost(const struct ls_probe *p)
+/*
+ * ls_probe_lost - events the kernel side could not deliver; per_cpu (possible
+ * CPUs entries, or NULL) accumulates them by CPU
+ */
+uint64_t ls_probe_lost(const struct ls_probe *p, uint64_t *per_cpu)
 {
 	int ncpu = ls_nr_possible_cpus();
 	uint64_t *v = calloc(ncpu, sizeof(*v)), sum = p->perf_lost;
 
 	if (v && ls_probe_read_percpu(p, "ls_lost", 0, v, sizeof(*v)) == 0)
-		for (int c = 0; c < ncpu; c++)
+		for (int c = 0; c < ncpu; c++) {
 			sum += v[c];
+			if (per_cpu)
+				per_cpu[c] += v[c];
+		}
 	free(v);
 	return sum;
 }

@@ -342,9 +342,14 @@ void ls_render_box(FILE *f, const struct ls_report *r, const struct ls_render_op
 	} else {
 		fprintf(f, "overhead: not measured (%s)\n", r->overhead.why_not ? r->overhead.why_not : "unknown");
 	}
-	if (r->lost_events)
-		fprintf(f, "%slost events: %llu (ring buffer full; worst-case tables may miss entries)%s\n",
-		    color(&b, LS_WARN), (unsigned long long)r->lost_events, reset(&b));
+	if (r->lost_events) {
+		fprintf(f, "%slost events: %llu (ring buffer full; worst-case tables may miss entries;",
+		    color(&b, LS_WARN), (unsigned long long)r->lost_events);
+		for (int c = 0; c < r->nlost_cpus && r->lost_per_cpu; c++)
+			if (r->lost_per_cpu[c])
+				fprintf(f, " cpu%d %llu", c, (unsigned long long)r->lost_per_cpu[c]);
+		fprintf(f, ")%s\n", reset(&b));
+	}
 	fprintf(f, "%sSUMMARY: %d violations, %d warnings | Exit code: %d%s\n",
 	    color(&b, r->violations ? LS_FAIL : r->warnings ? LS_WARN : LS_PASS),
 	    r->violations, r->warnings, r->exit_code, reset(&b));

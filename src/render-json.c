@@ -168,6 +168,15 @@ int ls_render_json(FILE *f, const struct ls_report *r)
 	}
 	json_object_set_new(root, "overhead", ov);
 	json_object_set_new(root, "lost_events", json_integer((json_int_t)r->lost_events));
+	if (r->lost_events) {	/* by CPU: which CPU's events the ring buffer could not take */
+		json_t *pc = json_array();
+
+		for (int c = 0; c < r->nlost_cpus && r->lost_per_cpu; c++)
+			if (r->lost_per_cpu[c])
+				json_array_append_new(pc, json_pack("{s:i, s:I}", "cpu", c, "lost",
+				    (json_int_t)r->lost_per_cpu[c]));
+		json_object_set_new(root, "lost_events_per_cpu", pc);
+	}
 
 	rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	fputc('\n', f);

@@ -281,6 +281,7 @@ static void section_free(struct ls_section *s)
 /* ls_report_free - everything the report owns */
 void ls_report_free(struct ls_report *r)
 {
+	free(r->lost_per_cpu);
 	for (int i = 0; i < r->nsections; i++)
 		section_free(&r->sections[i]);
 	free(r->sections);

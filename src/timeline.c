@@ -31,24 +31,25 @@ uint64_t ls_event_floor(const struct ls_probe *p, uint64_t worst_floor)
 }
 
 /*
- * ls_timeline_add - one event of module; an event with the same module,
+ * timeline_add - one event of module; an event with the same module,
  * CPU and start as a recent one (an interruption reported again as it grew)
  * replaces it when longer
  */
-void ls_timeline_add(struct ls_probe *p, const char *kind, const char *culprit, uint64_t start,
-    uint64_t dur, uint32_t cpu, uint32_t tid, uint32_t pid, const char *comm)
+static struct ls_tevent *timeline_add(struct ls_probe *p, const char *kind, const char *culprit,
+    uint64_t start, uint64_t dur, uint32_t cpu, uint32_t tid, uint32_t pid, const char *comm,
+    bool instant)
 {
 	struct ls_timeline *t = p->run ? p->run->timeline : NULL;
 	struct ls_tevent *e;
 
-	if (!t || !t->on || dur < t->threshold_ns)
-		return;
-	for (int i = t->n - 1; i >= 0 && i >= t->n - 64; i--) {
+	if (!t || !t->on || (!instant && dur < t->threshold_ns))
+		return NULL;
+	for (int i = t->n - 1; !instant && i >= 0 && i >= t->n - 64; i--) {
 		e = &t->ev[i];
-		if (e->start == start && e->cpu == cpu && e->module == p->ops->name) {
+		if (e->start == start && e->cpu == cpu && e->module == p->ops->name && !e->instant) {
 			if (dur > e->dur)
 				e->dur = dur;
-			return;
+			return e;
 		}
 	}
 	if (t->n == t->cap) {
@@ -57,7 +58,7 @@ void ls_timeline_add(struct ls_probe *p, const char *kind, const char *culprit, 
 
 		if (!ne) {
 			t->dropped++;	/* counted, reported */
-			return;
+			return NULL;
 		}
 		t->ev = ne;
 		t->cap = ncap;
@@ -73,6 +74,29 @@ void ls_timeline_add(struct ls_probe *p, const char *kind, const char *culprit, 
 	e->cpu = cpu;
 	e->tid = tid;
 	e->pid = pid ? pid : tid;
+	e->instant = instant;
+	return e;
+}
+
+void ls_timeline_add(struct ls_probe *p, const char *kind, const char *culprit, uint64_t start,
+    uint64_t dur, uint32_t cpu, uint32_t tid, uint32_t pid, const char *comm)
+{
+	timeline_add(p, kind, culprit, start, dur, cpu, tid, pid, comm, false);
+}
+
+/* ls_timeline_instant - a point in time (a migration), whatever the threshold */
+void ls_timeline_instant(struct ls_probe *p, const char *kind, const char *culprit, uint64_t ts,
+    uint32_t cpu, uint32_t tid, uint32_t pid, const char *comm)
+{
+	timeline_add(p, kind, culprit, ts, 0, cpu, tid, pid, comm, true);
+}
+
+/* ls_timeline_last - the event ls_timeline_add just stored (NULL if it did not) */
+struct ls_tevent *ls_timeline_last(struct ls_probe *p)
+{
+	struct ls_timeline *t = p->run ? p->run->timeline : NULL;
+
+	return t && t->on && t->n ? &t->ev[t->n - 1] : NULL;
 }
 
 static int cmp_start(const void *a, const void *b)
@@ -117,21 +141,111 @@ static void event_name(const struct ls_tevent *e, char *buf, size_t len)
 
 #define CPU_PID 0x7fff0000	/* the synthetic process whose threads are the CPUs */
 
+/* tracks - the (pid, tid) pairs already named: an open-addressing set */
+struct tracks {
+	uint64_t *k;
+	size_t	  cap, n;
+};
+
+static bool tracks_add(struct tracks *ts, uint64_t key)
+{
+	size_t i;
+
+	if ((ts->n + 1) * 2 > ts->cap) {
+		struct tracks nt = { calloc(ts->cap ? ts->cap * 2 : 1024, sizeof(uint64_t)),
+		    ts->cap ? ts->cap * 2 : 1024, 0 };
+
+		if (!nt.k)
+			abort();
+		for (size_t j = 0; j < ts->cap; j++)
+			if (ts->k[j])
+				tracks_add(&nt, ts->k[j]);
+		free(ts->k);
+		*ts = nt;
+	}
+	for (i = (key * 0x9e3779b97f4a7c15ULL) & (ts->cap - 1); ts->k[i]; i = (i + 1) & (ts->cap - 1))
+		if (ts->k[i] == key)
+			return false;
+	ts->k[i] = key;
+	ts->n++;
+	return true;
+}
+
+/* tgid_of - a live thread's process (/proc/TID/status), the tid itself otherwise */
+static uint32_t tgid_of(uint32_t tid)
+{
+	char path[64], *st, *tg;
+	uint32_t pid = tid;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", tid);
+	st = ls_read_file(path, NULL);
+	if (st && (tg = strstr(st, "\nTgid:")))
+		pid = (uint32_t)strtoul(tg + 6, NULL, 10);
+	free(st);
+	return pid ? pid : tid;
+}
+
+/*
+ * resolve_pids - events whose probe saw only the thread (pid == tid) get
+ * its process, so all of a thread's events share one track
+ */
+static void resolve_pids(struct ls_timeline *t)
+{
+	struct { uint32_t tid, pid; } *memo = NULL;
+	size_t n = 0, cap = 0;
+
+	for (int i = 0; t && i < t->n; i++) {
+		struct ls_tevent *e = &t->ev[i];
+		size_t k;
+
+		if (e->pid != e->tid)
+			continue;
+		for (k = 0; k < n && memo[k].tid != e->tid; k++)
+			;
+		if (k == n) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				memo = realloc(memo, cap * sizeof(*memo));
+				if (!memo)
+					abort();
+			}
+			memo[n].tid = e->tid;
+			memo[n++].pid = tgid_of(e->tid);
+		}
+		e->pid = memo[k].pid;
+	}
+	free(memo);
+}
+
+/* name_track - a thread_name record the first time a (pid, tid) appears */
+static void name_track(json_t *ev, struct tracks *ts, uint32_t pid, uint32_t tid, const char *comm)
+{
+	char name[64];
+
+	if (!tracks_add(ts, ((uint64_t)pid << 32 | tid) + 1))
+		return;
+	snprintf(name, sizeof(name), "%s (%u)", comm, tid);
+	json_array_append_new(ev, json_pack("{s:s, s:s, s:I, s:I, s:{s:s}}", "name", "thread_name",
+	    "ph", "M", "pid", (json_int_t)pid, "tid", (json_int_t)tid, "args", "name", name));
+}
+
 /*
  * ls_render_timeline - Chrome trace events: a track per monitored thread
  * and per CPU, a slice per event on both, a counter of cumulative stolen
  * time (and money); microseconds since the run started
  */
-int ls_render_timeline(FILE *f, const struct ls_timeline *t, const struct ls_run *r,
+int ls_render_timeline(FILE *f, struct ls_timeline *t, const struct ls_run *r,
     const struct ls_profile *pf)
 {
 	json_t *root = json_object(), *ev = json_array();
+	struct tracks named = { 0 };
 	uint64_t stolen = 0, cents = 0;
 	bool money = r->opts->notional > 0 && r->opts->bps_per_us > 0;
 	char name[160], when[64];
 
 	json_array_append_new(ev, json_pack("{s:s, s:s, s:I, s:{s:s}}", "name", "process_name", "ph", "M",
 	    "pid", (json_int_t)CPU_PID, "args", "name", "CPUs"));
+	resolve_pids(t);
 	for (int c = 0; c < LS_MAX_CPUS; c++)
 		if (ls_cpuset_isset(&r->cpus, c)) {
 			snprintf(name, sizeof(name), "CPU %d", c);
@@ -142,15 +256,26 @@ int ls_render_timeline(FILE *f, const struct ls_timeline *t, const struct ls_run
 	for (int i = 0; t && i < t->n; i++) {
 		const struct ls_tevent *e = &t->ev[i];
 		double ts = e->start > r->mono_start_ns ? (e->start - r->mono_start_ns) / 1000.0 : 0;
-		bool seen = false;
 
-		for (int k = 0; k < i && !seen; k++)
-			seen = t->ev[k].tid == e->tid;
-		if (!seen) {
-			snprintf(name, sizeof(name), "%s (%u)", e->comm, e->tid);
-			json_array_append_new(ev, json_pack("{s:s, s:s, s:I, s:I, s:{s:s}}", "name",
-			    "thread_name", "ph", "M", "pid", (json_int_t)e->pid, "tid", (json_int_t)e->tid,
-			    "args", "name", name));
+		name_track(ev, &named, e->pid, e->tid, e->comm);
+		if (e->instant) {	/* a migration: a point on the thread's track */
+			snprintf(name, sizeof(name), "migrated CPU %u -> %s", e->cpu, e->culprit);
+			json_array_append_new(ev, json_pack("{s:s, s:s, s:s, s:s, s:f, s:I, s:I}", "name", name,
+			    "cat", e->module, "ph", "i", "s", "t", "ts", ts, "pid", (json_int_t)e->pid,
+			    "tid", (json_int_t)e->tid));
+			continue;
+		}
+		if (e->waker) {	/* a flow arrow from the waker's track to the wait it ended */
+			name_track(ev, &named, e->waker, e->waker, e->waker_comm);
+			json_array_append_new(ev, json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I}", "name",
+			    "wakeup", "cat", "wakeup", "ph", "X", "ts", ts, "dur", 0.001, "pid",
+			    (json_int_t)e->waker, "tid", (json_int_t)e->waker));
+			json_array_append_new(ev, json_pack("{s:s, s:s, s:s, s:I, s:f, s:I, s:I}", "name",
+			    "wakeup", "cat", "wakeup", "ph", "s", "id", (json_int_t)i, "ts", ts, "pid",
+			    (json_int_t)e->waker, "tid", (json_int_t)e->waker));
+			json_array_append_new(ev, json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:I, s:I}", "name",
+			    "wakeup", "cat", "wakeup", "ph", "f", "bp", "e", "id", (json_int_t)i, "ts", ts,
+			    "pid", (json_int_t)e->pid, "tid", (json_int_t)e->tid));
 		}
 		event_name(e, name, sizeof(name));
 		for (int track = 0; track < 2; track++)
@@ -171,6 +296,7 @@ int ls_render_timeline(FILE *f, const struct ls_timeline *t, const struct ls_run
 			    (json_int_t)CPU_PID, "args", "usd", cents / 100.0));
 		}
 	}
+	free(named.k);
 	if (pf)	/* a wall-clock profile in the same file: its stacks after the timeline */
 		ls_profile_trace_events(ev, pf, CPU_PID + LS_MAX_CPUS);
 	ls_wallclock(r, r->mono_start_ns, when, sizeof(when));

@@ -41,6 +41,29 @@ ok "the CPU's track carries the same slices" \
 	[ "$(jq "[.traceEvents[] | select(.ph == \"X\" and .pid == 2147418112 and .tid == 2147418112 + $CPU and .args.victim_tid == $T) | .args.duration_ns] | add // 0" \
 		"$TMP/trace.json")" = "$slices" ]
 
+# --- wakeups, migrations and futex waits on the timeline ------------------------------
+"$LS" -v -m isolation,syscall -d 60 -f perfetto --trace-threshold 2us -o "$TMP/t2.json" \
+	>/dev/null 2>"$TMP/t2.err" &
+L=$!
+bg_pids="$bg_pids $L"
+wait_for "$TMP/t2.err" "probes attached" || diag "never attached"
+"$WL/pingpong" 20000 >/dev/null
+"$WL/sync" futex 3000 "$CPU" >/dev/null
+sleep 30 &
+M=$!
+taskset -pc 0 "$M" >/dev/null
+taskset -pc "$CPU" "$M" >/dev/null
+kill "$M"
+kill -INT "$L"
+wait "$L"
+ok "futex waits are slices named after their futex word" \
+	[ "$(jq '[.traceEvents[] | select(.ph == "X" and .name == "futex wait" and (.args.culprit | test("^0x[0-9a-f]+$")))] | length' "$TMP/t2.json")" -gt 0 ]
+ok "wakeups are flow arrows from the waker's track to the woken thread's" \
+	[ "$(jq '[.traceEvents[] | select(.ph == "s")] as $s | [.traceEvents[] | select(.ph == "f")] as $f
+		| ($s | length) > 0 and ($s | length) == ($f | length) and ([$s[].id] | sort) == ([$f[].id] | sort)' "$TMP/t2.json")" = true ]
+ok "a migration is an instant on the migrated thread's track" \
+	[ "$(jq "[.traceEvents[] | select(.ph == \"i\" and .tid == $M and (.name | test(\"^migrated CPU\")))] | length" "$TMP/t2.json")" -ge 1 ]
+
 # --- the alpha flame graph in cents: $1M notional, 0.01 bp per us = $1 per us ---------
 "$LS" -m isolation --cpus "$CPU" --pid "$T" -d 2 -f folded --trace-threshold 0 \
 	--notional 1e6 --bps-per-us 0.01 -o "$TMP/alpha.folded" --bill-of-health "$TMP/boh2.json" >/dev/null 2>&1

@@ -86,6 +86,9 @@ static void fixture(struct ls_report *r)
 	r->overhead.mean_ns = 150;
 	r->overhead.share = 0.0001;
 	r->lost_events = 3;
+	r->nlost_cpus = 4;
+	r->lost_per_cpu = calloc(4, sizeof(uint64_t));
+	r->lost_per_cpu[1] = 3;
 	ls_report_summarize(r);
 	free(h);
 }
