@@ -251,11 +251,18 @@ struct ls_tevent {
 	char		 waker_comm[17];
 	bool		 instant;	/* a point in time (a migration), not a slice */
 };
+struct ls_tcounter {
+	char		 name[48];	/* "page faults per second" */
+	uint64_t	 ts;		/* CLOCK_MONOTONIC ns */
+	double		 value;
+};
 struct ls_timeline {
 	bool		 on;
 	uint64_t	 threshold_ns;
 	int		 n, cap;
 	struct ls_tevent *ev;
+	int		 ncounters;
+	struct ls_tcounter *counters;	/* series a module measured (page faults per second) */
 	uint64_t	 dropped;
 };
 struct ls_probe;
@@ -266,6 +273,7 @@ void	 ls_timeline_add(struct ls_probe *p, const char *kind, const char *culprit,
 void	 ls_timeline_instant(struct ls_probe *p, const char *kind, const char *culprit, uint64_t ts,
 	    uint32_t cpu, uint32_t tid, uint32_t pid, const char *comm);
 struct ls_tevent *ls_timeline_last(struct ls_probe *p);
+void	 ls_timeline_counter(struct ls_probe *p, const char *name, uint64_t ts, double value);
 void	 ls_timeline_sort(struct ls_timeline *t);
 void	 ls_timeline_free(struct ls_timeline *t);
 uint64_t ls_money_cents(uint64_t dur_ns, double notional, double bps_per_us);

@@ -220,6 +220,9 @@ static void collect_faults(struct ls_probe *p, const struct ls_run *r, struct ls
 		uint64_t begin = i == 0 ? 0 : i - 1 < mp->ncum ? mp->cum[i - 1] : minor + major;
 
 		series[i] = end > begin ? end - begin : 0;
+		/* a burst shows on the timeline as a step of this counter */
+		ls_timeline_counter(p, "page faults per second", r->mono_start_ns + (uint64_t)i * 1000000000ULL,
+		    (double)series[i]);
 		json_array_append_new(rate, json_integer((json_int_t)series[i]));
 		if (tl < 120)
 			tl += snprintf(text + tl, sizeof(text) - tl, "%s%llu", i ? " " : "",

@@ -91,6 +91,26 @@ void ls_timeline_instant(struct ls_probe *p, const char *kind, const char *culpr
 	timeline_add(p, kind, culprit, ts, 0, cpu, tid, pid, comm, true);
 }
 
+/* ls_timeline_counter - one point of a series a module measured */
+void ls_timeline_counter(struct ls_probe *p, const char *name, uint64_t ts, double value)
+{
+	struct ls_timeline *t = p->run ? p->run->timeline : NULL;
+	struct ls_tcounter *c;
+
+	if (!t || !t->on)
+		return;
+	c = realloc(t->counters, (t->ncounters + 1) * sizeof(*c));
+	if (!c) {
+		t->dropped++;
+		return;
+	}
+	t->counters = c;
+	c = &t->counters[t->ncounters++];
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->ts = ts;
+	c->value = value;
+}
+
 /* ls_timeline_last - the event ls_timeline_add just stored (NULL if it did not) */
 struct ls_tevent *ls_timeline_last(struct ls_probe *p)
 {
@@ -115,6 +135,7 @@ void ls_timeline_sort(struct ls_timeline *t)
 void ls_timeline_free(struct ls_timeline *t)
 {
 	if (t) {
+		free(t->counters);
 		free(t->ev);
 		memset(t, 0, sizeof(*t));
 	}
@@ -297,6 +318,13 @@ int ls_render_timeline(FILE *f, struct ls_timeline *t, const struct ls_run *r,
 		}
 	}
 	free(named.k);
+	for (int i = 0; t && i < t->ncounters; i++) {
+		const struct ls_tcounter *c = &t->counters[i];
+
+		json_array_append_new(ev, json_pack("{s:s, s:s, s:f, s:I, s:{s:f}}", "name", c->name,
+		    "ph", "C", "ts", c->ts > r->mono_start_ns ? (c->ts - r->mono_start_ns) / 1000.0 : 0,
+		    "pid", (json_int_t)CPU_PID, "args", "value", c->value));
+	}
 	if (pf)	/* a wall-clock profile in the same file: its stacks after the timeline */
 		ls_profile_trace_events(ev, pf, CPU_PID + LS_MAX_CPUS);
 	ls_wallclock(r, r->mono_start_ns, when, sizeof(when));

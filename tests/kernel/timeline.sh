@@ -64,6 +64,18 @@ ok "wakeups are flow arrows from the waker's track to the woken thread's" \
 ok "a migration is an instant on the migrated thread's track" \
 	[ "$(jq "[.traceEvents[] | select(.ph == \"i\" and .tid == $M and (.name | test(\"^migrated CPU\")))] | length" "$TMP/t2.json")" -ge 1 ]
 
+# --- a page-fault burst is a step of a counter track -------------------------------------
+"$LS" -v -m memory -d 60 -f perfetto -o "$TMP/t3.json" >/dev/null 2>"$TMP/t3.err" &
+L=$!
+bg_pids="$bg_pids $L"
+wait_for "$TMP/t3.err" "probes attached" || diag "never attached"
+"$WL/memory" touch 20000 >/dev/null
+sleep 1.2
+kill -INT "$L"
+wait "$L"
+ok "a burst of 20000 page faults shows on the faults-per-second counter" \
+	[ "$(jq '[.traceEvents[] | select(.ph == "C" and .name == "page faults per second") | .args.value] | max // 0' "$TMP/t3.json")" -ge 20000 ]
+
 # --- the alpha flame graph in cents: $1M notional, 0.01 bp per us = $1 per us ---------
 "$LS" -m isolation --cpus "$CPU" --pid "$T" -d 2 -f folded --trace-threshold 0 \
 	--notional 1e6 --bps-per-us 0.01 -o "$TMP/alpha.folded" --bill-of-health "$TMP/boh2.json" >/dev/null 2>&1
