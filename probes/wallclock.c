@@ -65,8 +65,9 @@ static __always_inline void wc_add(struct wc_key *k, u64 ns, const char *comm,
 			return;
 		}
 	}
-	__sync_fetch_and_add(&v->ns, ns);
-	__sync_fetch_and_add(&v->count, 1);
+	/* one CPU at a time updates a key: its thread runs (or comes back) on one CPU */
+	v->ns += ns;
+	v->count++;
 }
 
 LS_SOFTWARE_EVENT_PROBE(cpu_clock)
@@ -88,8 +89,8 @@ LS_SOFTWARE_EVENT_PROBE(cpu_clock)
 	k.tgid = id >> 32;
 	k.tid = (u32)id;
 	k.state = WC_ST_RUNNING;
-	k.kstack = wc_stacks.get_stackid(ctx, 0);
-	k.ustack = wc_stacks.get_stackid(ctx, BPF_F_USER_STACK);
+	k.kstack = wc_stacks.get_stackid(ctx, BPF_F_FAST_STACK_CMP);
+	k.ustack = wc_stacks.get_stackid(ctx, BPF_F_USER_STACK | BPF_F_FAST_STACK_CMP);
 	if (k.kstack < 0 && k.kstack != -WC_EFAULT)
 		c->stack_errors++;
 	if (k.ustack < 0 && k.ustack != -WC_EFAULT)
@@ -163,8 +164,8 @@ TRACEPOINT_PROBE(sched, sched_switch)
 		b->tid = prev;
 		b->tgid = tgid;
 		b->state = st;
-		b->kstack = wc_stacks.get_stackid(args, 0);
-		b->ustack = wc_stacks.get_stackid(args, BPF_F_USER_STACK);
+		b->kstack = wc_stacks.get_stackid(args, BPF_F_FAST_STACK_CMP);
+		b->ustack = wc_stacks.get_stackid(args, BPF_F_USER_STACK | BPF_F_FAST_STACK_CMP);
 		if (b->kstack < 0 && b->kstack != -WC_EFAULT)
 			c->stack_errors++;
 		if (b->ustack < 0 && b->ustack != -WC_EFAULT)
