@@ -7,7 +7,8 @@
  *				every page (each miss is a major fault)
  *	memory churn PAGES ROUNDS
  *				map, write and unmap PAGES fresh pages ROUNDS
- *				times; prints elapsed_ns (clock_gettime)
+ *				times; prints elapsed_ns (clock_gettime) and
+ *				cpu_ns (its user + system time, getrusage)
  *	memory shootdown SECONDS CPU_A CPU_B
  *				a thread on CPU_B keeps the address space live
  *				there while the main thread, on CPU_A, maps,
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,6 +85,7 @@ static int churn(long pages, long rounds)
 {
 	long psz = sysconf(_SC_PAGESIZE);
 	struct timespec t0, t1;
+	struct rusage ru;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long r = 0; r < rounds; r++) {
@@ -99,8 +102,11 @@ static int churn(long pages, long rounds)
 		munmap(m, pages * psz);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("faults=%ld elapsed_ns=%lld\n", pages * rounds,
-	    (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+	getrusage(RUSAGE_SELF, &ru);
+	printf("faults=%ld elapsed_ns=%lld cpu_ns=%lld\n", pages * rounds,
+	    (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec),
+	    (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
+	    (long long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL);
 	return 0;
 }
 
