@@ -221,6 +221,7 @@ struct ls_profile {
 	struct ls_pthread *threads;
 	int		*htab, hcap;	/* name -> index */
 	bool		 no_thread_root;	/* folded: stacks without the "comm-tid" root */
+	const char	*unit;	/* of the values: NULL for nanoseconds, "none" for cents */
 };
 struct ls_profile *ls_profile_new(uint64_t period_ns);
 int	 ls_profile_frame(struct ls_profile *p, const char *name);

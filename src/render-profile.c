@@ -92,9 +92,13 @@ int ls_render_speedscope(FILE *f, const struct ls_profile *p)
 			json_array_append_new(weights, json_integer((json_int_t)s->ns));
 			total += s->ns;
 		}
-		snprintf(name, sizeof(name), "%s (pid %u, tid %u)", t->comm, t->pid, t->tid);
+		if (p->no_thread_root)	/* not a thread: the alpha flame graph */
+			snprintf(name, sizeof(name), "%s", t->comm);
+		else
+			snprintf(name, sizeof(name), "%s (pid %u, tid %u)", t->comm, t->pid, t->tid);
 		json_array_append_new(profiles, json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o}",
-		    "type", "sampled", "name", name, "unit", "nanoseconds", "startValue", (json_int_t)0,
+		    "type", "sampled", "name", name, "unit", p->unit ? p->unit : "nanoseconds",
+		    "startValue", (json_int_t)0,
 		    "endValue", (json_int_t)total, "samples", samples, "weights", weights));
 	}
 	json_object_set_new(root, "$schema", json_string("https://www.speedscope.app/file-format-schema.json"));

@@ -349,9 +349,11 @@ struct ls_profile *ls_timeline_alpha(const struct ls_timeline *t, const struct l
 {
 	bool money = r->opts->notional > 0 && r->opts->bps_per_us > 0;
 	struct ls_profile *pf = ls_profile_new(0);
-	struct ls_pthread *th = ls_profile_thread(pf, 0, 0, money ? "alpha (cents)" : "interference (ns)");
+	struct ls_pthread *th = ls_profile_thread(pf, 0, 0, money ? "alpha (US cents)" :
+	    "interference, ns");
 
 	pf->no_thread_root = true;
+	pf->unit = money ? "none" : NULL;
 	pf->start_real_ns = r->real_start_ns;
 	pf->duration_ns = (uint64_t)(r->duration_s * 1e9);
 	for (int i = 0; t && i < t->n; i++) {
