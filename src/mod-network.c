@@ -373,7 +373,7 @@ static int net_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sec
 	merged_hist(p, "net_soft_hist", 0, &sum);
 	ls_section_histo(s, "softirq.net_tx_ns", "NET_TX softirq time", &sum);
 	merged_hist(p, "net_delivery", 0, &sum);
-	ls_section_histo(s, "delivery_ns", "Packet arrival to thread (copy to user)", &sum);
+	ls_section_histo(s, "delivery_ns", "Packet arrival to the reading thread", &sum);
 	collect_threads(p, s);
 	ls_section_metric(s, "drops_total", "Packets dropped", ls_v_uint(c.drops, LS_F_COUNT));
 	ls_section_metric(s, "rcvqueue_full_total", NULL, ls_v_uint(c.rcvq_full, LS_F_COUNT));
