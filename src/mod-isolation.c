@@ -80,11 +80,15 @@ static int iso_setup(struct ls_probe *p, const struct ls_run *r)
  * iso_event - keep the ISO_WORST worst runqueue latencies; once the list
  * is full, raise the probe's floor so only worse ones are sent
  */
+static uint64_t iso_key(const void *rec)
+{
+	return ((const struct iso_event *)rec)->latency_ns;
+}
+
 static int iso_event(struct ls_probe *p, const void *data, size_t size)
 {
 	struct iso_priv *ip = p->priv;
 	const struct iso_event *ev = data;
-	int i;
 
 	if (size < sizeof(*ev))
 		return 0;
@@ -113,16 +117,7 @@ static int iso_event(struct ls_probe *p, const void *data, size_t size)
 			ls_comm(te->waker_comm, ev->waker_comm, ISO_COMM_LEN);
 		}
 	}
-	if (ip->nworst == ISO_WORST && ev->latency_ns <= ip->worst[ISO_WORST - 1].latency_ns)
-		return 0;
-	i = ip->nworst < ISO_WORST ? ip->nworst++ : ISO_WORST - 1;
-	while (i > 0 && ip->worst[i - 1].latency_ns < ev->latency_ns) {
-		ip->worst[i] = ip->worst[i - 1];
-		i--;
-	}
-	ip->worst[i] = *ev;
-	if (ip->nworst == ISO_WORST)
-		ls_probe_set_u64(p, "iso_floor", ls_event_floor(p, ip->worst[ISO_WORST - 1].latency_ns + 1));
+	ls_worst_keep(p, "iso_floor", ip->worst, &ip->nworst, ISO_WORST, sizeof(*ev), ev, iso_key);
 	return 0;
 }
 

@@ -74,12 +74,16 @@ static int mem_setup(struct ls_probe *p, const struct ls_run *r)
 	return p->priv ? 0 : -1;
 }
 
+static uint64_t mem_key(const void *rec)
+{
+	return ((const struct mem_stall_event *)rec)->duration_ns;
+}
+
 /* mem_event - every stall is counted; the MEM_WORST longest are kept */
 static int mem_event(struct ls_probe *p, const void *data, size_t size)
 {
 	struct mem_priv *mp = p->priv;
 	const struct mem_stall_event *ev = data;
-	int i;
 
 	if (size < sizeof(*ev) || ev->kind >= MEM_NR_STALLS)
 		return 0;
@@ -91,14 +95,7 @@ static int mem_event(struct ls_probe *p, const void *data, size_t size)
 		    ev->tid, ev->tgid, comm);
 	}
 	mp->stalls[ev->kind]++;
-	if (mp->nworst == MEM_WORST && ev->duration_ns <= mp->worst[MEM_WORST - 1].duration_ns)
-		return 0;
-	i = mp->nworst < MEM_WORST ? mp->nworst++ : MEM_WORST - 1;
-	while (i > 0 && mp->worst[i - 1].duration_ns < ev->duration_ns) {
-		mp->worst[i] = mp->worst[i - 1];
-		i--;
-	}
-	mp->worst[i] = *ev;
+	ls_worst_keep(p, NULL, mp->worst, &mp->nworst, MEM_WORST, sizeof(*ev), ev, mem_key);
 	return 0;
 }
 

@@ -97,12 +97,16 @@ static int net_setup(struct ls_probe *p, const struct ls_run *r)
 
 static const char *dev_name(char *buf, const char *dev);
 
+static uint64_t net_key(const void *rec)
+{
+	return ((const struct net_event *)rec)->delay_ns;
+}
+
 /* net_event - keep the NET_WORST slowest deliveries; raise the floor when full */
 static int net_event(struct ls_probe *p, const void *data, size_t size)
 {
 	struct net_priv *np = p->priv;
 	const struct net_event *ev = data;
-	int i;
 
 	if (size < sizeof(*ev))
 		return 0;
@@ -112,16 +116,7 @@ static int net_event(struct ls_probe *p, const void *data, size_t size)
 		ls_timeline_add(p, "packet delivery", dev_name(dev, ev->dev), ev->arrival, ev->delay_ns,
 		    ev->cpu, ev->tid, ev->tgid, ls_comm(comm, ev->comm, NET_COMM_LEN));
 	}
-	if (np->nworst == NET_WORST && ev->delay_ns <= np->worst[NET_WORST - 1].delay_ns)
-		return 0;
-	i = np->nworst < NET_WORST ? np->nworst++ : NET_WORST - 1;
-	while (i > 0 && np->worst[i - 1].delay_ns < ev->delay_ns) {
-		np->worst[i] = np->worst[i - 1];
-		i--;
-	}
-	np->worst[i] = *ev;
-	if (np->nworst == NET_WORST)
-		ls_probe_set_u64(p, "net_floor", ls_event_floor(p, np->worst[NET_WORST - 1].delay_ns + 1));
+	ls_worst_keep(p, "net_floor", np->worst, &np->nworst, NET_WORST, sizeof(*ev), ev, net_key);
 	return 0;
 }
 

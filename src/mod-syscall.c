@@ -118,13 +118,19 @@ static int sc_setup(struct ls_probe *p, const struct ls_run *r)
 	return ls_probe_set_u64(p, "sc_floor", 1);
 }
 
+/* sc_key - a sleep ranks by its oversleep */
+static uint64_t sc_key(const void *rec)
+{
+	const struct sc_event *e = rec;
+
+	return e->actual_ns - e->requested_ns;
+}
+
 /* sc_event - keep the SC_WORST worst oversleeps; raise the floor when full */
 static int sc_event(struct ls_probe *p, const void *data, size_t size)
 {
 	struct sc_priv *sp = p->priv;
 	const struct sc_event *ev = data;
-	uint64_t over;
-	int i;
 
 	if (size < sizeof(*ev))
 		return 0;
@@ -141,19 +147,7 @@ static int sc_event(struct ls_probe *p, const void *data, size_t size)
 		ls_timeline_add(p, ev->kind < SC_NR_SLEEPS ? sleep_names[ev->kind] : "sleep", comm,
 		    ev->ts - ev->actual_ns, ev->actual_ns, ev->cpu, ev->tid, ev->tgid, comm);
 	}
-	over = ev->actual_ns - ev->requested_ns;
-	if (sp->nworst == SC_WORST &&
-	    over <= sp->worst[SC_WORST - 1].actual_ns - sp->worst[SC_WORST - 1].requested_ns)
-		return 0;
-	i = sp->nworst < SC_WORST ? sp->nworst++ : SC_WORST - 1;
-	while (i > 0 && sp->worst[i - 1].actual_ns - sp->worst[i - 1].requested_ns < over) {
-		sp->worst[i] = sp->worst[i - 1];
-		i--;
-	}
-	sp->worst[i] = *ev;
-	if (sp->nworst == SC_WORST)
-		ls_probe_set_u64(p, "sc_floor", ls_event_floor(p,
-		    sp->worst[SC_WORST - 1].actual_ns - sp->worst[SC_WORST - 1].requested_ns + 1));
+	ls_worst_keep(p, "sc_floor", sp->worst, &sp->nworst, SC_WORST, sizeof(*ev), ev, sc_key);
 	return 0;
 }
 

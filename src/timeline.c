@@ -31,6 +31,32 @@ uint64_t ls_event_floor(const struct ls_probe *p, uint64_t worst_floor)
 }
 
 /*
+ * ls_worst_keep - keep rec among the cap worst records of arr (size bytes
+ * each, worst first, *n in use), ranked by key; once the list is full, set
+ * the probe's floor map (if it has one) to what a record must exceed (or
+ * the trace threshold, when lower). Returns whether rec was kept.
+ */
+bool ls_worst_keep(struct ls_probe *p, const char *floor_map, void *arr, int *n, int cap, size_t size,
+    const void *rec, uint64_t (*key)(const void *rec))
+{
+	char *a = arr;
+	uint64_t k = key(rec);
+	int i;
+
+	if (*n == cap && k <= key(a + (size_t)(cap - 1) * size))
+		return false;
+	i = *n < cap ? (*n)++ : cap - 1;
+	while (i > 0 && key(a + (size_t)(i - 1) * size) < k) {
+		memcpy(a + (size_t)i * size, a + (size_t)(i - 1) * size, size);
+		i--;
+	}
+	memcpy(a + (size_t)i * size, rec, size);
+	if (*n == cap && floor_map)
+		ls_probe_set_u64(p, floor_map, ls_event_floor(p, key(a + (size_t)(cap - 1) * size) + 1));
+	return true;
+}
+
+/*
  * timeline_add - one event of module; an event with the same module,
  * CPU and start as a recent one (an interruption reported again as it grew)
  * replaces it when longer
