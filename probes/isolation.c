@@ -120,6 +120,20 @@ TRACEPOINT_PROBE(sched, sched_switch)
 			}
 		}
 	}
+#if defined(LS_TIMELINE) && defined(LS_PID_FILTER)
+	/* the timeline draws the monitored threads running, not only what stopped them */
+	if (prev_mon && st->last_switch && now - st->last_switch >= LS_TRACE_THRESHOLD_NS) {
+		struct iso_event ev = {};
+
+		ev.kind = ISO_EV_RUN;
+		ev.ts = now;
+		ev.latency_ns = now - st->last_switch;
+		ev.cpu = cpu;
+		ev.victim = prev;
+		bpf_get_current_comm(ev.victim_comm, sizeof(ev.victim_comm));	/* prev is current */
+		ls_emit(args, &ev, sizeof(ev));
+	}
+#endif
 	/* a preempted task is still runnable: its runqueue wait starts now */
 	if (prev_mon && !voluntary && (ts = iso_wake.lookup(&prev))) {
 		*ts = now;

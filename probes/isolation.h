@@ -59,6 +59,7 @@ struct iso_culprit {
 enum iso_event_kind {
 	ISO_EV_WAIT,		/* a monitored task waited for the CPU (latency_ns) */
 	ISO_EV_MIGRATE,		/* a monitored task moved from cpu to culprit (a CPU number) */
+	ISO_EV_RUN,		/* with --pid: a monitored task ran latency_ns until ts */
 };
 
 struct iso_event {

@@ -251,6 +251,7 @@ struct ls_tevent {
 	uint32_t	 waker;		/* who woke the victim (a flow arrow), 0: none */
 	char		 waker_comm[17];
 	bool		 instant;	/* a point in time (a migration), not a slice */
+	bool		 running;	/* the thread running: drawn, not stolen time */
 };
 struct ls_tcounter {
 	char		 name[48];	/* "page faults per second" */

@@ -109,6 +109,14 @@ static int iso_event(struct ls_probe *p, const void *data, size_t size)
 			ls_timeline_instant(p, "migration", culprit, ev->ts, ev->cpu, ev->victim, 0, victim);
 			return 0;
 		}
+		if (ev->kind == ISO_EV_RUN) {	/* timeline only: the monitored thread ran */
+			ls_timeline_add(p, "running", victim, ev->ts - ev->latency_ns, ev->latency_ns, ev->cpu,
+			    ev->victim, 0, victim);
+			if ((te = ls_timeline_last(p)) && te->tid == ev->victim &&
+			    te->start == ev->ts - ev->latency_ns)
+				te->running = true;
+			return 0;
+		}
 		ls_timeline_add(p, "waiting for CPU", ls_comm(culprit, ev->culprit_comm, ISO_COMM_LEN),
 		    ev->ts - ev->latency_ns, ev->latency_ns, ev->cpu, ev->victim, 0, victim);
 		if (ev->waker && (te = ls_timeline_last(p)) && te->tid == ev->victim &&

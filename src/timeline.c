@@ -178,7 +178,9 @@ uint64_t ls_money_cents(uint64_t dur_ns, double notional, double bps_per_us)
 /* event_name - the slice's name: "softirq:NET_RX", "waiting for CPU: kworker/1:0" */
 static void event_name(const struct ls_tevent *e, char *buf, size_t len)
 {
-	if (!strcmp(e->kind, "waiting for CPU"))
+	if (e->running)
+		snprintf(buf, len, "running");
+	else if (!strcmp(e->kind, "waiting for CPU"))
 		snprintf(buf, len, "waiting for CPU: %s", e->culprit);
 	else if (!strcmp(e->module, "irq"))
 		snprintf(buf, len, "%s", e->culprit);
@@ -332,6 +334,8 @@ int ls_render_timeline(FILE *f, struct ls_timeline *t, const struct ls_run *r,
 			    "tid", (json_int_t)(track ? CPU_PID + e->cpu : e->tid),
 			    "args", "victim", e->comm, "victim_tid", (json_int_t)e->tid, "duration_ns",
 			    (json_int_t)e->dur, "culprit", e->culprit));
+		if (e->running)	/* the thread's own time: not stolen */
+			continue;
 		stolen += e->dur;
 		json_array_append_new(ev, json_pack("{s:s, s:s, s:f, s:I, s:{s:f}}", "name",
 		    "stolen time (us, cumulative)", "ph", "C", "ts", ts + e->dur / 1000.0, "pid",
@@ -387,6 +391,8 @@ struct ls_profile *ls_timeline_alpha(const struct ls_timeline *t, const struct l
 		int frames[3];
 		uint64_t v = money ? ls_money_cents(e->dur, r->opts->notional, r->opts->bps_per_us) : e->dur;
 
+		if (e->running)
+			continue;	/* the thread's own time is not interference */
 		frames[0] = ls_profile_frame(pf, e->module);
 		frames[1] = ls_profile_frame(pf, e->kind);
 		frames[2] = ls_profile_frame(pf, e->culprit[0] ? e->culprit : "?");

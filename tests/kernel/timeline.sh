@@ -29,7 +29,7 @@ ok "every slice is on a named track (thread or CPU)" \
 		"$TMP/trace.json")" = 0 ]
 ok "the wall-clock start is in the metadata" \
 	[ "$(jq -r '.otherData.wall_clock_start | test("^20[0-9][0-9]-")' "$TMP/trace.json")" = true ]
-slices=$(jq "[.traceEvents[] | select(.ph == \"X\" and .tid == $T and .cat == \"isolation\") | .args.duration_ns] | add // 0" "$TMP/trace.json")
+slices=$(jq "[.traceEvents[] | select(.ph == \"X\" and .tid == $T and .cat == \"isolation\" and (.name | startswith(\"waiting for CPU\"))) | .args.duration_ns] | add // 0" "$TMP/trace.json")
 total=$(jq '.report.isolation.runqueue_latency_ns | .count * .mean | round' "$TMP/boh.json")
 diag "spinner's waits in the trace: $slices ns; the isolation module's runqueue total: $total ns"
 ok "the spinner's slices add up to the isolation module's runqueue total" \
@@ -38,8 +38,16 @@ ok "the competitor holding the CPU is named on the slices" \
 	[ "$(jq "[.traceEvents[] | select(.ph == \"X\" and .tid == $T and .args.culprit == \"spinner\") | .args.duration_ns] | add // 0" \
 		"$TMP/trace.json")" -ge $((slices * 9 / 10)) ]
 ok "the CPU's track carries the same slices" \
-	[ "$(jq "[.traceEvents[] | select(.ph == \"X\" and .pid == 2147418112 and .tid == 2147418112 + $CPU and .args.victim_tid == $T) | .args.duration_ns] | add // 0" \
+	[ "$(jq "[.traceEvents[] | select(.ph == \"X\" and .pid == 2147418112 and .tid == 2147418112 + $CPU and .args.victim_tid == $T and (.name | startswith(\"waiting for CPU\"))) | .args.duration_ns] | add // 0" \
 		"$TMP/trace.json")" = "$slices" ]
+run=$(jq "[.traceEvents[] | select(.ph == \"X\" and .tid == $T and .name == \"running\") | .args.duration_ns] | add // 0" "$TMP/trace.json")
+diag "spinner running in the trace: $run ns"
+# it shares the CPU with the competitor: about half of the 3 s each, and
+# running + waiting cover the run
+ok "the monitored thread's running slices are drawn (about half the run)" \
+	within "$run" 1500000000 450000000
+ok "running and waiting slices cover its time on the run (3 s +-10 %)" \
+	within $((run + slices)) 3000000000 300000000
 
 # --- wakeups, migrations and futex waits on the timeline ------------------------------
 "$LS" -v -m isolation,syscall -d 60 -f perfetto --trace-threshold 2us -o "$TMP/t2.json" \
