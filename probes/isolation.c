@@ -18,7 +18,7 @@ BPF_ARRAY(iso_floor, u64, 1);		/* emit latencies >= this (set by user space) */
 BPF_HASH(iso_tasks, u32, struct iso_task, 10240);
 BPF_HASH(iso_culprits, u32, struct iso_culprit, 4096);
 #ifdef LS_TIMELINE
-BPF_ARRAY(iso_wakers, struct iso_waker, LS_PID_MAX);	/* wakee tid -> waker */
+BPF_ARRAY(iso_wakers, u32, LS_PID_MAX);	/* wakee tid -> waker tid (its name: user space) */
 #endif
 
 /*
@@ -139,10 +139,10 @@ TRACEPOINT_PROBE(sched, sched_switch)
 		*ts = now;
 #ifdef LS_TIMELINE
 		{
-			struct iso_waker *w = iso_wakers.lookup(&prev);
+			u32 *w = iso_wakers.lookup(&prev);
 
 			if (w)
-				w->tid = 0;	/* preempted: nobody woke it */
+				*w = 0;	/* preempted: nobody woke it */
 		}
 #endif
 	}
@@ -173,12 +173,10 @@ TRACEPOINT_PROBE(sched, sched_switch)
 			__builtin_memcpy(ev.culprit_comm, args->prev_comm, ISO_COMM_LEN);
 #ifdef LS_TIMELINE
 			{
-				struct iso_waker *w = iso_wakers.lookup(&next);
+				u32 *w = iso_wakers.lookup(&next);
 
-				if (w && w->tid) {
-					ev.waker = w->tid;
-					__builtin_memcpy(ev.waker_comm, w->comm, ISO_COMM_LEN);
-				}
+				if (w)
+					ev.waker = *w;
 			}
 #endif
 			ls_emit(args, &ev, sizeof(ev));
@@ -202,12 +200,10 @@ static __always_inline int iso_wakeup(u32 pid, int target_cpu)
 		*ts = bpf_ktime_get_ns();
 #ifdef LS_TIMELINE
 	{
-		struct iso_waker *w = iso_wakers.lookup(&pid);
+		u32 *w = iso_wakers.lookup(&pid);
 
-		if (w) {	/* the waker is the current task (or the one an IRQ interrupted) */
-			w->tid = (u32)bpf_get_current_pid_tgid();
-			bpf_get_current_comm(w->comm, sizeof(w->comm));
-		}
+		if (w)	/* the waker is the current task (or the one an IRQ interrupted) */
+			*w = (u32)bpf_get_current_pid_tgid();
 	}
 #endif
 	c = iso_counters.lookup(&zero);

@@ -74,14 +74,7 @@ struct iso_event {
 	/* with a timeline (LS_TIMELINE): who woke the victim, 0 after a preemption */
 	iso_u32 waker;
 	iso_u32 pad;
-	char	waker_comm[ISO_COMM_LEN];
 };
 
-/* iso_waker - the task that woke a monitored one (tid-indexed, timeline only) */
-struct iso_waker {
-	iso_u32 tid;
-	iso_u32 pad;
-	char	comm[ISO_COMM_LEN];
-};
 
 #endif /* LS_ISOLATION_H */

@@ -121,8 +121,7 @@ static int iso_event(struct ls_probe *p, const void *data, size_t size)
 		    ev->ts - ev->latency_ns, ev->latency_ns, ev->cpu, ev->victim, 0, victim);
 		if (ev->waker && (te = ls_timeline_last(p)) && te->tid == ev->victim &&
 		    te->start == ev->ts - ev->latency_ns) {
-			te->waker = ev->waker;
-			ls_comm(te->waker_comm, ev->waker_comm, ISO_COMM_LEN);
+			te->waker = ev->waker;	/* its name: when the timeline is written */
 		}
 	}
 	ls_worst_keep(p, "iso_floor", ip->worst, &ip->nworst, ISO_WORST, sizeof(*ev), ev, iso_key);

@@ -234,19 +234,50 @@ static uint32_t tgid_of(uint32_t tid)
 	return pid ? pid : tid;
 }
 
+/* comm_of - a live thread's name, "tid N" once it is gone */
+static void comm_of(uint32_t tid, char *buf, size_t len)
+{
+	char path[64], *c;
+
+	snprintf(path, sizeof(path), "/proc/%u/comm", tid);
+	c = ls_read_file(path, NULL);
+	if (c)
+		snprintf(buf, len, "%.*s", (int)strcspn(c, "\n"), c);
+	else
+		snprintf(buf, len, "tid %u", tid);
+	free(c);
+}
+
 /*
  * resolve_pids - events whose probe saw only the thread (pid == tid) get
- * its process, so all of a thread's events share one track
+ * its process, so all of a thread's events share one track; wakers, which
+ * the probe records by tid alone, get their names
  */
 static void resolve_pids(struct ls_timeline *t)
 {
 	struct { uint32_t tid, pid; } *memo = NULL;
-	size_t n = 0, cap = 0;
+	struct { uint32_t tid; char comm[17]; } *wk = NULL;
+	size_t n = 0, cap = 0, nw = 0, wcap = 0;
 
 	for (int i = 0; t && i < t->n; i++) {
 		struct ls_tevent *e = &t->ev[i];
 		size_t k;
 
+		if (e->waker && !e->waker_comm[0]) {	/* one /proc read per waker */
+			for (k = 0; k < nw && wk[k].tid != e->waker; k++)
+				;
+			if (k == nw) {
+				if (nw == wcap) {
+					wcap = wcap ? wcap * 2 : 64;
+					wk = realloc(wk, wcap * sizeof(*wk));
+					if (!wk)
+						abort();
+				}
+				wk[nw].tid = e->waker;
+				comm_of(e->waker, wk[nw++].comm, sizeof(wk[0].comm));
+			}
+			snprintf(e->waker_comm, sizeof(e->waker_comm), "%s", wk[k].comm);
+		}
 		if (e->pid != e->tid)
 			continue;
 		for (k = 0; k < n && memo[k].tid != e->tid; k++)
@@ -264,6 +295,7 @@ static void resolve_pids(struct ls_timeline *t)
 		e->pid = memo[k].pid;
 	}
 	free(memo);
+	free(wk);
 }
 
 /* name_track - a thread_name record the first time a (pid, tid) appears */
