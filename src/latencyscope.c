@@ -141,6 +141,35 @@ static FILE *open_output(const struct ls_opts *o, char *err, size_t errlen)
 	return f;
 }
 
+/*
+ * write_trace_format - the formats for other tools: chrome/perfetto is the
+ * timeline (with the wall-clock profile's stacks, if any); folded,
+ * speedscope and pprof write the wall-clock profile, or without one the
+ * alpha flame graph built from the timeline
+ */
+static int write_trace_format(FILE *out, const struct ls_opts *o, const struct ls_report *rep,
+    struct ls_timeline *tl, const struct ls_run *r)
+{
+	const struct ls_profile *pf = NULL;
+	struct ls_profile *alpha = NULL;
+	int rc;
+
+	for (int i = 0; i < rep->nsections && !pf; i++)
+		pf = rep->sections[i].profile;
+	if (o->format == LS_FMT_CHROME)
+		return ls_render_timeline(out, tl, r, pf);
+	if (!pf && tl->on)
+		pf = alpha = ls_timeline_alpha(tl, r);
+	if (!pf) {	/* pprof needs the wallclock module (options.c), which found nothing */
+		ls_err("the wallclock module measured nothing: no profile written");
+		return 0;
+	}
+	rc = o->format == LS_FMT_FOLDED ? ls_render_folded(out, pf) :
+	    o->format == LS_FMT_SPEEDSCOPE ? ls_render_speedscope(out, pf) : ls_render_pprof(out, pf);
+	ls_profile_free(alpha);
+	return rc;
+}
+
 static void set_signals(void)
 {
 	struct sigaction sa;
@@ -337,27 +366,8 @@ int main(int argc, char **argv)
 	ro.ascii = o.ascii;
 	ro.color = !o.no_color && !getenv("NO_COLOR") && out == stdout && isatty(STDOUT_FILENO);
 	if (o.format >= LS_FMT_FOLDED) {
-		const struct ls_profile *pf = NULL;
-		struct ls_profile *alpha = NULL;
-		int wrc = 0;
-
-		for (int i = 0; i < rep.nsections && !pf; i++)
-			pf = rep.sections[i].profile;
-		if (o.format == LS_FMT_CHROME && tl.on)	/* the timeline, with any profile's stacks */
-			wrc = ls_render_timeline(out, &tl, &r, pf);
-		else if (!pf && tl.on)	/* the alpha flame graph */
-			pf = alpha = ls_timeline_alpha(&tl, &r);
-		if (!pf && !(o.format == LS_FMT_CHROME && tl.on))
-			ls_err("the wallclock module measured nothing: no profile written");
-		else if (!(o.format == LS_FMT_CHROME && tl.on))
-			wrc = o.format == LS_FMT_FOLDED ? ls_render_folded(out, pf) :
-			    o.format == LS_FMT_SPEEDSCOPE ? ls_render_speedscope(out, pf) :
-			    o.format == LS_FMT_CHROME ? ls_render_chrome(out, pf) : ls_render_pprof(out, pf);
-		if (pf || tl.on) {
-			if (wrc < 0)
-				ls_err("writing the %s failed: %s", tl.on ? "trace" : "profile", strerror(errno));
-		}
-		ls_profile_free(alpha);
+		if (write_trace_format(out, &o, &rep, &tl, &r) < 0)
+			ls_err("writing %s failed: %s", o.output ? o.output : "the output", strerror(errno));
 		/* the verdicts still go somewhere readable */
 		ls_render_box(out == stdout ? stderr : stdout, &rep, &ro);
 	} else if (o.format == LS_FMT_JSON) {

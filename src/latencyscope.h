@@ -234,7 +234,6 @@ void	 ls_profile_free(struct ls_profile *p);
 /* render-profile.c: the profile as flame-graph tools read it */
 int	 ls_render_folded(FILE *f, const struct ls_profile *p);
 int	 ls_render_speedscope(FILE *f, const struct ls_profile *p);
-int	 ls_render_chrome(FILE *f, const struct ls_profile *p);
 int	 ls_render_pprof(FILE *f, const struct ls_profile *p);
 struct json_t;
 void	 ls_profile_trace_events(struct json_t *events, const struct ls_profile *p, uint32_t pid_base);

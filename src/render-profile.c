@@ -2,8 +2,8 @@
 /*
  * render-profile.c - a profile (profile.c) in the formats flame-graph tools
  * read: folded stacks (flamegraph.pl, speedscope), speedscope's JSON file
- * format, Chrome trace events (chrome://tracing, ui.perfetto.dev) and
- * gzipped pprof (profile.proto, built with libprotobuf-c and zlib).
+ * format, Chrome trace events (added to the timeline's file, timeline.c)
+ * and gzipped pprof (profile.proto, built with libprotobuf-c and zlib).
  * Values are nanoseconds of wall-clock time throughout.
  */
 
@@ -138,19 +138,6 @@ void ls_profile_trace_events(json_t *ev, const struct ls_profile *p, uint32_t pi
 			ts += dur;
 		}
 	}
-}
-
-/* ls_render_chrome - the profile alone as trace events (see above) */
-int ls_render_chrome(FILE *f, const struct ls_profile *p)
-{
-	json_t *root = json_object(), *ev = json_array();
-
-	ls_profile_trace_events(ev, p, 0);
-	json_object_set_new(root, "traceEvents", ev);
-	json_object_set_new(root, "displayTimeUnit", json_string("ns"));
-	json_object_set_new(root, "otherData", json_pack("{s:s, s:s}", "producer",
-	    "latencyscope " PACKAGE_VERSION, "layout", "aggregated stacks per thread, heaviest first"));
-	return dump(f, root);
 }
 
 /* pprof string table */
