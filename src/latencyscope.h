@@ -271,11 +271,10 @@ struct ls_run;
 uint64_t ls_event_floor(const struct ls_probe *p, uint64_t worst_floor);
 bool	 ls_worst_keep(struct ls_probe *p, const char *floor_map, void *arr, int *n, int cap,
 	    size_t size, const void *rec, uint64_t (*key)(const void *rec));
-void	 ls_timeline_add(struct ls_probe *p, const char *kind, const char *culprit, uint64_t start,
-	    uint64_t dur, uint32_t cpu, uint32_t tid, uint32_t pid, const char *comm);
+struct ls_tevent *ls_timeline_add(struct ls_probe *p, const char *kind, const char *culprit,
+	    uint64_t start, uint64_t dur, uint32_t cpu, uint32_t tid, uint32_t pid, const char *comm);
 void	 ls_timeline_instant(struct ls_probe *p, const char *kind, const char *culprit, uint64_t ts,
 	    uint32_t cpu, uint32_t tid, uint32_t pid, const char *comm);
-struct ls_tevent *ls_timeline_last(struct ls_probe *p);
 void	 ls_timeline_counter(struct ls_probe *p, const char *name, uint64_t ts, double value);
 void	 ls_timeline_sort(struct ls_timeline *t);
 void	 ls_timeline_free(struct ls_timeline *t);

@@ -110,19 +110,15 @@ static int iso_event(struct ls_probe *p, const void *data, size_t size)
 			return 0;
 		}
 		if (ev->kind == ISO_EV_RUN) {	/* timeline only: the monitored thread ran */
-			ls_timeline_add(p, "running", victim, ev->ts - ev->latency_ns, ev->latency_ns, ev->cpu,
-			    ev->victim, 0, victim);
-			if ((te = ls_timeline_last(p)) && te->tid == ev->victim &&
-			    te->start == ev->ts - ev->latency_ns)
+			if ((te = ls_timeline_add(p, "running", victim, ev->ts - ev->latency_ns,
+			    ev->latency_ns, ev->cpu, ev->victim, 0, victim)))
 				te->running = true;
 			return 0;
 		}
-		ls_timeline_add(p, "waiting for CPU", ls_comm(culprit, ev->culprit_comm, ISO_COMM_LEN),
+		te = ls_timeline_add(p, "waiting for CPU", ls_comm(culprit, ev->culprit_comm, ISO_COMM_LEN),
 		    ev->ts - ev->latency_ns, ev->latency_ns, ev->cpu, ev->victim, 0, victim);
-		if (ev->waker && (te = ls_timeline_last(p)) && te->tid == ev->victim &&
-		    te->start == ev->ts - ev->latency_ns) {
+		if (te && ev->waker)
 			te->waker = ev->waker;	/* its name: when the timeline is written */
-		}
 	}
 	ls_worst_keep(p, "iso_floor", ip->worst, &ip->nworst, ISO_WORST, sizeof(*ev), ev, iso_key);
 	return 0;

@@ -58,8 +58,8 @@ bool ls_worst_keep(struct ls_probe *p, const char *floor_map, void *arr, int *n,
 
 /*
  * timeline_add - one event of module; an event with the same module,
- * CPU and start as a recent one (an interruption reported again as it grew)
- * replaces it when longer
+ * kind, CPU, thread and start as a recent one (an interruption reported
+ * again as it grew) replaces it when longer
  */
 static struct ls_tevent *timeline_add(struct ls_probe *p, const char *kind, const char *culprit,
     uint64_t start, uint64_t dur, uint32_t cpu, uint32_t tid, uint32_t pid, const char *comm,
@@ -72,7 +72,8 @@ static struct ls_tevent *timeline_add(struct ls_probe *p, const char *kind, cons
 		return NULL;
 	for (int i = t->n - 1; !instant && i >= 0 && i >= t->n - 64; i--) {
 		e = &t->ev[i];
-		if (e->start == start && e->cpu == cpu && e->module == p->ops->name && !e->instant) {
+		if (e->start == start && e->cpu == cpu && e->tid == tid && e->module == p->ops->name &&
+		    !e->instant && !strcmp(e->kind, kind)) {
 			if (dur > e->dur)
 				e->dur = dur;
 			return e;
@@ -104,10 +105,11 @@ static struct ls_tevent *timeline_add(struct ls_probe *p, const char *kind, cons
 	return e;
 }
 
-void ls_timeline_add(struct ls_probe *p, const char *kind, const char *culprit, uint64_t start,
-    uint64_t dur, uint32_t cpu, uint32_t tid, uint32_t pid, const char *comm)
+/* ls_timeline_add - see timeline_add; the event stored or updated, NULL when none */
+struct ls_tevent *ls_timeline_add(struct ls_probe *p, const char *kind, const char *culprit,
+    uint64_t start, uint64_t dur, uint32_t cpu, uint32_t tid, uint32_t pid, const char *comm)
 {
-	timeline_add(p, kind, culprit, start, dur, cpu, tid, pid, comm, false);
+	return timeline_add(p, kind, culprit, start, dur, cpu, tid, pid, comm, false);
 }
 
 /* ls_timeline_instant - a point in time (a migration), whatever the threshold */
@@ -135,14 +137,6 @@ void ls_timeline_counter(struct ls_probe *p, const char *name, uint64_t ts, doub
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->ts = ts;
 	c->value = value;
-}
-
-/* ls_timeline_last - the event ls_timeline_add just stored (NULL if it did not) */
-struct ls_tevent *ls_timeline_last(struct ls_probe *p)
-{
-	struct ls_timeline *t = p->run ? p->run->timeline : NULL;
-
-	return t && t->on && t->n ? &t->ev[t->n - 1] : NULL;
 }
 
 static int cmp_start(const void *a, const void *b)
