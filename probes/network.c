@@ -37,7 +37,7 @@ BPF_HASH(net_drops, struct net_drop_key, u64, 1024);
 BPF_HASH(net_rcvq, u32, struct net_rcvq_val, 1024);
 #if defined(LS_HAVE_TP_sock__sk_data_ready) && defined(LS_HAVE_TP_sock__sock_recv_length)
 #define NET_UDP_BY_SOCKET 1	/* UDP delivery through the socket (see sk_data_ready) */
-BPF_PERCPU_ARRAY(net_cur, struct net_slot, 1);	/* the packet this CPU's stack handles now */
+BPF_PERCPU_ARRAY(net_cur, u64, 1);	/* the packet (skb address) this CPU's stack handles now */
 BPF_ARRAY(net_socks, struct net_sock, 1 << NET_SOCK_BITS);	/* by socket address */
 #endif
 
@@ -124,10 +124,10 @@ TRACEPOINT_PROBE(net, netif_receive_skb)
 #ifdef NET_UDP_BY_SOCKET
 	{
 		u32 zero = 0;
-		struct net_slot *cur = net_cur.lookup(&zero);
+		u64 *cur = net_cur.lookup(&zero);
 
 		if (cur)
-			*cur = *sl;
+			*cur = skb;
 	}
 #endif
 	return 0;
@@ -237,21 +237,21 @@ static __always_inline u32 net_sock_of(u64 sk)
 
 TRACEPOINT_PROBE(sock, sk_data_ready)
 {
-	u64 sk = (u64)args->skaddr, now;
+	u64 sk = (u64)args->skaddr, now, *cur;
 	u32 zero = 0, idx;
-	struct net_slot *cur, *sl;
 	struct net_counters *c;
+	struct net_slot *sl;
 	struct net_sock *so;
 
 	if (args->protocol != NET_IPPROTO_UDP || !ls_enabled() || !(cur = net_cur.lookup(&zero)) ||
-	    !cur->skb)
+	    !*cur)
 		return 0;
-	idx = net_slot_of(cur->skb);
+	idx = net_slot_of(*cur);
 	sl = net_slots.lookup(&idx);
-	if (!sl || sl->skb != cur->skb)
+	if (!sl || sl->skb != *cur)
 		return 0;
-	sl->skb = 0;	/* the socket holds it now */
-	cur->skb = 0;
+	sl->skb = 0;	/* the socket holds it now (its other fields stay readable) */
+	*cur = 0;
 	idx = net_sock_of(sk);
 	so = net_socks.lookup(&idx);
 	if (!so)
@@ -263,9 +263,9 @@ TRACEPOINT_PROBE(sock, sk_data_ready)
 		return 0;
 	}
 	so->sk = sk;
-	so->ts = cur->ts;
-	so->cpu = cur->cpu;
-	__builtin_memcpy(so->dev, cur->dev, NET_DEV_LEN);
+	so->ts = sl->ts;
+	so->cpu = sl->cpu;
+	__builtin_memcpy(so->dev, sl->dev, NET_DEV_LEN);
 	return 0;
 }
 
