@@ -58,6 +58,7 @@ void ls_jitter_section(struct ls_report *rep, const struct ls_run *run)
 	};
 	const struct ls_opts *o = run->opts;
 	double p[sizeof(delays) / sizeof(delays[0])], pj, daily;
+	const struct ls_summary *sums[sizeof(delays) / sizeof(delays[0])];
 	int idx[sizeof(delays) / sizeof(delays[0])], n = 0, dom;
 	struct ls_section *s;
 	struct ls_table *t;
@@ -72,6 +73,7 @@ void ls_jitter_section(struct ls_report *rep, const struct ls_run *run)
 			sum = ls_section_find_histo(&rep->sections[i], delays[d].key);
 			if (sum && sum->count) {
 				p[n] = sum->above_budget;
+				sums[n] = sum;
 				idx[n++] = (int)d;
 			}
 		}
@@ -101,14 +103,7 @@ void ls_jitter_section(struct ls_report *rep, const struct ls_run *run)
 	for (int i = 0; i < n; i++) {
 		struct ls_value *row = ls_table_row(t);
 
-		for (int k = 0; k < rep->nsections; k++) {
-			const struct ls_summary *sum;
-
-			if (strcmp(rep->sections[k].name, delays[idx[i]].section))
-				continue;
-			sum = ls_section_find_histo(&rep->sections[k], delays[idx[i]].key);
-			row[2] = ls_v_uint(sum ? sum->count : 0, LS_F_COUNT);
-		}
+		row[2] = ls_v_uint(sums[i]->count, LS_F_COUNT);
 		row[0] = ls_v_str(delays[idx[i]].what);
 		row[1] = ls_v_str(delays[idx[i]].section);
 		row[3] = ls_v_double(p[i], LS_F_PERCENT);

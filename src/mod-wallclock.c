@@ -304,7 +304,6 @@ static void collect_tables(struct ls_section *s, const struct ls_profile *pf)
 
 static int wc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
 {
-	struct wc_priv *wp = p->priv;
 	struct wc_counters c;
 	struct ls_profile *pf = ls_profile_new(1000000000ULL / r->opts->frequency);
 	int n, frames[2 * WC_MAX_DEPTH + 4];
@@ -345,7 +344,6 @@ static int wc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 		    (unsigned long long)c.stack_errors, (unsigned long long)c.table_full,
 		    (unsigned long long)c.slot_busy);
 	s->profile = pf;
-	(void)wp;
 	return 0;
 }
 
