@@ -49,8 +49,10 @@ ok "EAGAIN is counted apart" [ "$eg" -ge "$self_eg" -a "$eg" -le $((self_eg + 2)
 # probe's value is lower by up to the histogram's 6.25 % plus 2 us of entry/exit
 ok "futex wait p50 agrees with the workload's" [ "$(jq_ "$TMP/fx.json" \
 	".syscall.futex.wait_ns.p50 <= $self_p50 * 1.0625 and .syscall.futex.wait_ns.p50 >= $self_p50 * 0.9375 - 2000")" = true ]
+# at the tail, the workload's clock also catches delays outside the syscall
+# (an interrupt or preemption between its clock read and the syscall): 20 %
 ok "futex wait p99 agrees with the workload's" [ "$(jq_ "$TMP/fx.json" \
-	".syscall.futex.wait_ns.p99 <= $self_p99 * 1.0625 and .syscall.futex.wait_ns.p99 >= $self_p99 * 0.9375 - 2000")" = true ]
+	".syscall.futex.wait_ns.p99 <= $self_p99 * 1.0625 and .syscall.futex.wait_ns.p99 >= $self_p99 * 0.8 - 2000")" = true ]
 ok "wakes are counted separately" [ "$(jq_ "$TMP/fx.json" '.syscall.futex.wakes >= 100000')" = true ]
 ok "the two player threads, which exited before the run ended, are reported" \
 	[ "$(jq_ "$TMP/fx.json" "[.syscall.futex.per_thread[] | select(.pid == $W and .waits > 10000)] | length")" = 2 ]
