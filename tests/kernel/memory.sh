@@ -91,7 +91,9 @@ want=$((tlb1 - tlb0))
 got=$(jq_ "$TMP/t.json" "[.memory.tlb.flushes[] | select(.reason == \"remote shootdown\" and .cpu == $CPU) | .count] | add // 0")
 diag "unmaps $unmaps, /proc/interrupts TLB cpu$CPU +$want, traced $got"
 ok "remote shootdowns on the monitored CPU agree with /proc/interrupts TLB" within "$got" "$want" $((want / 50 + 20))
-ok "each unmap flushed the other CPU" [ "$got" -ge $((unmaps * 9 / 10)) ]
+# how many unmaps need an IPI depends on the keeper running on the other CPU
+# at that moment (the scheduler's call); the oracle is /proc/interrupts above
+ok "the unmaps flushed the other CPU thousands of times" [ "$got" -ge 1000 ]
 ok "tlb.shootdown_ipis counts them" [ "$(jq_ "$TMP/t.json" '.memory.tlb.shootdown_ipis')" -eq "$got" ]
 ok "the top IPI sender is the unmapping workload, its callsite symbolized" \
 	[ "$(jq_ "$TMP/t.json" ".memory.tlb.senders[0] | .pid == $W and .cpu == $OTHER and (.callsite | test(\"^[a-z_]+\"))")" = true ]
