@@ -282,7 +282,7 @@ int main(int argc, char **argv)
 	 * so the tracer does not hold memory the traced code could use
 	 */
 	malloc_trim(0);
-	stats = ls_overhead_enable();
+	stats = ls_overhead_enable(o.self_cost);
 	for (int i = 0; i < nprobes; i++)
 		if (probes[i].mod && ls_probe_attach(&probes[i], err, sizeof(err)) < 0)
 			goto fail;
@@ -292,15 +292,18 @@ int main(int argc, char **argv)
 	r.mono_start_ns = ls_now_ns(CLOCK_MONOTONIC);
 	r.real_start_ns = ls_now_ns(CLOCK_REALTIME);
 	attached_ns = r.mono_start_ns;
+	ls_overhead_start(probes, nprobes, attached_ns);
 	ls_debug("probes attached %.3f s after start", (attached_ns - t0) / 1e9);
 	end_ns = r.mono_start_ns + (uint64_t)(o.duration * 1e9);
 	while (!stop_signal) {
-		uint64_t now = ls_now_ns(CLOCK_MONOTONIC);
+		uint64_t now = ls_now_ns(CLOCK_MONOTONIC), next;
 		int slice;
 
 		if (now >= end_ns)
 			break;
-		slice = (int)((end_ns - now) / 1000000ULL);
+		next = ls_overhead_tick(probes, nprobes, now);
+		next = next < end_ns - now ? next : end_ns - now;
+		slice = (int)(next / 1000000ULL);
 		slice = slice > 100 ? 100 : slice < 1 ? 1 : slice;
 		for (int i = 0; i < nprobes; i++)
 			if (probes[i].mod)
@@ -313,6 +316,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < nprobes; i++)
 		ls_probe_gate(&probes[i], 0);
+	ls_overhead_stop(probes, nprobes, ls_now_ns(CLOCK_MONOTONIC));
 	r.duration_s = (ls_now_ns(CLOCK_MONOTONIC) - r.mono_start_ns) / 1e9;
 	ls_debug("probes stopped after %.3f s", r.duration_s);
 	for (int i = 0; i < nprobes; i++)

@@ -143,7 +143,9 @@ struct ls_section {
 struct ls_overhead {
 	bool	 available;
 	char	*why_not;
-	uint64_t run_time_ns, run_cnt;
+	bool	 sampled;	/* counted in windows, scaled to the run */
+	double	 fraction;	/* of the run the statistics were on, 0..1 */
+	uint64_t run_time_ns, run_cnt;	/* over the whole run (estimates when sampled) */
 	double	 mean_ns, share;	/* share of monitored CPU time, 0..1 */
 	int	 nprogs;
 };
@@ -301,6 +303,7 @@ enum ls_format {
 	LS_FMT_TEXT, LS_FMT_JSON,
 	LS_FMT_FOLDED, LS_FMT_SPEEDSCOPE, LS_FMT_CHROME, LS_FMT_PPROF,	/* profiles: wallclock */
 };
+enum ls_self_cost { LS_SELF_COST_SAMPLED, LS_SELF_COST_FULL, LS_SELF_COST_OFF };
 struct ls_threshold_override {
 	char	*key;
 	char	*value;
@@ -330,6 +333,7 @@ struct ls_opts {
 	unsigned	 trading_days;
 	uint64_t	 latency_budget_ns;
 	char		*bill_of_health;	/* where to write it (NULL: not asked for) */
+	enum ls_self_cost self_cost;	/* how the probes' own cost is measured */
 	struct ls_threshold_override thresholds[32];
 	int		 nthresholds;
 	bool		 no_color, ascii;
@@ -457,7 +461,10 @@ void	 ls_probe_close(struct ls_probe *p);
 int	 ls_nr_possible_cpus(void);
 
 /* overhead.c: the probes' own cost from the kernel's BPF run-time statistics */
-int	 ls_overhead_enable(void);
+int	 ls_overhead_enable(enum ls_self_cost mode);
+void	 ls_overhead_start(const struct ls_probe *probes, int nprobes, uint64_t now);
+uint64_t ls_overhead_tick(const struct ls_probe *probes, int nprobes, uint64_t now);
+void	 ls_overhead_stop(const struct ls_probe *probes, int nprobes, uint64_t now);
 void	 ls_overhead_disable(void);
 void	 ls_overhead_collect(const struct ls_probe *probes, int nprobes, double duration_s,
 	    int ncpus, struct ls_overhead *out);

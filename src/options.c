@@ -30,6 +30,7 @@ enum {
 	OPT_TRADING_DAYS,
 	OPT_LATENCY_BUDGET,
 	OPT_BILL_OF_HEALTH,
+	OPT_SELF_COST,
 };
 
 static const struct option long_opts[] = {
@@ -51,6 +52,7 @@ static const struct option long_opts[] = {
 	{ "trading-days",	required_argument, NULL, OPT_TRADING_DAYS },
 	{ "latency-budget",	required_argument, NULL, OPT_LATENCY_BUDGET },
 	{ "bill-of-health",	required_argument, NULL, OPT_BILL_OF_HEALTH },
+	{ "self-cost",		required_argument, NULL, OPT_SELF_COST },
 	{ "json",		no_argument,	   NULL, 'j' },
 	{ "output",		required_argument, NULL, 'o' },
 	{ "format",		required_argument, NULL, 'f' },
@@ -139,6 +141,10 @@ void ls_opts_usage(FILE *f)
 "      --no-color          no colour (also NO_COLOR=1; colour is only used on a\n"
 "                          tty)\n"
 "      --ascii             draw boxes with ASCII instead of UTF-8\n"
+"      --self-cost MODE    how the probes' own cost in the footer is measured:\n"
+"                          sampled (default: BPF statistics on 50 ms of every\n"
+"                          second, scaled), full (every event; the statistics add\n"
+"                          two clock reads per probe run) or off\n"
 "  -v, --verbose           show the probe file, compiler flags and libbcc's\n"
 "                          diagnostics\n"
 "\n"
@@ -496,6 +502,19 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 			}
 			free(o->bill_of_health);
 			o->bill_of_health = xstrdup(optarg);
+			break;
+		case OPT_SELF_COST:
+			if (!strcmp(optarg, "sampled"))
+				o->self_cost = LS_SELF_COST_SAMPLED;
+			else if (!strcmp(optarg, "full"))
+				o->self_cost = LS_SELF_COST_FULL;
+			else if (!strcmp(optarg, "off"))
+				o->self_cost = LS_SELF_COST_OFF;
+			else {
+				snprintf(err, errlen, "invalid --self-cost '%s': give sampled, full or off",
+				    optarg);
+				return -1;
+			}
 			break;
 		case OPT_PROBES_DIR:
 			free(o->probes_dir);

@@ -119,6 +119,47 @@ ok "with perf buffers instead of a ring buffer the worst latencies still arrive"
 	[ "$(jq_ "$TMP/perf.json" "[.isolation.worst[] | select(.victim.pid == $A)] | length > 0")" = true ]
 ok "... and the probe was built without the ring buffer" sh -c '! grep -q LS_HAVE_RINGBUF "$0"' "$TMP/perf.err"
 
+# --- the probes' own cost: sampled statistics scale to the whole run ---------
+# A pipe ping-pong makes a context switch and a wakeup per voluntary switch
+# its two processes count in /proc/<pid>/status: twice their sum is a floor
+# for the program runs in the window (other tasks add a little).
+selfcost() {	# selfcost MODE OUT: run the isolation module over a ping-pong; sets VOL
+	taskset -c "$CPU" "$WL/pingpong" 100000000 >/dev/null &
+	local pp=$! child
+	bg_pids="$bg_pids $pp"
+	sleep 0.2
+	child=$(pgrep -P "$pp")
+	run_ls "$2" --module isolation --cpus "$CPU" --duration 3 --self-cost "$1"
+	wait_for "$2.err" "probes attached" || diag "never attached"
+	local a0 b0
+	a0=$(status_field "$pp" voluntary_ctxt_switches)
+	b0=$(status_field "$child" voluntary_ctxt_switches)
+	wait_for "$2.err" "probes stopped" 10
+	VOL=$(( $(status_field "$pp" voluntary_ctxt_switches) - a0 +
+		$(status_field "$child" voluntary_ctxt_switches) - b0 ))
+	wait "$LSPID"
+	kill "$child" "$pp" 2>/dev/null
+	wait "$pp" 2>/dev/null
+}
+stats_before=$(cat /proc/sys/kernel/bpf_stats_enabled)
+selfcost full "$TMP/full.json"
+full_cnt=$(jq_ "$TMP/full.json" .overhead.run_cnt)
+diag "full: $full_cnt program runs for $VOL voluntary switches"
+ok "--self-cost full counts every program run (at least two per switch)" \
+	[ "$(jq_ "$TMP/full.json" ".overhead.sampled_fraction == 1 and .overhead.run_cnt >= 2 * $VOL")" = true ]
+selfcost sampled "$TMP/sampled.json"
+diag "sampled: fraction $(jq_ "$TMP/sampled.json" .overhead.sampled_fraction), estimated $(jq_ "$TMP/sampled.json" .overhead.run_cnt) runs for $VOL switches"
+ok "by default the statistics are sampled on 50 ms of every second" \
+	[ "$(jq_ "$TMP/sampled.json" ".overhead.sampled_fraction > 0.03 and .overhead.sampled_fraction < 0.1")" = true ]
+ok "... and the estimate scales to the whole run (within 2x of two runs per switch)" \
+	[ "$(jq_ "$TMP/sampled.json" ".overhead.run_cnt > $VOL and .overhead.run_cnt < 8 * $VOL")" = true ]
+ok "... the mean per event comes from the sampled windows" \
+	[ "$(jq_ "$TMP/sampled.json" '.overhead.mean_ns > 0')" = true ]
+ok "the statistics switch is back as it was" [ "$(cat /proc/sys/kernel/bpf_stats_enabled)" = "$stats_before" ]
+"$LS" -m isolation -d 0.3 --self-cost off --json -o "$TMP/off.json" 2>/dev/null
+ok "--self-cost off: the overhead is not measured, and the report says why" \
+	[ "$(jq_ "$TMP/off.json" '.overhead.available == false and (.overhead.reason | test("self-cost off"))')" = true ]
+
 # --- SIGTERM -----------------------------------------------------------------
 run_ls "$TMP/term.json" --module isolation --duration 60
 wait_for "$TMP/term.json.err" "probes attached" || diag "never attached"

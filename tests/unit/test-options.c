@@ -160,6 +160,15 @@ static void test_options(void)
 	ok(parse(&o, "--interface eth0,veth-a.1", err, sizeof(err)) == 0 && o.ninterfaces == 2 &&
 	    !strcmp(o.interfaces[1], "veth-a.1"), "--interface takes a list of device names");
 	ls_opts_free(&o);
+	ok(parse(&o, "", err, sizeof(err)) == 0 && o.self_cost == LS_SELF_COST_SAMPLED,
+	    "the probes' own cost is sampled by default");
+	ls_opts_free(&o);
+	ok(parse(&o, "--self-cost full", err, sizeof(err)) == 0 && o.self_cost == LS_SELF_COST_FULL,
+	    "--self-cost full");
+	ls_opts_free(&o);
+	ok(parse(&o, "--self-cost off", err, sizeof(err)) == 0 && o.self_cost == LS_SELF_COST_OFF,
+	    "--self-cost off");
+	ls_opts_free(&o);
 	ok(parse(&o, "--no-color --ascii -v -v", err, sizeof(err)) == 0 && o.no_color && o.ascii &&
 	    o.verbose == 2, "flags");
 	ls_opts_free(&o);
@@ -168,6 +177,7 @@ static void test_options(void)
 	line_bad("--module isolation,", "malformed module list");
 	line_bad("--module ,isolation", "malformed module list");
 	line_bad("--module", "needs a value");
+	line_bad("--self-cost some", "give sampled, full or off");
 	line_bad("--cpus 3-1", "reversed");
 	line_bad("--cpus", "needs a value");
 	line_bad("--pid x", "expected a process id");

@@ -85,6 +85,8 @@ static void fixture(struct ls_report *r)
 	r->overhead.run_cnt = 10000;
 	r->overhead.mean_ns = 150;
 	r->overhead.share = 0.0001;
+	r->overhead.sampled = true;	/* statistics on 50 ms of every second */
+	r->overhead.fraction = 0.05;
 	r->lost_events = 3;
 	r->nlost_cpus = 4;
 	r->lost_per_cpu = calloc(4, sizeof(uint64_t));

@@ -6,8 +6,9 @@
  *	sync futex ROUNDS CPU	two threads pinned to CPU hand a turn back and
  *				forth through raw futexes; prints the waits that
  *				returned 0 (woken), the EAGAINs, and the p50/p99 of
- *				the woken waits and the time the ping-pong took:
- *				"waits=N eagain=N p50_ns=N p99_ns=N elapsed_ns=N"
+ *				the woken waits, the time the ping-pong took and
+ *				the CPU time it used (user + system, getrusage):
+ *				"waits=N eagain=N p50_ns=N p99_ns=N elapsed_ns=N cpu_ns=N"
  *	sync pipe PERIOD_US COUNT	a writer thread writes a byte to a pipe every
  *				PERIOD_US; the reader blocks in read(); prints
  *				"reads=N mean_ns=N"
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,6 +90,7 @@ static int futex_mode(void)
 {
 	pthread_t t[2];
 	uint64_t *all, t0 = now_ns();
+	struct rusage ru;
 	long n;
 
 	for (int i = 0; i < 2; i++) {
@@ -97,15 +100,18 @@ static int futex_mode(void)
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
 	t0 = now_ns() - t0;
+	getrusage(RUSAGE_SELF, &ru);
 	n = nwaits[0] + nwaits[1];
 	all = malloc((n + 1) * sizeof(*all));
 	memcpy(all, waits[0], nwaits[0] * sizeof(*all));
 	memcpy(all + nwaits[0], waits[1], nwaits[1] * sizeof(*all));
 	qsort(all, n, sizeof(*all), cmp);
-	printf("waits=%ld eagain=%ld p50_ns=%llu p99_ns=%llu elapsed_ns=%llu\n", n,
+	printf("waits=%ld eagain=%ld p50_ns=%llu p99_ns=%llu elapsed_ns=%llu cpu_ns=%llu\n", n,
 	    neagain[0] + neagain[1],
 	    n ? (unsigned long long)all[(n * 50 + 99) / 100 - 1] : 0ULL,
-	    n ? (unsigned long long)all[(n * 99 + 99) / 100 - 1] : 0ULL, (unsigned long long)t0);
+	    n ? (unsigned long long)all[(n * 99 + 99) / 100 - 1] : 0ULL, (unsigned long long)t0,
+	    (unsigned long long)((ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ULL +
+	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ULL));
 	return 0;
 }
 
