@@ -861,9 +861,19 @@ int ls_probe_set_u64(struct ls_probe *p, const char *table, uint64_t v)
 }
 
 /* close_link - a perf event (tracepoint) or a raw tracepoint link: closing detaches */
+struct link {
+	int	 fd;
+	bool	 raw;	/* a raw tracepoint: no perf event to disable first */
+};
+
 static void *close_link(void *arg)
 {
-	bpf_close_perf_event_fd((int)(intptr_t)arg);	/* its disable ioctl is a no-op on a raw link */
+	const struct link *l = arg;
+
+	if (l->raw)
+		close(l->fd);
+	else
+		bpf_close_perf_event_fd(l->fd);
 	return NULL;
 }
 
@@ -873,19 +883,27 @@ static void *close_link(void *arg)
  */
 void ls_probe_detach(struct ls_probe *p)
 {
-	pthread_t *th = calloc(p->nprogs ? p->nprogs : 1, sizeof(*th));
-	bool *started = calloc(p->nprogs ? p->nprogs : 1, sizeof(*started));
+	int n = p->nprogs ? p->nprogs : 1;
+	pthread_t *th = calloc(n, sizeof(*th));
+	bool *started = calloc(n, sizeof(*started));
+	struct link *links = calloc(n, sizeof(*links));
 
 	for (int i = 0; i < p->nprogs; i++) {
+		struct link one;
+
 		for (int k = 0; k < p->progs[i].ncpu_fds; k++)
 			bpf_close_perf_event_fd(p->progs[i].cpu_fds[k]);
 		p->progs[i].ncpu_fds = 0;
 		if (p->progs[i].link_fd < 0)
 			continue;
-		started[i] = th && started &&
-		    pthread_create(&th[i], NULL, close_link, (void *)(intptr_t)p->progs[i].link_fd) == 0;
-		if (!started[i])
-			bpf_close_perf_event_fd(p->progs[i].link_fd);
+		one.fd = p->progs[i].link_fd;
+		one.raw = !p->progs[i].cat[0];
+		if (th && started && links) {
+			links[i] = one;
+			started[i] = pthread_create(&th[i], NULL, close_link, &links[i]) == 0;
+		}
+		if (!started || !started[i])
+			close_link(&one);
 		p->progs[i].link_fd = -1;
 	}
 	for (int i = 0; i < p->nprogs; i++)
@@ -893,6 +911,7 @@ void ls_probe_detach(struct ls_probe *p)
 			pthread_join(th[i], NULL);
 	free(th);
 	free(started);
+	free(links);
 }
 
 /* ls_probe_close - detach and free everything; safe on a half-opened probe */
