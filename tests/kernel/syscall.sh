@@ -88,6 +88,24 @@ ok "the worst oversleeps name the sleeper" \
 	[ "$(jq_ "$TMP/sl.json" "[.syscall.worst[] | select(.tid == $S and .oversleep_ns > 0)] | length > 0")" = true ]
 ok "a monitored thread that sleeps is a violation (exit $rc)" [ "$rc" -eq 2 ]
 
+# --- select, pselect6, poll, ppoll, epoll_wait: each timeout from its own argument ---
+# (their timeouts sit in arguments 2, 3 and 4, which no other test reads)
+rm -f "$TMP/go"; mkfifo "$TMP/go"
+TN=200
+GO_FIFO="$TMP/go" "$WL/sync" timeouts "$TN" >"$TMP/to.out" &
+P=$!
+bg_pids="$bg_pids $P"
+traced "$TMP/to.json" "$P"
+wait "$P"
+kill -INT "$L"
+wait "$L"
+diag "workload: $(cat "$TMP/to.out")"
+diag "traced: $(jq -c '[.syscall.sleeps[] | {syscall, count, requested_ns_total}]' "$TMP/to.json")"
+for sc in select pselect6 poll ppoll epoll_wait; do
+	ok "$sc: $TN waits of 1 ms requested" [ "$(jq_ "$TMP/to.json" \
+		"[.syscall.sleeps[] | select(.syscall == \"$sc\")] | (map(.count) | add) == $TN and (map(.requested_ns_total) | add) == $TN * 1000000")" = true ]
+done
+
 # --- a reader blocking on a pipe fed every millisecond ---------------------------
 rm -f "$TMP/go"; mkfifo "$TMP/go"
 GO_FIFO="$TMP/go" "$WL/sync" pipe 1000 500 >"$TMP/pp.out" &

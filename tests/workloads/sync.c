@@ -13,6 +13,11 @@
  *				PERIOD_US; the reader blocks in read(); prints
  *				"reads=N mean_ns=N"
  *
+ *	sync timeouts COUNT	calls select, pselect6, poll, ppoll and epoll_wait
+ *				COUNT times each with nothing to wait for and a
+ *				1 ms timeout (raw syscalls, so each is the syscall
+ *				its name says); prints "timeouts=N"
+ *
  * The threads exit before the process does. With GO_FIFO=path, the process
  * first waits until someone opens that FIFO for writing.
  */
@@ -26,7 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -162,6 +170,29 @@ static int pipe_mode(void)
 	return 0;
 }
 
+static int timeouts_mode(long n)
+{
+	struct epoll_event ev;
+	int ep = epoll_create1(0);
+	long done = 0;
+
+	if (ep < 0)
+		return 1;
+	for (long i = 0; i < n; i++) {
+		/* select and pselect6 write the time left (none) back: one each */
+		struct timeval tv = { 0, 1000 };
+		struct timespec ts = { 0, 1000000 }, ts2 = { 0, 1000000 };
+
+		done += syscall(SYS_select, 0, NULL, NULL, NULL, &tv) == 0;
+		done += syscall(SYS_pselect6, 0, NULL, NULL, NULL, &ts, NULL) == 0;
+		done += syscall(SYS_poll, NULL, 0, 1) == 0;
+		done += syscall(SYS_ppoll, NULL, 0, &ts2, NULL, 0) == 0;
+		done += syscall(SYS_epoll_wait, ep, &ev, 1, 1) == 0;
+	}
+	printf("timeouts=%ld\n", done);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *go = getenv("GO_FIFO");
@@ -186,6 +217,8 @@ int main(int argc, char **argv)
 		count = atol(argv[3]);
 		return pipe_mode();
 	}
-	fprintf(stderr, "usage: sync futex ROUNDS CPU | sync pipe PERIOD_US COUNT\n");
+	if (argc == 3 && !strcmp(argv[1], "timeouts"))
+		return timeouts_mode(atol(argv[2]));
+	fprintf(stderr, "usage: sync futex ROUNDS CPU | sync pipe PERIOD_US COUNT | sync timeouts COUNT\n");
 	return 2;
 }
