@@ -13,7 +13,6 @@
  */
 #include "latencyscope.h"
 #include "syscall.h"
-#include <asm/ptrace.h>
 
 #define SC_ETIMEDOUT 110
 #define SC_EAGAIN 11
@@ -362,9 +361,8 @@ static __always_inline void sc_sleep_exit(void *ctx, struct sc_slot *s, u32 tid,
  * the few syscalls decoded below read their arguments from that frame in
  * one read. struct pt_regs is the architecture's syscall ABI (di, si, dx,
  * r10, r8 hold arguments 0-4 on every x86-64 kernel), not a kernel data
- * structure whose layout moves, so the probe contract holds; the layout
- * is checked at compile time. Other architectures keep the perf
- * tracepoint's args[].
+ * structure whose layout moves, so the probe contract holds. Other
+ * architectures keep the perf tracepoint's args[].
  */
 struct sc_args {
 	u64 a[5];
@@ -515,18 +513,22 @@ static __always_inline void sc_decode(struct sc_slot *s, u32 nr, u64 now, const 
 }
 
 #if defined(__x86_64__)
-/* the frame from r10 to di, in pt_regs order: one read covers arguments 0-4 */
+/*
+ * The frame from r10 to di. struct pt_regs begins r15, r14, r13, r12, bp,
+ * bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip... on every x86-64
+ * kernel: the order ptrace(2) exports as struct user_regs_struct. Spelled
+ * out here instead of including <asm/ptrace.h>, which costs every compile
+ * a third of a second.
+ */
+#define SC_X86_R10_OFF (7 * 8)
 struct sc_x86_frame {
 	u64 r10, r9, r8, ax, cx, dx, si, di;
 };
-_Static_assert(offsetof(struct pt_regs, di) - offsetof(struct pt_regs, r10) ==
-    offsetof(struct sc_x86_frame, di), "x86-64 pt_regs: r10..di are not contiguous");
 
 /* raw: (struct pt_regs *regs, long id) */
 RAW_TRACEPOINT_PROBE(sys_enter)
 {
-	/* an address, not a dereference: libbcc would rewrite regs->r10 into a read */
-	u64 frame = ctx->args[0] + offsetof(struct pt_regs, r10);
+	u64 frame = ctx->args[0] + SC_X86_R10_OFF;
 	struct sc_x86_frame f = {};
 	struct sc_args a;
 	struct sc_slot *s;
