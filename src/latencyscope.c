@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <malloc.h>
 #include <limits.h>
 #include <sched.h>
@@ -128,6 +129,31 @@ static void note_missing_tps(struct ls_section *s, const struct ls_probe *p)
 		ls_section_note(s, "not available on this kernel, so not measured: %s", list);
 }
 
+/*
+ * check_writable - a file written at the end of the run can be: the file if
+ * it exists, else its directory (nothing is created before the run)
+ */
+static int check_writable(const char *path, const char *opt, char *err, size_t errlen)
+{
+	char *copy = strdup(path), *dir;
+	int rc;
+
+	if (!copy)
+		return -1;
+	errno = 0;
+	if (access(path, F_OK) == 0) {
+		rc = access(path, W_OK);
+	} else {
+		dir = dirname(copy);
+		rc = access(dir, W_OK);
+	}
+	if (rc < 0)
+		snprintf(err, errlen, "cannot write %s (%s): pick a writable path for %s", path,
+		    strerror(errno), opt);
+	free(copy);
+	return rc;
+}
+
 static FILE *open_output(const struct ls_opts *o, char *err, size_t errlen)
 {
 	FILE *f;
@@ -232,15 +258,23 @@ int main(int argc, char **argv)
 	    ls_preflight_tracefs(&h, err, sizeof(err)) < 0 ||
 	    ls_preflight_headers(&h, o.kernel_headers, err, sizeof(err)) < 0)
 		goto fail;
-	if (o.ninterfaces) {
-		bool net = false;
+	{
+		bool net = false, wc = false;
 
-		for (int i = 0; i < o.nmodules; i++)
+		for (int i = 0; i < o.nmodules; i++) {
 			net = net || !strcmp(o.modules[i], "network");
-		if (!net)
+			wc = wc || !strcmp(o.modules[i], "wallclock");
+		}
+		if (o.ninterfaces && !net)
 			ls_warn("--interface only applies to the network module, which is not in this run "
 			    "(add it with --module ...,network)");
+		if (o.wallclock_opt && !wc)
+			ls_warn("%s only applies to the wallclock module, which is not in this run (add it "
+			    "with --module ...,wallclock)", o.wallclock_opt);
 	}
+	if (o.bill_of_health && check_writable(o.bill_of_health, "--bill-of-health", err,
+	    sizeof(err)) < 0)
+		goto fail;
 	/* the trace formats need every event above --trace-threshold, not the worst few */
 	{
 		bool wc = false;

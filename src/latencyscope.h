@@ -326,6 +326,7 @@ struct ls_opts {
 	unsigned	 frequency;	/* wallclock: on-CPU samples per second per CPU */
 	uint64_t	 min_block_ns;	/* wallclock: shorter off-CPU blocks are ignored */
 	char		*states;	/* wallclock: off-CPU task states to keep ("S,D"), NULL: all */
+	const char	*wallclock_opt;	/* the last wallclock-only option given, NULL: none */
 	uint64_t	 trace_threshold_ns;	/* timeline: shorter events are only aggregated */
 	unsigned	 trace_buffer_kib;	/* ring buffer per module, 0: sized from the run */
 	double		 notional, bps_per_us;	/* alpha flame graph: money per us of delay */

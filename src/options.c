@@ -436,15 +436,18 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 				return -1;
 			}
 			o->frequency = (unsigned)hz;
+			o->wallclock_opt = "--frequency";
 			break;
 		}
 		case OPT_MIN_BLOCK:
 			if (ls_parse_duration_ns(optarg, &o->min_block_ns, err, errlen) < 0)
 				return -1;
+			o->wallclock_opt = "--min-block";
 			break;
 		case OPT_STATE:
 			if (parse_states(o, optarg, err, errlen) < 0)
 				return -1;
+			o->wallclock_opt = "--state";
 			break;
 		case OPT_TRACE_THRESHOLD:
 			if (ls_parse_duration_ns(optarg, &o->trace_threshold_ns, err, errlen) < 0)

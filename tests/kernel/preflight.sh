@@ -27,6 +27,10 @@ ok "bad duration exits 3" fails 3 "invalid --duration" --duration abc
 ok "--kernel-headers without include/ exits 3" fails 3 "not a kernel header tree" \
 	--kernel-headers "$TMP" --duration 1
 ok "unwritable --output exits 3" fails 3 "cannot write the report" -o /nonexistent/dir/r.json -d 1
+ok "unwritable --bill-of-health exits 3 before the run" fails 3 "pick a writable path for --bill-of-health" \
+	--bill-of-health /nonexistent/dir/b.json -m isolation -d 1
+ok "a wallclock option without the wallclock module is named in a warning" sh -c \
+	'"$0" -m isolation --state S -d 0.2 2>&1 >/dev/null | grep -q -- "--state only applies to the wallclock module"' "$LS"
 ok "a missing probe file exits 3 naming --probes-dir" fails 3 "pass --probes-dir" \
 	--probes-dir "$TMP" --duration 1
 
