@@ -17,6 +17,23 @@ traced() {
 	echo go >"$TMP/go"
 }
 
+# traced_sync OUT ARGS...: tests/workloads/sync ARGS, started once the tracer
+# (--pid) is attached and traced until it exits; its output in OUT.out, the
+# tracer's exit code in rc
+traced_sync() {
+	local out=$1 p
+	shift
+	rm -f "$TMP/go"; mkfifo "$TMP/go"
+	GO_FIFO="$TMP/go" "$WL/sync" "$@" >"$out.out" &
+	p=$!
+	bg_pids="$bg_pids $p"
+	traced "$out" "$p"
+	wait "$p"
+	kill -INT "$L"
+	wait "$L"
+	rc=$?
+}
+
 # field FILE KEY: KEY=value from a workload's own report
 field() { sed -n "s/.*$2=\([0-9]*\).*/\1/p" "$1"; }
 
@@ -90,16 +107,9 @@ ok "a monitored thread that sleeps is a violation (exit $rc)" [ "$rc" -eq 2 ]
 
 # --- select, pselect6, poll, ppoll, epoll_wait: each timeout from its own argument ---
 # (their timeouts sit in arguments 2, 3 and 4, which no other test reads)
-rm -f "$TMP/go"; mkfifo "$TMP/go"
 TN=200
-GO_FIFO="$TMP/go" "$WL/sync" timeouts "$TN" >"$TMP/to.out" &
-P=$!
-bg_pids="$bg_pids $P"
-traced "$TMP/to.json" "$P"
-wait "$P"
-kill -INT "$L"
-wait "$L"
-diag "workload: $(cat "$TMP/to.out")"
+traced_sync "$TMP/to.json" timeouts "$TN"
+diag "workload: $(cat "$TMP/to.json.out")"
 diag "traced: $(jq -c '[.syscall.sleeps[] | {syscall, count, requested_ns_total}]' "$TMP/to.json")"
 for sc in select pselect6 poll ppoll epoll_wait; do
 	ok "$sc: $TN waits of 1 ms requested" [ "$(jq_ "$TMP/to.json" \
@@ -107,17 +117,10 @@ for sc in select pselect6 poll ppoll epoll_wait; do
 done
 
 # --- a reader blocking on a pipe fed every millisecond ---------------------------
-rm -f "$TMP/go"; mkfifo "$TMP/go"
-GO_FIFO="$TMP/go" "$WL/sync" pipe 1000 500 >"$TMP/pp.out" &
-P=$!
-bg_pids="$bg_pids $P"
-traced "$TMP/pp.json" "$P"
-wait "$P"
-kill -INT "$L"
-wait "$L"
-diag "workload: $(cat "$TMP/pp.out")"
+traced_sync "$TMP/pp.json" pipe 1000 500
+diag "workload: $(cat "$TMP/pp.json.out")"
 diag "traced: $(jq -c '[.syscall.blocking[] | {syscall, count, mean: .duration_ns.mean}]' "$TMP/pp.json")"
-self_mean=$(field "$TMP/pp.out" mean_ns)
+self_mean=$(field "$TMP/pp.json.out" mean_ns)
 ok "read() shows up as blocking about 500 times" \
 	within "$(jq_ "$TMP/pp.json" '[.syscall.blocking[] | select(.syscall == "read") | .count] | add // 0')" 500 5
 ok "... about 1 ms per call, as the reader measured" [ "$(jq_ "$TMP/pp.json" \
