@@ -6,7 +6,8 @@
  * kernels get kernel.bpf_stats_enabled written and restored.
  *
  * The statistics are not free: with them on, every program run reads the
- * clock twice more (~20-40 ns on a VM, a quarter of a cheap probe). So by
+ * clock twice more (an empty program measures 40-55 ns with them on a VM
+ * with speculation mitigations, as much as a cheap probe). So by
  * default they are on for a window of LS_SELF_COST_WINDOW_NS at the start of
  * every LS_SELF_COST_PERIOD_NS; the run time and run count of the programs
  * are read at both ends of each window and only those differences count
