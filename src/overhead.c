@@ -152,12 +152,14 @@ int ls_overhead_enable(enum ls_self_cost mode)
 /* window_open / window_close - one stretch of counted program runs */
 static void window_open(const struct ls_probe *probes, int nprobes, uint64_t now)
 {
-	if (oh.open || stats_on() < 0)
+	if (oh.open)
+		return;
+	oh.next_ns = now + LS_SELF_COST_PERIOD_NS;	/* a failed switch waits for the next one */
+	if (stats_on() < 0)
 		return;
 	totals(probes, nprobes, &oh.snap_time, &oh.snap_cnt, NULL);
 	oh.open = true;
 	oh.opened_ns = now;
-	oh.next_ns = now + LS_SELF_COST_PERIOD_NS;
 }
 
 static void window_close(const struct ls_probe *probes, int nprobes, uint64_t now)
