@@ -368,54 +368,13 @@ struct sc_args {
 	u64 a[5];
 };
 
-/* sc_decoded - a syscall whose arguments the probe reads */
-static __always_inline int sc_decoded(u32 nr)
-{
-	switch (nr) {
-#ifdef SC_NR_futex
-	case SC_NR_futex:
+/*
+ * SC_DECODED(nr) - a syscall whose arguments the probe reads: the front end
+ * passes it with the SC_NR_<name> numbers; without it every syscall's are
+ */
+#ifndef SC_DECODED
+#define SC_DECODED(nr) 1
 #endif
-#ifdef SC_NR_futex_waitv
-	case SC_NR_futex_waitv:
-#endif
-#ifdef SC_NR_futex_wait
-	case SC_NR_futex_wait:
-#endif
-#ifdef SC_NR_nanosleep
-	case SC_NR_nanosleep:
-#endif
-#ifdef SC_NR_clock_nanosleep
-	case SC_NR_clock_nanosleep:
-#endif
-#ifdef SC_NR_select
-	case SC_NR_select:
-#endif
-#ifdef SC_NR_pselect6
-	case SC_NR_pselect6:
-#endif
-#ifdef SC_NR_poll
-	case SC_NR_poll:
-#endif
-#ifdef SC_NR_ppoll
-	case SC_NR_ppoll:
-#endif
-#ifdef SC_NR_epoll_wait
-	case SC_NR_epoll_wait:
-#endif
-#ifdef SC_NR_epoll_pwait
-	case SC_NR_epoll_pwait:
-#endif
-#ifdef SC_NR_sched_yield
-	case SC_NR_sched_yield:
-#endif
-#ifdef SC_NR_pause
-	case SC_NR_pause:
-#endif
-		return 1;
-	default:
-		return 0;
-	}
-}
 
 /* sc_enter - a monitored thread enters syscall nr: its slot, and the decoded ones */
 static __always_inline struct sc_slot *sc_enter(u32 nr, u64 *nowp)
@@ -430,7 +389,7 @@ static __always_inline struct sc_slot *sc_enter(u32 nr, u64 *nowp)
 	s->nr = nr + 1;
 	s->enter = *nowp;
 	s->blocked = 0;
-	return sc_decoded(nr) ? s : 0;
+	return SC_DECODED(nr) ? s : 0;
 }
 
 static __always_inline void sc_decode(struct sc_slot *s, u32 nr, u64 now, const struct sc_args *a)

@@ -93,7 +93,10 @@ static const char *sc_name(const struct sc_priv *sp, uint32_t nr, char *buf, siz
 	return buf;
 }
 
-/* sc_prepare - the numbers of the syscalls the probe tells apart, as SC_NR_<name> */
+/*
+ * sc_prepare - the numbers of the syscalls the probe tells apart, as
+ * SC_NR_<name>, and SC_DECODED(nr), true for any of them
+ */
 static int sc_prepare(struct ls_probe *p, const struct ls_run *r)
 {
 	static const char *const wanted[] = {
@@ -106,10 +109,19 @@ static int sc_prepare(struct ls_probe *p, const struct ls_run *r)
 		return -1;
 	p->priv = sp;
 	load_names(sp, r);
+	char decoded[512] = "";
+	size_t len = 0;
+
 	for (int nr = 0; nr < SC_MAX_NR; nr++)
 		for (size_t i = 0; sp->names[nr] && i < sizeof(wanted) / sizeof(wanted[0]); i++)
-			if (!strcmp(sp->names[nr], wanted[i]))
+			if (!strcmp(sp->names[nr], wanted[i])) {
 				ls_probe_cflag(p, "-DSC_NR_%s=%d", wanted[i], nr);
+				if (len < sizeof(decoded))
+					len += snprintf(decoded + len, sizeof(decoded) - len, "%s(n)==%d",
+					    len ? "||" : "", nr);
+			}
+	if (len && len < sizeof(decoded))
+		ls_probe_cflag(p, "-DSC_DECODED(n)=(%s)", decoded);
 	return 0;
 }
 
