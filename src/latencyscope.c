@@ -258,6 +258,9 @@ int main(int argc, char **argv)
 	    ls_preflight_tracefs(&h, err, sizeof(err)) < 0 ||
 	    ls_preflight_headers(&h, o.kernel_headers, err, sizeof(err)) < 0)
 		goto fail;
+	if (o.bill_of_health && check_writable(o.bill_of_health, "--bill-of-health", err,
+	    sizeof(err)) < 0)
+		goto fail;
 	{
 		bool net = false, wc = false;
 
@@ -271,16 +274,7 @@ int main(int argc, char **argv)
 		if (o.wallclock_opt && !wc)
 			ls_warn("%s only applies to the wallclock module, which is not in this run (add it "
 			    "with --module ...,wallclock)", o.wallclock_opt);
-	}
-	if (o.bill_of_health && check_writable(o.bill_of_health, "--bill-of-health", err,
-	    sizeof(err)) < 0)
-		goto fail;
-	/* the trace formats need every event above --trace-threshold, not the worst few */
-	{
-		bool wc = false;
-
-		for (int i = 0; i < o.nmodules; i++)
-			wc = wc || !strcmp(o.modules[i], "wallclock");
+		/* the trace formats need every event above --trace-threshold, not the worst few */
 		tl.on = o.format == LS_FMT_CHROME ||
 		    (!wc && (o.format == LS_FMT_FOLDED || o.format == LS_FMT_SPEEDSCOPE));
 		tl.threshold_ns = o.trace_threshold_ns;
