@@ -44,30 +44,49 @@ enum sc_sleep {
 /*
  * sc_slot - a monitored thread's state (array slot tid % SC_SLOTS, tagged
  * with the tid). Besides the syscall in progress it tallies what would
- * otherwise cost a hash update per syscall: calls of the current syscall
- * number, the thread's futex waits, waits on its current futex word. The
- * tallies move to the hash maps when the number or word changes, when they
- * grow large, or when another thread takes the slot; user space adds what
- * is still in the slots at the end.
+ * otherwise cost a hash update per syscall: calls of the last SC_TALLIES
+ * syscall numbers (a loop of read and write, or epoll_wait, recvfrom and
+ * sendto, stays in the slot), the thread's futex waits, waits on its
+ * current futex word. The tallies move to the hash maps when a new number
+ * or word takes their place, when they grow large, or when another thread
+ * takes the slot; user space adds what is still in the slots at the end.
  */
 #define SC_FLUSH_AT 1024
+
+/*
+ * SC_TIME_EVERY - one syscall in this many per thread is timed for the rate
+ * table's time column (a clock read costs ~45 ns at entry and again at
+ * exit); futex waits and sleeps are always timed, and a blocked syscall's
+ * time is measured from its switch-out. A power of two.
+ */
+#define SC_TIME_EVERY 8
+#define SC_TALLIES 4
+
+/* sc_tally - a thread's calls of one syscall not yet in sc_rates */
+struct sc_tally {
+	ls_u32 nr;		/* syscall number + 1; 0: free */
+	ls_u32 pad;
+	ls_u64 count;
+	ls_u64 timed;		/* how many of them were timed */
+	ls_u64 ns;		/* their time */
+};
 struct sc_slot {
 	ls_u32 tid;		/* tag: the slot's owner */
 	ls_u32 nr;		/* syscall in progress + 1; 0 when none */
-	ls_u64 enter;		/* raw_syscalls:sys_enter time */
+	ls_u64 enter;		/* entry time of a timed syscall; 0: not timed */
+	ls_u64 since;		/* blocked from: a futex wait's or sleep's entry, else the switch-out */
 	ls_u32 blocked;		/* switched out voluntarily during the syscall */
-	ls_u32 futex_cmd;
-	ls_u64 futex_enter;	/* 0: not in a futex call */
+	ls_u32 seq;		/* syscalls entered, for the timing sample */
+	ls_u64 futex_enter;	/* 0: not in a futex wait */
 	ls_u64 futex_uaddr;
 	ls_u64 sleep_enter;	/* 0: not in a sleep */
 	ls_u64 sleep_req;	/* requested ns; ~0: no finite timeout */
 	ls_u32 sleep_kind;
 	ls_u32 tgid;		/* the owner's process */
 	char	comm[SC_COMM_LEN];	/* the owner's name when it took the slot */
-	ls_u32 rate_nr;		/* syscall being tallied */
+	ls_u32 rate_next;	/* tally to give up next (round robin) */
 	ls_u32 pad;
-	ls_u64 rate_count;	/* its calls not yet in sc_rates */
-	ls_u64 rate_ns;
+	struct sc_tally rate[SC_TALLIES];
 	ls_u64 fx_waits;	/* the owner's woken futex waits (in sc_fthreads when evicted) */
 	ls_u64 fx_wait_ns;
 	ls_u64 fx_max_ns;
@@ -97,7 +116,8 @@ struct sc_rate_key {
 
 struct sc_rate_val {
 	ls_u64 count;
-	ls_u64 time_ns;
+	ls_u64 timed;		/* calls timed (futex waits, sleeps, one in SC_TIME_EVERY) */
+	ls_u64 time_ns;		/* their time */
 	ls_u32 tgid;
 	ls_u32 pad;
 	char	comm[SC_COMM_LEN];

@@ -453,22 +453,27 @@ static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_
 		return;
 	for (int i = 0; i < nslots; i++) {	/* calls not yet handed over */
 		const struct sc_slot *sl = &slots[i];
-		int j;
 
-		if (!sl->rate_count)
-			continue;
-		for (j = 0; j < n && !(kv[j].k.tid == sl->tid && kv[j].k.nr == sl->rate_nr); j++)
-			;
-		if (j == n) {
-			kv = grow(kv, n++, sizeof(*kv));
-			memset(&kv[j], 0, sizeof(kv[j]));
-			kv[j].k.tid = sl->tid;
-			kv[j].k.nr = sl->rate_nr;
-			kv[j].v.tgid = sl->tgid;
-			memcpy(kv[j].v.comm, sl->comm, SC_COMM_LEN);
+		for (int ti = 0; ti < SC_TALLIES; ti++) {
+			const struct sc_tally *tl = &sl->rate[ti];
+			int j;
+
+			if (!tl->count)
+				continue;
+			for (j = 0; j < n && !(kv[j].k.tid == sl->tid && kv[j].k.nr == tl->nr - 1); j++)
+				;
+			if (j == n) {
+				kv = grow(kv, n++, sizeof(*kv));
+				memset(&kv[j], 0, sizeof(kv[j]));
+				kv[j].k.tid = sl->tid;
+				kv[j].k.nr = tl->nr - 1;
+				kv[j].v.tgid = sl->tgid;
+				memcpy(kv[j].v.comm, sl->comm, SC_COMM_LEN);
+			}
+			kv[j].v.count += tl->count;
+			kv[j].v.timed += tl->timed;
+			kv[j].v.time_ns += tl->ns;
 		}
-		kv[j].v.count += sl->rate_count;
-		kv[j].v.time_ns += sl->rate_ns;
 	}
 	qsort(kv, n, sizeof(*kv), cmp_rate);
 	for (int i = 0; i < n;) {
@@ -483,8 +488,13 @@ static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_
 
 			total += kv[j].v.count;
 			if (j - i < 5) {
-				json_array_append_new(top, json_pack("{s:s, s:I, s:I}", "syscall", name,
-				    "count", (json_int_t)kv[j].v.count, "time_ns", (json_int_t)kv[j].v.time_ns));
+				const struct sc_rate_val *v = &kv[j].v;
+
+				/* time of the timed calls, scaled to all of them */
+				json_array_append_new(top, json_pack("{s:s, s:I, s:I, s:o}", "syscall", name,
+				    "count", (json_int_t)v->count, "timed", (json_int_t)v->timed, "time_ns",
+				    v->timed ? json_integer((json_int_t)((double)v->time_ns * v->count / v->timed))
+				    : json_null()));
 				if (j - i < 2 && tl < (int)sizeof(text))
 					tl += snprintf(text + tl, sizeof(text) - tl, "%s%s", j > i ? "," : "", name);
 			}

@@ -125,6 +125,11 @@ ok "read() shows up as blocking about 500 times" \
 	within "$(jq_ "$TMP/pp.json" '[.syscall.blocking[] | select(.syscall == "read") | .count] | add // 0')" 500 5
 ok "... about 1 ms per call, as the reader measured" [ "$(jq_ "$TMP/pp.json" \
 	"[.syscall.blocking[] | select(.syscall == \"read\")][0].duration_ns.mean | (. <= $self_mean * 1.05 and . >= $self_mean * 0.9)")" = true ]
+diag "rates: $(jq -c '[.syscall.rates[] | .top[] | select(.syscall == "read")]' "$TMP/pp.json")"
+q='[.syscall.rates[] | .top[] | select(.syscall == "read")] | max_by(.count)'
+ok "read's time in the rate table, from one call in 8 timed, agrees with its blocked time within 15 %" \
+	[ "$(jq_ "$TMP/pp.json" "($q) as \$r | [.syscall.blocking[] | select(.syscall == \"read\")][0].blocked_ns_total as \$b |
+		\$r.timed >= \$r.count / 10 and \$r.timed <= \$r.count / 6 and \$r.time_ns >= \$b * 0.85 and \$r.time_ns <= \$b * 1.15")" = true ]
 ok "a blocking read above syscall.blocked_max is a violation" \
 	[ "$(jq_ "$TMP/pp.json" '[.syscall.findings[] | select(.level == "fail" and (.message | test("^read blocked")))] | length')" = 1 ]
 
