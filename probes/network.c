@@ -269,18 +269,25 @@ TRACEPOINT_PROBE(sock, sk_data_ready)
 	return 0;
 }
 
-TRACEPOINT_PROBE(sock, sock_recv_length)
+/*
+ * A raw tracepoint: it runs on every recvmsg() of every socket, and its
+ * raw arguments (sk, ret, flags) are all it needs; the perf one would copy
+ * them with the protocol for every call. Only a UDP socket that
+ * sk_data_ready gave a packet matches its slot.
+ */
+RAW_TRACEPOINT_PROBE(sock_recv_length)
 {
-	u64 sk = (u64)args->sk;
+	u64 sk = ctx->args[0];
 	u32 idx = net_sock_of(sk);
+	int ret = (int)ctx->args[1], flags = (int)ctx->args[2];
 	struct net_counters *c;
 	struct net_sock *so;
 
-	if (args->protocol != NET_IPPROTO_UDP || args->ret < 0 || (args->flags & 2 /* MSG_PEEK */) ||
-	    !(c = net_reader()) || !(so = net_socks.lookup(&idx)) || so->sk != sk)
+	if (ret < 0 || (flags & 2 /* MSG_PEEK */) || !(so = net_socks.lookup(&idx)) || so->sk != sk ||
+	    !(c = net_reader()))
 		return 0;
 	so->sk = 0;
-	net_record(args, c, so->ts, so->cpu, so->dev);
+	net_record(ctx, c, so->ts, so->cpu, so->dev);
 	return 0;
 }
 #endif
