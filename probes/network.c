@@ -256,8 +256,8 @@ TRACEPOINT_PROBE(sock, sk_data_ready)
 	so = net_socks.lookup(&idx);
 	if (!so)
 		return 0;
-	now = bpf_ktime_get_ns();
-	if (so->sk && now - so->ts < NET_MAX_AGE_NS) {
+	now = sl->ts;	/* the arrival, microseconds ago in this softirq: no clock read */
+	if (so->sk && (now < so->ts || now - so->ts < NET_MAX_AGE_NS)) {
 		if ((c = net_cnt()))
 			c->not_sampled++;	/* an older one is unread (or another socket has the slot) */
 		return 0;
