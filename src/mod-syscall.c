@@ -166,6 +166,7 @@ static int sc_event(struct ls_probe *p, const void *data, size_t size)
 struct kv_rate {
 	struct sc_rate_key k;
 	struct sc_rate_val v;
+	int picked;	/* already in the thread's top by time */
 };
 
 struct kv_blocked {
@@ -434,17 +435,32 @@ static int cmp_rate(const void *a, const void *b)
 	return x->v.count < y->v.count ? 1 : x->v.count > y->v.count ? -1 : 0;
 }
 
-/* collect_rates - per thread: syscalls per second and its top five syscalls */
+/* rate_est_ns - the time of the timed calls, scaled to all of them */
+static double rate_est_ns(const struct sc_rate_val *v)
+{
+	return v->timed ? (double)v->time_ns * v->count / v->timed : 0;
+}
+
+static json_t *rate_json(struct sc_priv *sp, const struct kv_rate *r)
+{
+	char buf[32];
+
+	return json_pack("{s:s, s:I, s:I, s:o}", "syscall", sc_name(sp, r->k.nr, buf, sizeof(buf)),
+	    "count", (json_int_t)r->v.count, "timed", (json_int_t)r->v.timed, "time_ns",
+	    r->v.timed ? json_integer((json_int_t)rate_est_ns(&r->v)) : json_null());
+}
+
+/* collect_rates - per thread: syscalls per second, its top five syscalls by count and by time */
 static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_section *s,
     const struct sc_slot *slots, int nslots)
 {
 	static const struct ls_column cols[] = {
 		{ "tid", "TID", 7 }, { "pid", NULL, 0 }, { "comm", "COMM", 15 },
 		{ "syscalls", "SYSCALLS", 10 }, { "per_s", "PER S", 9 }, { "top", NULL, 0 },
-		{ NULL, "TOP", 24 },
+		{ "top_by_time", NULL, 0 }, { NULL, "TOP", 24 },
 	};
 	struct sc_priv *sp = p->priv;
-	struct ls_table *t = ls_section_table(s, "rates", "Syscall rates per thread", 7, cols);
+	struct ls_table *t = ls_section_table(s, "rates", "Syscall rates per thread", 8, cols);
 	int n;
 	struct kv_rate *kv = ls_probe_read_hash(p, "sc_rates", sizeof(*kv), offsetof(struct kv_rate, v), &n);
 	char comm[SC_COMM_LEN + 1], buf[32];
@@ -478,8 +494,8 @@ static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_
 	qsort(kv, n, sizeof(*kv), cmp_rate);
 	for (int i = 0; i < n;) {
 		uint64_t total = 0;
-		json_t *top = json_array();
-		char text[128] = "", *js;
+		json_t *top = json_array(), *by_time = json_array();
+		char text[128] = "", *js, *jt;
 		int j, tl = 0;
 		struct ls_value *row;
 
@@ -488,16 +504,24 @@ static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_
 
 			total += kv[j].v.count;
 			if (j - i < 5) {
-				const struct sc_rate_val *v = &kv[j].v;
-
-				/* time of the timed calls, scaled to all of them */
-				json_array_append_new(top, json_pack("{s:s, s:I, s:I, s:o}", "syscall", name,
-				    "count", (json_int_t)v->count, "timed", (json_int_t)v->timed, "time_ns",
-				    v->timed ? json_integer((json_int_t)((double)v->time_ns * v->count / v->timed))
-				    : json_null()));
+				json_array_append_new(top, rate_json(sp, &kv[j]));
 				if (j - i < 2 && tl < (int)sizeof(text))
 					tl += snprintf(text + tl, sizeof(text) - tl, "%s%s", j > i ? "," : "", name);
 			}
+		}
+		/* the five with the most time, a few slow calls as well as many quick ones */
+		for (int picked = 0; picked < 5; picked++) {
+			int best = -1;
+
+			for (int k = i; k < j; k++) {
+				if (kv[k].v.timed && !kv[k].picked &&
+				    (best < 0 || rate_est_ns(&kv[k].v) > rate_est_ns(&kv[best].v)))
+					best = k;
+			}
+			if (best < 0)
+				break;
+			kv[best].picked = 1;
+			json_array_append_new(by_time, rate_json(sp, &kv[best]));
 		}
 		row = ls_table_row(t);
 		row[0] = ls_v_uint(kv[i].k.tid, LS_F_PLAIN);
@@ -506,10 +530,14 @@ static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_
 		row[3] = ls_v_uint(total, LS_F_COUNT);
 		row[4] = ls_v_double(r->duration_s > 0 ? total / r->duration_s : 0, LS_F_COUNT);
 		js = json_dumps(top, JSON_COMPACT);
+		jt = json_dumps(by_time, JSON_COMPACT);
 		row[5] = ls_v_json(js ? js : "[]");
-		row[6] = ls_v_str(text);
+		row[6] = ls_v_json(jt ? jt : "[]");
+		row[7] = ls_v_str(text);
 		free(js);
+		free(jt);
 		json_decref(top);
+		json_decref(by_time);
 		i = j;
 	}
 	free(kv);
@@ -517,7 +545,7 @@ static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_
 	for (int a = 1; a < t->nrows; a++) {
 		for (int b = a; b > 0; b--) {
 			struct ls_value *x = &t->cells[(size_t)(b - 1) * t->ncols];
-			struct ls_value *y = &t->cells[(size_t)b * t->ncols], tmp[7];
+			struct ls_value *y = &t->cells[(size_t)b * t->ncols], tmp[8];
 
 			if (x[3].u >= y[3].u)
 				break;

@@ -150,6 +150,11 @@ q='[.syscall.rates[] | .top[] | select(.syscall == "read")] | max_by(.count)'
 ok "read's time in the rate table, from one call in 8 timed, agrees with its blocked time within 15 %" \
 	[ "$(jq_ "$TMP/pp.json" "($q) as \$r | [.syscall.blocking[] | select(.syscall == \"read\")][0].blocked_ns_total as \$b |
 		\$r.timed >= \$r.count / 10 and \$r.timed <= \$r.count / 6 and \$r.time_ns >= \$b * 0.85 and \$r.time_ns <= \$b * 1.15")" = true ]
+q='[.syscall.rates[] | select(any(.top[]; .syscall == "write"))][0]'
+diag "writer: $(jq -c "$q" "$TMP/pp.json")"
+ok "the writer's syscalls by time: its sleeps first, as long as the sleeps table says" \
+	[ "$(jq_ "$TMP/pp.json" "($q) as \$w | \$w.top_by_time[0] as \$t | ([.syscall.sleeps[] | select(.tid == \$w.tid)] | map(.actual_ns_total) | add) as \$a |
+		(\$t.syscall | test(\"nanosleep\")) and \$t.time_ns >= \$a * 0.95 and \$t.time_ns <= \$a * 1.05")" = true ]
 ok "a blocking read above syscall.blocked_max is a violation" \
 	[ "$(jq_ "$TMP/pp.json" '[.syscall.findings[] | select(.level == "fail" and (.message | test("^read blocked")))] | length')" = 1 ]
 
