@@ -262,12 +262,16 @@ int main(int argc, char **argv)
 	    sizeof(err)) < 0)
 		goto fail;
 	{
-		bool net = false, wc = false;
+		bool net = false, wc = false, sc = false;
 
 		for (int i = 0; i < o.nmodules; i++) {
 			net = net || !strcmp(o.modules[i], "network");
 			wc = wc || !strcmp(o.modules[i], "wallclock");
+			sc = sc || !strcmp(o.modules[i], "syscall");
 		}
+		if (o.allow_block && !sc)
+			ls_warn("--allow-block only applies to the syscall module, which is not in this "
+			    "run (add it with --module ...,syscall)");
 		if (o.ninterfaces && !net)
 			ls_warn("--interface only applies to the network module, which is not in this run "
 			    "(add it with --module ...,network)");

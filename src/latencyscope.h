@@ -41,6 +41,8 @@ int	 ls_pidlist_parse(const char *s, int *pids, int *npids, char *err, size_t er
 int	 ls_parse_duration_ns(const char *s, uint64_t *ns, char *err, size_t errlen);
 char	*ls_read_file(const char *path, size_t *len);
 const char *ls_comm(char *buf, const char *comm, size_t len);
+bool	 ls_list_has(const char *list, const char *name);
+int	 ls_edit_distance(const char *a, const char *b);
 char	*ls_housekeeping(const struct ls_cpuset *online, const struct ls_cpuset *monitored);
 int	 ls_read_u64_file(const char *path, uint64_t *v);
 void	 ls_fmt_ns(char *buf, size_t len, double ns, bool ascii);
@@ -326,6 +328,7 @@ struct ls_opts {
 	unsigned	 frequency;	/* wallclock: on-CPU samples per second per CPU */
 	uint64_t	 min_block_ns;	/* wallclock: shorter off-CPU blocks are ignored */
 	char		*states;	/* wallclock: off-CPU task states to keep ("S,D"), NULL: all */
+	char		*allow_block;	/* syscall: --allow-block, comma-separated names; NULL: none */
 	const char	*wallclock_opt;	/* the last wallclock-only option given, NULL: none */
 	uint64_t	 trace_threshold_ns;	/* timeline: shorter events are only aggregated */
 	unsigned	 trace_buffer_kib;	/* ring buffer per module, 0: sized from the run */
@@ -371,7 +374,8 @@ struct ls_module_ops {
 	bool		 on_request;	/* not in the default set: only with --module */
 	const struct ls_threshold_def *thresholds;	/* NULL-key terminated */
 	/* before compile: allocate p->priv, add -D flags with ls_probe_cflag() */
-	int	(*prepare)(struct ls_probe *p, const struct ls_run *r);
+	/* prepare - before compiling: add cflags; on failure fill err (else errno is reported) */
+	int	(*prepare)(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen);
 	/* after load, before attach: seed maps, allocate p->priv */
 	int	(*setup)(struct ls_probe *p, const struct ls_run *r);
 	/* one ring-buffer record */

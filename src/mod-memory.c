@@ -55,8 +55,10 @@ struct mem_priv {
 };
 
 /* mem_prepare - the monitored CPUs as bit masks, for multi-CPU IPI targets */
-static int mem_prepare(struct ls_probe *p, const struct ls_run *r)
+static int mem_prepare(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen)
 {
+	(void)err;
+	(void)errlen;
 	for (int w = 0; w < MEM_MASK_WORDS; w++) {
 		uint64_t m = 0;
 

@@ -36,8 +36,10 @@ struct net_priv {
 };
 
 /* net_prepare - --interface as NET_IFACE_MATCH: each name as two little-endian words */
-static int net_prepare(struct ls_probe *p, const struct ls_run *r)
+static int net_prepare(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen)
 {
+	(void)err;
+	(void)errlen;
 	const struct ls_opts *o = r->opts;
 	char *m = NULL;
 	size_t len = 0;

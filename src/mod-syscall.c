@@ -97,7 +97,52 @@ static const char *sc_name(const struct sc_priv *sp, uint32_t nr, char *buf, siz
  * sc_prepare - the numbers of the syscalls the probe tells apart, as
  * SC_NR_<name>, and SC_DECODED(nr), true for any of them
  */
-static int sc_prepare(struct ls_probe *p, const struct ls_run *r)
+/*
+ * check_allow_block - every --allow-block name is a syscall of this kernel
+ * (or syscall_<nr>, as the report names one the table lacks)
+ */
+static int check_allow_block(const struct sc_priv *sp, const char *list, char *err, size_t errlen)
+{
+	char *copy = strdup(list), *save = NULL;
+	int rc = 0;
+
+	if (!copy)
+		return -1;
+	for (char *t = strtok_r(copy, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
+		const char *near = NULL;
+		int best = 3;	/* suggest names within two edits */
+		unsigned nr;
+		char tail;
+		bool known = sscanf(t, "syscall_%u%c", &nr, &tail) == 1 && nr < SC_MAX_NR;
+
+		for (int i = 0; i < SC_MAX_NR && !known; i++) {
+			int d;
+
+			if (!sp->names[i])
+				continue;
+			d = ls_edit_distance(t, sp->names[i]);
+			known = d == 0;
+			if (d < best) {
+				best = d;
+				near = sp->names[i];
+			}
+		}
+		if (known)
+			continue;
+		if (near)
+			snprintf(err, errlen, "unknown syscall '%s' in --allow-block: did you mean "
+			    "%s? (names as in this kernel's syscall table)", t, near);
+		else
+			snprintf(err, errlen, "unknown syscall '%s' in --allow-block: not in this "
+			    "kernel's syscall table%s", t, sp->names[0] || sp->names[1] ? "" :
+			    " (none found: install linux-libc-dev, or name it syscall_<nr>)");
+		rc = -1;
+	}
+	free(copy);
+	return rc;
+}
+
+static int sc_prepare(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen)
 {
 	static const char *const wanted[] = {
 		"futex", "futex_waitv", "futex_wait", "nanosleep", "clock_nanosleep", "select",
@@ -109,6 +154,8 @@ static int sc_prepare(struct ls_probe *p, const struct ls_run *r)
 		return -1;
 	p->priv = sp;
 	load_names(sp, r);
+	if (r->opts->allow_block && check_allow_block(sp, r->opts->allow_block, err, errlen) < 0)
+		return -1;
 	char decoded[512] = "";
 	size_t len = 0;
 
@@ -635,9 +682,15 @@ static void sc_judge(struct ls_section *s, const struct ls_run *r)
 	uint64_t bmax = ls_threshold(&r->thresholds, "syscall.blocked_max");
 	uint64_t smax = ls_threshold(&r->thresholds, "syscall.sleeps");
 	uint64_t rmax = ls_threshold(&r->thresholds, "syscall.rate_max");
-	bool found = false;
+	const char *allow = r->opts->allow_block;
+	bool found = false, allowed = false;
 	char v[32], l[32];
 
+	if (ft && ft->nrows && ls_list_has(allow, "futex")) {
+		ls_section_note(s, "futex waits are not judged (--allow-block futex)");
+		ft = NULL;
+		allowed = true;
+	}
 	for (int i = 0; ft && i < ft->nrows; i++) {
 		uint64_t mx = ls_table_cell(ft, i, "max_ns")->u;
 
@@ -659,6 +712,13 @@ static void sc_judge(struct ls_section *s, const struct ls_run *r)
 		if (mx <= bmax || waits_on_purpose(ls_table_cell(bl, i, "syscall")->s))
 			continue;
 		ls_fmt_ns(v, sizeof(v), (double)mx, r->opts->ascii);
+		if (ls_list_has(allow, ls_table_cell(bl, i, "syscall")->s)) {
+			ls_section_note(s, "%s blocked %llu times, up to %s: allowed (--allow-block)",
+			    ls_table_cell(bl, i, "syscall")->s,
+			    (unsigned long long)ls_table_cell(bl, i, "count")->u, v);
+			allowed = true;
+			continue;
+		}
 		ls_section_finding(s, hard, "make the descriptor non-blocking and busy-poll it "
 		    "(O_NONBLOCK; for sockets SO_BUSY_POLL or sysctl net.core.busy_poll=50)",
 		    "%s blocked %llu times, up to %s (syscall.blocked_max)", ls_table_cell(bl, i, "syscall")->s,
@@ -670,6 +730,13 @@ static void sc_judge(struct ls_section *s, const struct ls_run *r)
 
 		if (n <= smax)
 			continue;
+		if (ls_list_has(allow, ls_table_cell(sl, i, "syscall")->s)) {
+			ls_section_note(s, "%s (tid %llu) called %s %llu times: allowed (--allow-block)",
+			    ls_table_cell(sl, i, "comm")->s, (unsigned long long)ls_table_cell(sl, i, "tid")->u,
+			    ls_table_cell(sl, i, "syscall")->s, (unsigned long long)n);
+			allowed = true;
+			continue;
+		}
 		ls_section_finding(s, hard, "do not sleep on the hot path: spin on the condition; if a "
 		    "delay is needed, clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, ...) against a "
 		    "deadline drifts less than relative sleeps, and a spin-wait on the TSC is exact",
@@ -690,7 +757,10 @@ static void sc_judge(struct ls_section *s, const struct ls_run *r)
 		    ps, (unsigned long long)rmax);
 		found = true;
 	}
-	if (!found)
+	if (!found && allowed)
+		ls_section_finding(s, LS_PASS, NULL, "no futex waits, blocking syscalls above "
+		    "syscall.blocked_max, or sleeps but what --allow-block allows");
+	else if (!found)
 		ls_section_finding(s, LS_PASS, NULL, "no futex waits, blocking syscalls above "
 		    "syscall.blocked_max, or sleeps");
 }

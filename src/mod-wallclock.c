@@ -71,8 +71,10 @@ static void state_names(struct wc_priv *wp, const struct ls_run *r)
 }
 
 /* wc_prepare - frequency, minimum block and the states to keep, for the probe */
-static int wc_prepare(struct ls_probe *p, const struct ls_run *r)
+static int wc_prepare(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen)
 {
+	(void)err;
+	(void)errlen;
 	const struct ls_opts *o = r->opts;
 	struct wc_priv *wp = calloc(1, sizeof(*wp));
 	uint32_t mask = 0;

@@ -21,6 +21,7 @@ enum {
 	OPT_FREQUENCY,
 	OPT_MIN_BLOCK,
 	OPT_STATE,
+	OPT_ALLOW_BLOCK,
 	OPT_TRACE_THRESHOLD,
 	OPT_TRACE_BUFFER,
 	OPT_NOTIONAL,
@@ -43,6 +44,7 @@ static const struct option long_opts[] = {
 	{ "frequency",		required_argument, NULL, OPT_FREQUENCY },
 	{ "min-block",		required_argument, NULL, OPT_MIN_BLOCK },
 	{ "state",		required_argument, NULL, OPT_STATE },
+	{ "allow-block",	required_argument, NULL, OPT_ALLOW_BLOCK },
 	{ "trace-threshold",	required_argument, NULL, OPT_TRACE_THRESHOLD },
 	{ "trace-buffer",	required_argument, NULL, OPT_TRACE_BUFFER },
 	{ "notional",		required_argument, NULL, OPT_NOTIONAL },
@@ -107,6 +109,10 @@ void ls_opts_usage(FILE *f)
 "                          override a verdict threshold, repeatable; durations\n"
 "                          take ns, us, ms or s (isolation.runq_p99_99=20us);\n"
 "                          --list-modules shows every key and its default\n"
+"      --allow-block LIST  syscall module: syscalls the monitored threads are\n"
+"                          meant to block or sleep in, like epoll_wait for an\n"
+"                          event loop (futex for its lock waits): measured and\n"
+"                          listed, never a verdict\n"
 "\n"
 "Output:\n"
 "  -j, --json              JSON on stdout instead of the boxed report\n"
@@ -449,6 +455,18 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 				return -1;
 			o->wallclock_opt = "--state";
 			break;
+		case OPT_ALLOW_BLOCK: {	/* names are checked against the syscall table */
+			size_t len = strlen(optarg);
+
+			if (!len || optarg[0] == ',' || optarg[len - 1] == ',' || strstr(optarg, ",,")) {
+				snprintf(err, errlen, "bad --allow-block list '%s': give syscall names "
+				    "like epoll_wait,read with no empty entry", optarg);
+				return -1;
+			}
+			free(o->allow_block);
+			o->allow_block = xstrdup(optarg);
+			break;
+		}
 		case OPT_TRACE_THRESHOLD:
 			if (ls_parse_duration_ns(optarg, &o->trace_threshold_ns, err, errlen) < 0)
 				return -1;
@@ -616,6 +634,7 @@ void ls_opts_free(struct ls_opts *o)
 	for (int i = 0; i < o->ninterfaces; i++)
 		free(o->interfaces[i]);
 	free(o->states);
+	free(o->allow_block);
 	free(o->bill_of_health);
 	free(o->output);
 	free(o->probes_dir);

@@ -453,9 +453,14 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 	for (int i = 0; i < p->ntps; i++)
 		if (p->tps[i].present)
 			cflag(&cf, ls_strdup_printf("-DLS_HAVE_TP_%s__%s=1", p->tps[i].cat, p->tps[i].ev));
-	if (ops->prepare && ops->prepare(p, r) < 0) {
-		snprintf(err, errlen, "%s: cannot prepare the probe: %s", ops->name, strerror(errno));
-		goto out;
+	if (ops->prepare) {
+		err[0] = '\0';
+		if (ops->prepare(p, r, err, errlen) < 0) {
+			if (!err[0])
+				snprintf(err, errlen, "%s: cannot prepare the probe: %s", ops->name,
+				    strerror(errno));
+			goto out;
+		}
 	}
 	for (int i = 0; i < p->ncflags; i++)
 		cflag(&cf, strdup(p->cflags[i]));

@@ -304,6 +304,44 @@ const char *ls_comm(char *buf, const char *comm, size_t len)
 	return buf;
 }
 
+/* ls_list_has - whether a comma-separated list names name */
+bool ls_list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *t = list; t && *t; t = strchr(t, ',') ? strchr(t, ',') + 1 : NULL)
+		if (!strncmp(t, name, n) && (t[n] == ',' || t[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* ls_edit_distance - Levenshtein distance of two short names (a typo's distance) */
+int ls_edit_distance(const char *a, const char *b)
+{
+	int la = (int)strlen(a), lb = (int)strlen(b), row[64], prev, tmp;
+
+	if (la >= 64 || lb >= 64)
+		return 64;
+	for (int j = 0; j <= lb; j++)
+		row[j] = j;
+	for (int i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (int j = 1; j <= lb; j++) {
+			int best = prev + (a[i - 1] != b[j - 1]);
+
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			tmp = row[j];
+			row[j] = best;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
 /* ls_housekeeping - online CPUs that are not monitored, in list form ("" when none) */
 char *ls_housekeeping(const struct ls_cpuset *online, const struct ls_cpuset *monitored)
 {

@@ -31,6 +31,8 @@ ok "unwritable --bill-of-health exits 3 before the run" fails 3 "pick a writable
 	--bill-of-health /nonexistent/dir/b.json -m isolation -d 1
 ok "a wallclock option without the wallclock module is named in a warning" sh -c \
 	'"$0" -m isolation --state S -d 0.2 2>&1 >/dev/null | grep -q -- "--state only applies to the wallclock module"' "$LS"
+ok "--allow-block without the syscall module is named in a warning" sh -c \
+	'"$0" -m isolation --allow-block read -d 0.2 2>&1 >/dev/null | grep -q -- "--allow-block only applies to the syscall module"' "$LS"
 ok "a missing probe file exits 3 naming --probes-dir" fails 3 "pass --probes-dir" \
 	--probes-dir "$TMP" --duration 1
 

@@ -8,9 +8,10 @@ require_kernel
 
 CPU=$(( $(nproc) - 1 ))
 
-# traced OUT PID: latencyscope --module syscall --pid PID, released through $TMP/go
+# traced OUT PID: latencyscope --module syscall --pid PID $EXTRA, released through $TMP/go
 traced() {
-	"$LS" -v --module syscall --pid "$2" --duration 60 --json -o "$1" 2>"$1.err" &
+	# shellcheck disable=SC2086
+	"$LS" -v --module syscall --pid "$2" $EXTRA --duration 60 --json -o "$1" 2>"$1.err" &
 	L=$!
 	bg_pids="$bg_pids $L"
 	wait_for "$1.err" "probes attached" || diag "never attached"
@@ -157,6 +158,24 @@ ok "the writer's syscalls by time: its sleeps first, as long as the sleeps table
 		(\$t.syscall | test(\"nanosleep\")) and \$t.time_ns >= \$a * 0.95 and \$t.time_ns <= \$a * 1.05")" = true ]
 ok "a blocking read above syscall.blocked_max is a violation" \
 	[ "$(jq_ "$TMP/pp.json" '[.syscall.findings[] | select(.level == "fail" and (.message | test("^read blocked")))] | length')" = 1 ]
+
+# --- --allow-block: an event loop may block where it means to --------------------
+EXTRA="--allow-block read,clock_nanosleep,futex"	# futex: the main thread's join
+traced_sync "$TMP/al.json" pipe 1000 200
+EXTRA=
+diag "findings: $(jq -c '[.syscall.findings[] | {level, message}]' "$TMP/al.json")"
+diag "notes: $(jq -c '.syscall.notes' "$TMP/al.json")"
+ok "--allow-block read,clock_nanosleep,futex: no violation (exit $rc)" \
+	[ "$rc" -lt 2 -a "$(jq_ "$TMP/al.json" '[.syscall.findings[] | select(.level == "fail")] | length')" = 0 ]
+ok "... read is still measured as blocking" \
+	within "$(jq_ "$TMP/al.json" '[.syscall.blocking[] | select(.syscall == "read") | .count] | add // 0')" 200 5
+ok "... and the report says what it allowed" \
+	[ "$(jq_ "$TMP/al.json" '[.syscall.notes[] | select(test("^read blocked .*allowed")), select(test("clock_nanosleep .*allowed"))] | length')" = 2 ]
+out=$("$LS" --module syscall --allow-block epol_wait --duration 1 2>&1)
+rc=$?
+ok "an unknown --allow-block name exits 3 (rc $rc)" [ "$rc" -eq 3 ]
+echo "$out" | grep -q "unknown syscall 'epol_wait'.*did you mean epoll_wait"
+ok "... and suggests the syscall it resembles" [ $? -eq 0 ]
 
 # --- without --pid: every task, but never latencyscope itself -----------------------
 bg "$WL/sleeper" "$CPU" 1000 20000	# outlives the run (attaching takes seconds)

@@ -192,6 +192,8 @@ static void test_options(void)
 	line_bad("--threshold =1", "malformed --threshold");
 	line_bad("--frobnicate", "unknown option '--frobnicate'");
 	line_bad("--interface eth0,", "bad --interface name ''");
+	line_bad("--allow-block read,,write", "no empty entry");
+	line_bad("--allow-block ,read", "bad --allow-block list");
 	line_bad("--interface averyveryverylongname0", "1 to 15 characters");
 	line_bad("--interface ../eth0", "no '/'");
 	line_bad("stray", "unexpected argument 'stray'");
