@@ -32,7 +32,7 @@ static const struct ls_threshold_def sc_thresholds[] = {
 	  "shorter waits WARN as contention" },
 	{ "syscall.blocked_max", LS_T_NS, 100000,
 	  "FAIL (with --pid; WARN without) when a monitored thread blocks in one syscall longer "
-	  "than this" },
+	  "than this; --allow-block names syscalls meant to block (epoll_wait of an event loop)" },
 	{ "syscall.sleeps", LS_T_COUNT, 0,
 	  "FAIL (with --pid; WARN without) when a monitored thread calls a sleeping syscall "
 	  "(nanosleep, select/poll/epoll with a timeout, sched_yield, pause) more often" },
