@@ -27,6 +27,7 @@ BPF_HASH(sc_rates, struct sc_rate_key, struct sc_rate_val, 16384);
 BPF_PERCPU_ARRAY(sc_zero_hist, struct ls_hist, 1);	/* zeroed templates for inserts */
 BPF_PERCPU_ARRAY(sc_zero_sleep, struct sc_sleep_val, 1);
 BPF_HASH(sc_blocked, struct sc_blocked_key, struct ls_hist, 512);
+BPF_PERCPU_ARRAY(sc_blocked_fast, struct sc_blocked_ent, SC_BLOCKED_FAST);
 BPF_PERCPU_ARRAY(sc_futex_hist, struct ls_hist, 1);
 BPF_HASH(sc_fthreads, u32, struct sc_fthread_val, 4096);
 BPF_HASH(sc_faddrs, struct sc_faddr_key, struct sc_faddr_val, 4096);
@@ -633,10 +634,19 @@ RAW_TRACEPOINT_PROBE(sys_exit)
 	}
 	if (s->blocked && s->since) {
 		u64 d = now - s->since;
-		struct sc_blocked_key bk = { .nr = k.nr, .cpu = bpf_get_smp_processor_id() };
-		struct ls_hist *h = sc_blocked.lookup(&bk);
-		u32 zero = 0;
+		u32 fi = k.nr & (SC_BLOCKED_FAST - 1), zero = 0;
+		struct sc_blocked_ent *e = sc_blocked_fast.lookup(&fi);
+		struct sc_blocked_key bk = {};
+		struct ls_hist *h;
 
+		if (e && (e->nr == k.nr + 1 || e->nr == 0)) {
+			e->nr = k.nr + 1;
+			ls_hist_add(&e->h, d);
+			return 0;
+		}
+		bk.nr = k.nr;
+		bk.cpu = bpf_get_smp_processor_id();
+		h = sc_blocked.lookup(&bk);
 		if (!h) {
 			struct ls_hist *init = sc_zero_hist.lookup(&zero);
 

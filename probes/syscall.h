@@ -129,6 +129,19 @@ struct sc_blocked_key {
 	ls_u32 cpu;
 };
 
+/*
+ * sc_blocked_ent - the same in a per-CPU array slot (nr % SC_BLOCKED_FAST),
+ * kept by the first syscall to block there on each CPU: a thread that
+ * blocks in the same one or two syscalls all the time (a futex, a read)
+ * then costs no hash lookup; others go to the hash map
+ */
+#define SC_BLOCKED_FAST 16
+struct sc_blocked_ent {
+	ls_u32 nr;		/* syscall number + 1; 0: free */
+	ls_u32 pad;
+	struct ls_hist h;
+};
+
 /* sc_fthread_val - futex waits of one thread (key: tid) */
 struct sc_fthread_val {
 	ls_u64 waits;

@@ -392,8 +392,27 @@ static void collect_blocking(struct ls_probe *p, struct ls_section *s)
 	int n;
 	struct kv_blocked *kv = ls_probe_read_hash(p, "sc_blocked", sizeof(*kv),
 	    offsetof(struct kv_blocked, v), &n);
-	bool *done = calloc(n ? n : 1, sizeof(*done));
+	int ncpu = ls_nr_possible_cpus();
+	struct sc_blocked_ent *fast = kv ? calloc(ncpu, sizeof(*fast)) : NULL;
+	bool *done;
 	char buf[32];
+
+	/* the per-CPU array slots, as if they were hash entries */
+	for (uint32_t fi = 0; fast && fi < SC_BLOCKED_FAST; fi++) {
+		if (ls_probe_read_percpu(p, "sc_blocked_fast", fi, fast, sizeof(*fast)) < 0)
+			break;
+		for (int c = 0; c < ncpu; c++) {
+			if (!fast[c].nr)
+				continue;
+			kv = grow(kv, n, sizeof(*kv));
+			kv[n].k.nr = fast[c].nr - 1;
+			kv[n].k.cpu = c;
+			kv[n].v = fast[c].h;
+			n++;
+		}
+	}
+	free(fast);
+	done = calloc(n ? n : 1, sizeof(*done));
 
 	/* merge the per-CPU entries of each syscall, largest total first */
 	for (int round = 0; kv && done; round++) {
