@@ -435,7 +435,7 @@ static void collect_vectors(struct ls_probe *p, const struct ls_run *r, struct l
 static void collect_stolen(struct ls_probe *p, struct ls_section *s)
 {
 	static const struct ls_column cols[] = {
-		{ "tid", "TID", 7 }, { "pid", NULL, 0 }, { "comm", "COMM", 15 },
+		{ "tid", "TID", 7 }, { "pid", NULL, 0 }, { "comm", "COMM", 13 },
 		{ "source", "SOURCE", 22 }, { "count", "COUNT", 7 }, { "time_ns", "TIME", 9 },
 		{ "max_ns", "MAX", 9 },
 	};

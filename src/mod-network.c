@@ -241,7 +241,7 @@ static int cmp_thread(const void *a, const void *b)
 static void collect_threads(struct ls_probe *p, struct ls_section *s)
 {
 	static const struct ls_column cols[] = {
-		{ "tid", "TID", 7 }, { "pid", NULL, 0 }, { "comm", "COMM", 15 },
+		{ "tid", "TID", 7 }, { "pid", NULL, 0 }, { "comm", "COMM", 14 },
 		{ "packets", "PACKETS", 9 }, { NULL, "P50", 9 }, { NULL, "P99", 9 }, { NULL, "MAX", 9 },
 		{ "rx_cpu_mismatch", "OTHER CPU", 9 }, LS_SUMMARY_COLUMNS("delivery_ns"),
 	};
@@ -333,8 +333,8 @@ static void collect_worst(struct ls_probe *p, const struct ls_run *r, struct ls_
 {
 	static const struct ls_column cols[] = {
 		{ "time", NULL, 0 }, { NULL, "TIME (UTC)", 16 }, { "delay_ns", "DELAY", 9 },
-		{ "comm", "READER", 15 }, { "tid", "TID", 7 }, { "pid", NULL, 0 },
-		{ "device", "DEVICE", 10 }, { "rx_cpu", "RX CPU", 6 }, { "cpu", "READ CPU", 8 },
+		{ "comm", "READER", 12 }, { "tid", "TID", 7 }, { "pid", NULL, 0 },
+		{ "device", "DEVICE", 8 }, { "rx_cpu", "RX CPU", 6 }, { "cpu", "READ CPU", 8 },
 	};
 	struct net_priv *np = p->priv;
 	struct ls_table *t = ls_section_table(s, "worst", "Slowest deliveries", 9, cols);

@@ -463,7 +463,7 @@ static void collect_sleeps(struct ls_probe *p, struct ls_section *s)
 {
 	static const struct ls_column cols[] = {
 		{ "syscall", "SYSCALL", 15 }, { "tid", "TID", 7 }, { "pid", NULL, 0 },
-		{ "comm", "COMM", 15 }, { "count", "COUNT", 7 },
+		{ "comm", "COMM", 11 }, { "count", "COUNT", 6 },
 		{ "requested_ns_total", "ASKED", 9 }, { "actual_ns_total", "SLEPT", 9 },
 		{ NULL, "OVER P50", 9 }, LS_SUMMARY_COLUMNS("oversleep_ns"),
 	};
@@ -626,7 +626,7 @@ static void collect_worst(struct ls_probe *p, const struct ls_run *r, struct ls_
 {
 	static const struct ls_column cols[] = {
 		{ "time", NULL, 0 }, { NULL, "TIME (UTC)", 16 }, { "syscall", "SYSCALL", 15 },
-		{ "comm", "COMM", 15 }, { "tid", "TID", 7 }, { "pid", NULL, 0 }, { "cpu", NULL, 0 },
+		{ "comm", "COMM", 11 }, { "tid", "TID", 7 }, { "pid", NULL, 0 }, { "cpu", NULL, 0 },
 		{ "requested_ns", "ASKED", 9 }, { "actual_ns", NULL, 0 }, { "oversleep_ns", "OVER", 9 },
 	};
 	struct sc_priv *sp = p->priv;

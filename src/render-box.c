@@ -71,6 +71,24 @@ static int append_padded(char *buf, size_t cap, int n, const char *s, int width)
 	return n;
 }
 
+/*
+ * fit_text - cut a text cell to width display columns, its last one an
+ * ellipsis ("~" with --ascii), so the columns after it stay in place
+ */
+static void fit_text(const struct box *b, char *s, int width)
+{
+	int w = 0;
+	char *p = s;
+
+	if (width < 2 || display_width(s) <= width)
+		return;
+	for (; *p; p++) {
+		if (((unsigned char)*p & 0xc0) != 0x80 && ++w == width)
+			break;	/* p starts the width-th column: the ellipsis goes here */
+	}
+	strcpy(p, b->o->ascii ? "~" : "\u2026");
+}
+
 static void rule(const struct box *b, const char *l, const char *r)
 {
 	fputs(l, b->f);
@@ -226,6 +244,8 @@ static void render_table(const struct box *b, const struct ls_table *t)
 			if (!t->cols[c].label)
 				continue;
 			fmt_value(b, &t->cells[(size_t)r * t->ncols + c], cell, sizeof(cell));
+			if (t->cells[(size_t)r * t->ncols + c].type == LS_V_STR)
+				fit_text(b, cell, w);
 			n = append_padded(row, sizeof(row), n, " ", 1);
 			n = append_padded(row, sizeof(row), n, cell, w);
 		}

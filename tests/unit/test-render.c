@@ -61,6 +61,11 @@ static void fixture(struct ls_report *r)
 	row[1] = ls_v_uint(4242, LS_F_PLAIN);
 	row[2] = ls_v_str("engine");
 	row[3] = ls_v_uint(17, LS_F_COUNT);
+	row = ls_table_row(t);	/* a name wider than its column */
+	row[0] = ls_v_uint(4243, LS_F_PLAIN);
+	row[1] = ls_v_uint(4242, LS_F_PLAIN);
+	row[2] = ls_v_str("md-feed-handler-shard-07");
+	row[3] = ls_v_uint(3, LS_F_COUNT);
 	t = ls_section_table(s, "worst", "Worst", 5, wcols);
 	row = ls_table_row(t);
 	row[0] = ls_v_str("2026-01-02T03:04:06.123456Z");
@@ -230,6 +235,10 @@ int main(void)
 	golden("report.json", json);
 	test_box_shape(text, false);
 	test_box_shape(ascii, true);
+	ok(strstr(text, " 4243    4242    md-feed-handler\u2026 3 ") != NULL,
+	    "a text cell wider than its column ends in an ellipsis, the next column in place");
+	ok(strstr(ascii, " 4243    4242    md-feed-handler~ 3 ") != NULL, "... a tilde with --ascii");
+	ok(strstr(json, "\"md-feed-handler-shard-07\"") != NULL, "... and JSON keeps the whole name");
 	ok(!strpbrk(ascii, "\xc2\xe2"), "--ascii output is pure ASCII");
 	test_json_shape(json);
 	test_exit_codes();
