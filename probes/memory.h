@@ -21,19 +21,21 @@
 
 enum mem_stall_kind { MEM_STALL_RECLAIM, MEM_STALL_COMPACTION, MEM_NR_STALLS };
 
-/* mem_proc - one process's faults (slot tgid % MEM_NSLOTS, tagged with the tgid) */
+/*
+ * mem_proc - one process's faults (slot tgid % MEM_NSLOTS, tagged with the
+ * tgid): every fault, and of those the major ones; minor = faults - major
+ */
 struct mem_proc {
 	ls_u32	tgid;
 	ls_u32	pad;
-	ls_u64	minor;
+	ls_u64	faults;
 	ls_u64	major;
 	char	comm[MEM_COMM_LEN];
 };
 
 /* mem_cpu - per CPU counters */
 struct mem_cpu {
-	ls_u64	minor;
-	ls_u64	major;
+	ls_u64	faults;	/* every fault; the major ones are in mem_major_cpu */
 	ls_u64	slot_busy;	/* faults of a process whose slot another one holds */
 	ls_u64	tlb[MEM_NR_TLB_REASONS];
 	ls_u64	tlb_pages[MEM_NR_TLB_REASONS];	/* pages flushed (TLB_FLUSH_ALL counts as 0) */

@@ -110,7 +110,7 @@ static uint64_t total_faults(const struct ls_probe *p)
 
 	if (pc && ls_probe_read_percpu(p, "mem_cpu", 0, pc, sizeof(*pc)) == 0)
 		for (int c = 0; c < ncpu; c++)
-			t += pc[c].minor + pc[c].major;
+			t += pc[c].faults;
 	free(pc);
 	return t;
 }
@@ -173,9 +173,22 @@ static const char *proc_comm(char *buf, size_t len, uint32_t pid, const char *se
 static int cmp_proc(const void *a, const void *b)
 {
 	const struct mem_proc *x = a, *y = b;
-	uint64_t tx = x->minor + x->major * 1000, ty = y->minor + y->major * 1000;
+	uint64_t tx = x->faults + x->major * 1000, ty = y->faults + y->major * 1000;
 
 	return tx < ty ? 1 : tx > ty ? -1 : 0;
+}
+
+/*
+ * counted_at - where the probe counted faults: "trap" (the exceptions
+ * tracepoints: every trap, minor = traps - major) or "accounting" (the
+ * kernel's fault events, as /proc/<pid>/stat counts them)
+ */
+static const char *counted_at(const struct ls_probe *p)
+{
+	for (int i = 0; i < p->nprogs; i++)
+		if (!strcmp(p->progs[i].ev, "page_fault_user"))
+			return "trap";
+	return "accounting";
 }
 
 static void collect_faults(struct ls_probe *p, const struct ls_run *r, struct ls_section *s,
@@ -189,7 +202,9 @@ static void collect_faults(struct ls_probe *p, const struct ls_run *r, struct ls
 	static const struct ls_column ccols[] = {
 		{ "cpu", "CPU", 4 }, { "minor", "MINOR", 10 }, { "major", "MAJOR", 8 },
 	};
-	int fd = ls_probe_table_fd(p, "mem_procs"), nprocs = 0, nsec;
+	int fd = ls_probe_table_fd(p, "mem_procs"), majfd = ls_probe_table_fd(p, "mem_major_cpu");
+	int nprocs = 0, nsec;
+	uint64_t cminor[LS_MAX_CPUS] = { 0 }, cmajor[LS_MAX_CPUS] = { 0 };
 	uint32_t max = fd < 0 ? 0 : (uint32_t)bpf_table_max_entries(p->mod, "mem_procs");
 	struct mem_proc *procs = calloc(max ? max : 1, sizeof(*procs));
 	uint64_t minor = 0, major = 0, busy = 0, *series;
@@ -198,11 +213,18 @@ static void collect_faults(struct ls_probe *p, const struct ls_run *r, struct ls
 	char comm[64], *js, text[256];
 	int tl = 0;
 
-	for (int c = 0; c < ncpu; c++) {
-		minor += pc[c].minor;
-		major += pc[c].major;
+	/* minor = faults - major; a major fault is counted on the CPU it trapped on */
+	for (int c = 0; c < ncpu && c < LS_MAX_CPUS; c++) {
+		uint32_t k = c;
+
+		if (majfd < 0 || bpf_lookup_elem(majfd, &k, &cmajor[c]) < 0)
+			cmajor[c] = 0;
+		cminor[c] = pc[c].faults > cmajor[c] ? pc[c].faults - cmajor[c] : 0;
+		minor += cminor[c];
+		major += cmajor[c];
 		busy += pc[c].slot_busy;
 	}
+	ls_section_metric(s, "page_faults.counted_at", NULL, ls_v_str(counted_at(p)));
 	ls_section_metric(s, "page_faults.minor", "Minor page faults", ls_v_uint(minor, LS_F_COUNT));
 	ls_section_metric(s, "page_faults.major", "Major page faults", ls_v_uint(major, LS_F_COUNT));
 
@@ -238,7 +260,7 @@ static void collect_faults(struct ls_probe *p, const struct ls_run *r, struct ls
 
 	for (uint32_t i = 0; procs && i < max; i++)
 		if (bpf_lookup_elem(fd, &i, &procs[nprocs]) == 0 && procs[nprocs].tgid &&
-		    procs[nprocs].minor + procs[nprocs].major)
+		    procs[nprocs].faults + procs[nprocs].major)
 			nprocs++;
 	if (procs)
 		qsort(procs, nprocs, sizeof(*procs), cmp_proc);
@@ -249,20 +271,21 @@ static void collect_faults(struct ls_probe *p, const struct ls_run *r, struct ls
 
 		row[0] = ls_v_uint(procs[i].tgid, LS_F_PLAIN);
 		row[1] = ls_v_str(proc_comm(comm, sizeof(comm), procs[i].tgid, procs[i].comm));
-		row[2] = ls_v_uint(procs[i].minor, LS_F_COUNT);
+		row[2] = ls_v_uint(procs[i].faults > procs[i].major ? procs[i].faults - procs[i].major : 0,
+		    LS_F_COUNT);
 		row[3] = ls_v_uint(procs[i].major, LS_F_COUNT);
 	}
 	free(procs);
 	t = ls_section_table(s, "page_faults.per_cpu", "Page faults per CPU", 3, ccols);
-	for (int c = 0; c < ncpu; c++) {
+	for (int c = 0; c < ncpu && c < LS_MAX_CPUS; c++) {
 		struct ls_value *row;
 
 		if (!ls_cpuset_isset(&r->cpus, c))
 			continue;
 		row = ls_table_row(t);
 		row[0] = ls_v_uint(c, LS_F_PLAIN);
-		row[1] = ls_v_uint(pc[c].minor, LS_F_COUNT);
-		row[2] = ls_v_uint(pc[c].major, LS_F_COUNT);
+		row[1] = ls_v_uint(cminor[c], LS_F_COUNT);
+		row[2] = ls_v_uint(cmajor[c], LS_F_COUNT);
 	}
 	if (busy)
 		ls_section_note(s, "%llu faults counted per CPU but not per process: their process "

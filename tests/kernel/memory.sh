@@ -66,6 +66,45 @@ ok "major faults in a monitored process are reported" \
 ok "a single-node host says so instead of printing NUMA zeros" \
 	[ "$(jq_ "$TMP/f.json" '(.memory.numa.nodes > 1) or ((.memory.notes | any(test("single NUMA node"))) and .memory.numa.task_moves == null)')" = true ]
 
+# --- faults a system call takes for the process are its faults too -------------
+# read() of /dev/zero into fresh pages faults each in from the kernel; reads
+# into an inaccessible page are traps the kernel rejects (EFAULT): counted at
+# the trap they are minor faults here and not in minflt
+start "$TMP/k.json"
+"$WL/memory" kernel-touch 5000 300 >"$TMP/kt.out"
+stop
+K=$(field "$TMP/kt.out" pid)
+got=$(jq_ "$TMP/k.json" "[.memory.page_faults.per_pid[] | select(.pid == $K) | .minor] | add // 0")
+diag "kernel-touch: $(tail -1 "$TMP/kt.out"), traced minor $got"
+ok "pages the kernel faulted in for a read() are the reader's minor faults" [ "$got" -ge 5000 ]
+if [ "$(jq_ "$TMP/k.json" '.memory.page_faults.counted_at')" = trap ]; then
+	ok "at the trap: minflt plus the rejected traps" \
+		within "$got" $(( $(field "$TMP/kt.out" minflt) + $(field "$TMP/kt.out" rejected) )) 20
+else
+	ok "at the kernel's accounting: minflt, without the rejected traps" \
+		within "$got" "$(field "$TMP/kt.out" minflt)" 20
+fi
+
+# --- without the trap tracepoints (other architectures): the kernel's fault events
+mkdir "$TMP/noexc" && cp "$LATENCYSCOPE_PROBES_DIR"/* "$TMP/noexc/" &&
+	sed -i 's/LS_HAVE_TP_exceptions__page_fault_user/LS_HAVE_TP_none__page_fault_user/' "$TMP/noexc/memory.c"
+start "$TMP/a.json" --probes-dir "$TMP/noexc"
+"$WL/memory" kernel-touch 5000 300 >"$TMP/ka.out"
+"$WL/memory" majors "$MAJ" >"$TMP/maj2.out"
+stop
+K=$(field "$TMP/ka.out" pid)
+M=$(field "$TMP/maj2.out" pid)
+ok "no exceptions tracepoints: faults counted at the kernel's accounting" \
+	[ "$(jq_ "$TMP/a.json" '.memory.page_faults.counted_at')" = accounting ]
+ok "... minor faults are minflt, the rejected traps left out" within \
+	"$(jq_ "$TMP/a.json" "[.memory.page_faults.per_pid[] | select(.pid == $K) | .minor] | add // 0")" \
+	"$(field "$TMP/ka.out" minflt)" 20
+ok "... major faults are majflt" within \
+	"$(jq_ "$TMP/a.json" "[.memory.page_faults.per_pid[] | select(.pid == $M) | .major] | add // 0")" \
+	"$(field "$TMP/maj2.out" majflt)" 2
+ok "... per-CPU faults add up to the totals" \
+	[ "$(jq_ "$TMP/a.json" '.memory.page_faults | ([.per_cpu[] | .minor + .major] | add) == (.minor + .major)')" = true ]
+
 # --- --pid keeps other processes out -------------------------------------------
 "$WL/spinner" "$OTHER" 0 &
 S=$!

@@ -3,6 +3,12 @@
  * memory.c - page faults and TLB shootdowns of a known size:
  *
  *	memory touch PAGES	map PAGES fresh anonymous pages and write each once
+ *	memory kernel-touch PAGES REJECTED
+ *				map PAGES fresh pages and fill them with one
+ *				read() of /dev/zero: the kernel faults each in
+ *				on the process's behalf; then REJECTED reads
+ *				into an inaccessible page, each a trap the
+ *				kernel answers with EFAULT (not in minflt)
  *	memory majors FILE	drop FILE from the page cache, map it and read
  *				every page (each miss is a major fault)
  *	memory churn PAGES ROUNDS
@@ -77,6 +83,30 @@ static int touch(long pages)
 	for (long i = 0; i < pages; i++)
 		m[i * psz] = 1;
 	printf("touched=%ld\n", pages);
+	report();
+	return 0;
+}
+
+static int kernel_touch(long pages, long rejected)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *none = mmap(NULL, psz, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = open("/dev/zero", O_RDONLY);
+	long n = 0;
+
+	if (m == MAP_FAILED || none == MAP_FAILED || fd < 0) {
+		perror("memory: kernel-touch");
+		return 1;
+	}
+	madvise(m, pages * psz, MADV_NOHUGEPAGE);
+	if (read(fd, m, pages * psz) != pages * psz) {
+		perror("memory: read /dev/zero");
+		return 1;
+	}
+	for (long i = 0; i < rejected; i++)
+		n += read(fd, none, 1) < 0;
+	printf("touched=%ld rejected=%ld\n", pages, n);
 	report();
 	return 0;
 }
@@ -186,13 +216,16 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 3 && !strcmp(argv[1], "touch"))
 		return touch(atol(argv[2]));
+	if (argc == 4 && !strcmp(argv[1], "kernel-touch"))
+		return kernel_touch(atol(argv[2]), atol(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "churn"))
 		return churn(atol(argv[2]), atol(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "majors"))
 		return majors(argv[2]);
 	if (argc == 5 && !strcmp(argv[1], "shootdown"))
 		return shootdown(atof(argv[2]), atoi(argv[3]), atoi(argv[4]));
-	fprintf(stderr, "usage: memory touch PAGES | churn PAGES ROUNDS | majors FILE | "
+	fprintf(stderr, "usage: memory touch PAGES | kernel-touch PAGES REJECTED | churn PAGES ROUNDS | "
+	    "majors FILE | "
 	    "shootdown SECONDS CPU_A CPU_B\n");
 	return 2;
 }
