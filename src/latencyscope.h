@@ -367,12 +367,24 @@ struct ls_thresholds {
 };
 uint64_t ls_threshold(const struct ls_thresholds *t, const char *key);
 
+/*
+ * ls_map_layout - a map the front end reads, with the key and value sizes
+ * of the probe header it was built with; a probe edited since (a header's
+ * struct changed) is refused before it runs, not misread after
+ */
+struct ls_map_layout {
+	const char	*name;
+	size_t		 key_size, value_size;
+};
+#define LS_MAP(name, key, value) { (name), sizeof(key), sizeof(value) }
+
 struct ls_module_ops {
 	const char	*name;	/* "isolation" -> probes/isolation.c */
 	const char	*title;	/* "ISOLATION VERIFIER" */
 	const char	*summary;	/* one line for --list-modules */
 	bool		 on_request;	/* not in the default set: only with --module */
 	const struct ls_threshold_def *thresholds;	/* NULL-key terminated */
+	const struct ls_map_layout *maps;	/* the maps collect() reads; NULL-name terminated */
 	/* before compile: allocate p->priv, add -D flags with ls_probe_cflag() */
 	/* prepare - before compiling: add cflags; on failure fill err (else errno is reported) */
 	int	(*prepare)(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen);

@@ -580,12 +580,24 @@ static void irq_judge(struct ls_section *s, const struct ls_run *r)
 	free(cpus);
 }
 
+/* the maps collect() reads, checked against the probe when it is compiled */
+static const struct ls_map_layout irq_maps[] = {
+	LS_MAP("irq_counters", uint32_t, struct irq_counters),
+	LS_MAP("irq_hard", struct irq_key, struct irq_hard_val),
+	LS_MAP("irq_soft", uint32_t, struct ls_hist),
+	LS_MAP("irq_vec", uint32_t, struct irq_vec_val),
+	LS_MAP("irq_stolen", struct irq_stolen_key, struct irq_stolen_val),
+	LS_MAP("irq_floor", uint32_t, uint64_t),
+	{ NULL, 0, 0 },
+};
+
 const struct ls_module_ops ls_mod_irq = {
 	.name = "irq",
 	.title = "IRQ STORM DETECTOR",
 	.summary = "hard IRQs, softirqs and system vectors on the CPUs, time they take from "
 	    "the processes, IRQ affinity fixes",
 	.thresholds = irq_thresholds,
+	.maps = irq_maps,
 	.setup = irq_setup,
 	.event = irq_event,
 	.collect = irq_collect,

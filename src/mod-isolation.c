@@ -495,11 +495,22 @@ static void iso_judge(struct ls_section *s, const struct ls_run *r)
 	judge_runq(s, r);
 }
 
+/* the maps collect() reads, checked against the probe when it is compiled */
+static const struct ls_map_layout iso_maps[] = {
+	LS_MAP("iso_counters", uint32_t, struct iso_counters),
+	LS_MAP("iso_runq", uint32_t, struct ls_hist),
+	LS_MAP("iso_floor", uint32_t, uint64_t),
+	LS_MAP("iso_tasks", uint32_t, struct iso_task),
+	LS_MAP("iso_culprits", uint32_t, struct iso_culprit),
+	{ NULL, 0, 0 },
+};
+
 const struct ls_module_ops ls_mod_isolation = {
 	.name = "isolation",
 	.title = "ISOLATION VERIFIER",
 	.summary = "context switches, preemptions and their culprits, migrations, runqueue latency",
 	.thresholds = iso_thresholds,
+	.maps = iso_maps,
 	.setup = iso_setup,
 	.event = iso_event,
 	.collect = iso_collect,

@@ -629,12 +629,23 @@ static void mem_judge(struct ls_section *s, const struct ls_run *r)
 		    "stalls or TLB shootdowns above the thresholds");
 }
 
+/* the maps collect() reads, checked against the probe when it is compiled */
+static const struct ls_map_layout mem_maps[] = {
+	LS_MAP("mem_procs", uint32_t, struct mem_proc),
+	LS_MAP("mem_cpu", uint32_t, struct mem_cpu),
+	LS_MAP("mem_major_cpu", uint32_t, uint64_t),
+	LS_MAP("mem_stall_hist", uint32_t, struct ls_hist),
+	LS_MAP("mem_ipis", struct mem_ipi_key, struct mem_ipi_val),
+	{ NULL, 0, 0 },
+};
+
 const struct ls_module_ops ls_mod_memory = {
 	.name = "memory",
 	.title = "MEMORY STALL PROFILER",
 	.summary = "minor/major page faults per process and second, TLB shootdowns and their "
 	    "senders, reclaim and compaction stalls, NUMA and THP activity",
 	.thresholds = mem_thresholds,
+	.maps = mem_maps,
 	.prepare = mem_prepare,
 	.setup = mem_setup,
 	.event = mem_event,

@@ -518,12 +518,27 @@ static void net_cleanup(struct ls_probe *p)
 		free(np->reasons[i]);
 }
 
+/* the maps collect() reads, checked against the probe when it is compiled */
+static const struct ls_map_layout net_maps[] = {
+	LS_MAP("net_counters", uint32_t, struct net_counters),
+	LS_MAP("net_soft_hist", uint32_t, struct ls_hist),
+	LS_MAP("net_delivery", uint32_t, struct ls_hist),
+	LS_MAP("net_floor", uint32_t, uint64_t),
+	LS_MAP("net_reasons", uint32_t, uint64_t),
+	LS_MAP("net_devs", uint32_t, struct net_devs),
+	LS_MAP("net_threads", uint32_t, struct net_thread),
+	LS_MAP("net_drops", struct net_drop_key, uint64_t),
+	LS_MAP("net_rcvq", uint32_t, struct net_rcvq_val),
+	{ NULL, 0, 0 },
+};
+
 const struct ls_module_ops ls_mod_network = {
 	.name = "network",
 	.title = "NETWORK PATH ANALYZER",
 	.summary = "NAPI polls and packets per device, NET_RX/TX softirq time, packet-to-thread "
 	    "latency, cross-CPU delivery, drops by reason",
 	.thresholds = net_thresholds,
+	.maps = net_maps,
 	.prepare = net_prepare,
 	.setup = net_setup,
 	.event = net_event,

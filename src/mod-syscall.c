@@ -792,12 +792,28 @@ static void sc_cleanup(struct ls_probe *p)
 		free(sp->names[i]);
 }
 
+/* the maps collect() reads, checked against the probe when it is compiled */
+static const struct ls_map_layout sc_maps[] = {
+	LS_MAP("sc_slots", uint32_t, struct sc_slot),
+	LS_MAP("sc_counters", uint32_t, struct sc_counters),
+	LS_MAP("sc_rates", struct sc_rate_key, struct sc_rate_val),
+	LS_MAP("sc_blocked", struct sc_blocked_key, struct ls_hist),
+	LS_MAP("sc_blocked_fast", uint32_t, struct sc_blocked_ent),
+	LS_MAP("sc_futex_hist", uint32_t, struct ls_hist),
+	LS_MAP("sc_fthreads", uint32_t, struct sc_fthread_val),
+	LS_MAP("sc_faddrs", struct sc_faddr_key, struct sc_faddr_val),
+	LS_MAP("sc_sleeps", struct sc_sleep_key, struct sc_sleep_val),
+	LS_MAP("sc_floor", uint32_t, uint64_t),
+	{ NULL, 0, 0 },
+};
+
 const struct ls_module_ops ls_mod_syscall = {
 	.name = "syscall",
 	.title = "LOCK & SYSCALL CONTENTION",
 	.summary = "futex waits and hot futex words, syscalls that blocked, sleeps and "
 	    "oversleep, syscall rates",
 	.thresholds = sc_thresholds,
+	.maps = sc_maps,
 	.prepare = sc_prepare,
 	.setup = sc_setup,
 	.event = sc_event,

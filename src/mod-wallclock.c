@@ -379,6 +379,13 @@ static void wc_cleanup(struct ls_probe *p)
 		bcc_free_symcache(wp->ksyms, -1);
 }
 
+/* the maps collect() reads, checked against the probe when it is compiled */
+static const struct ls_map_layout wc_maps[] = {
+	LS_MAP("wc_time", struct wc_key, struct wc_val),
+	LS_MAP("wc_counters", uint32_t, struct wc_counters),
+	{ NULL, 0, 0 },
+};
+
 const struct ls_module_ops ls_mod_wallclock = {
 	.name = "wallclock",
 	.title = "WALL-CLOCK PROFILER",
@@ -386,6 +393,7 @@ const struct ls_module_ops ls_mod_wallclock = {
 	    "profile (folded, pprof, speedscope, chrome); only on request",
 	.on_request = true,
 	.thresholds = wc_thresholds,
+	.maps = wc_maps,
 	.prepare = wc_prepare,
 	.tick = wc_tick,
 	.collect = wc_collect,

@@ -159,6 +159,55 @@ static int scan_tracepoints(struct ls_probe *p, const char *text, const struct l
 	return 0;
 }
 
+/* the engine's own maps (probes/latencyscope.h); ls_tgid exists with --pid only */
+static const struct ls_map_layout engine_maps[] = {
+	LS_MAP("ls_gate", uint32_t, uint32_t),
+	LS_MAP("ls_start", uint32_t, uint64_t),
+	LS_MAP("ls_lost", uint32_t, uint64_t),
+	LS_MAP("ls_tgid", uint32_t, uint32_t),
+	{ NULL, 0, 0 },
+};
+
+/*
+ * check_layout - the compiled probe's maps have the sizes this binary was
+ * built with: a header in probes/ edited since would make every read of
+ * them wrong (or overrun the buffer), so such a probe is refused
+ */
+static int check_layout(struct ls_probe *p, const struct ls_map_layout *m, bool engine, char *err,
+    size_t errlen)
+{
+	for (; m && m->name; m++) {
+		size_t ks, vs;
+
+		if (bpf_table_fd(p->mod, m->name) < 0) {
+			if (engine)
+				continue;
+			snprintf(err, errlen, "probe file %s has no map %s, which latencyscope reads: "
+			    "the probe and the binary are from different versions (rebuild with make, "
+			    "or point --probes-dir at the probes it was built with)", p->path, m->name);
+			return -1;
+		}
+		ks = bpf_table_key_size(p->mod, m->name);
+		vs = bpf_table_leaf_size(p->mod, m->name);
+		if (ks != m->key_size || vs != m->value_size) {
+			snprintf(err, errlen, "probe file %s: map %s has %zu-byte keys and %zu-byte "
+			    "values, latencyscope was built for %zu and %zu: a header beside it "
+			    "changed since the build (rebuild with make, or point --probes-dir at the "
+			    "probes it was built with)", p->path, m->name, ks, vs, m->key_size,
+			    m->value_size);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_maps(struct ls_probe *p, const struct ls_module_ops *ops, char *err, size_t errlen)
+{
+	if (check_layout(p, engine_maps, true, err, errlen) < 0)
+		return -1;
+	return check_layout(p, ops->maps, false, err, errlen);
+}
+
 struct cflags {
 	int n;
 	char *v[64];
@@ -481,6 +530,8 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 		goto out;
 	}
 
+	if (check_maps(p, ops, err, errlen) < 0)
+		goto out;
 	log = malloc(LS_LOG_SIZE);
 	n = bpf_num_functions(p->mod);
 	for (size_t i = 0; i < n; i++) {
@@ -736,7 +787,8 @@ int ls_probe_read_percpu(const struct ls_probe *p, const char *table, uint32_t k
 	char *buf;
 	int rc;
 
-	if (fd < 0)
+	/* the kernel writes one value per CPU: a different size would overrun buf */
+	if (fd < 0 || bpf_table_leaf_size(p->mod, table) != value_size)
 		return -1;
 	buf = calloc(ncpu, stride);
 	if (!buf)

@@ -61,5 +61,14 @@ ok "a missing tracepoint marks the module not measured" \
 ok "... the report names the tracepoint" grep -q "nosuchcat:nosuchevent" "$TMP/nm.json"
 ok "... and a run that measured nothing exits 3" [ "$rc" -eq 3 ]
 
+# a map's struct changed in probes/ but the binary not rebuilt: refused before it runs
+mkdir -p "$TMP/edited"
+cp "$top_srcdir"/probes/* "$TMP/edited/"
+sed -i 's/^\(\tls_u64\tslot_busy;.*\)$/\1\n\tls_u64\tadded;/' "$TMP/edited/memory.h"
+ok "a probe header edited since the build exits 3" \
+	fails 3 "map mem_cpu has 4-byte keys and [0-9]*-byte values, latencyscope was built for" \
+	--probes-dir "$TMP/edited" -m memory -d 1
+ok "... and says how to fix it" grep -q "rebuild with make" "$TMP/err"
+
 ok "no BPF program is left attached after the failures" no_programs_left
 done_testing
