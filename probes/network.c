@@ -33,6 +33,7 @@ BPF_ARRAY(net_floor, u64, 1);	/* emit deliveries >= this (set by user space) */
 BPF_PERCPU_ARRAY(net_reasons, u64, NET_NR_REASONS);
 BPF_PERCPU_ARRAY(net_devs, struct net_devs, 1);
 BPF_HASH(net_threads, u32, struct net_thread, 1024);
+BPF_PERCPU_ARRAY(net_threads_fast, struct net_thread, NET_TFAST);	/* see network.h */
 BPF_HASH(net_drops, struct net_drop_key, u64, 1024);
 BPF_HASH(net_rcvq, u32, struct net_rcvq_val, 1024);
 #if defined(LS_HAVE_TP_sock__sk_data_ready) && defined(LS_HAVE_TP_sock__sock_recv_length)
@@ -133,6 +134,22 @@ TRACEPOINT_PROBE(net, netif_receive_skb)
 	return 0;
 }
 
+/* net_thread_fast - the thread's per-CPU array slot, claimed if free; NULL if another holds it */
+static __always_inline struct net_thread *net_thread_fast(u32 tid, u32 tgid)
+{
+	u32 fi = tid & (NET_TFAST - 1);
+	struct net_thread *t = net_threads_fast.lookup(&fi);
+
+	if (!t || t->tid == tid)
+		return t;
+	if (t->tid)
+		return 0;
+	t->tid = tid;
+	t->tgid = tgid;
+	bpf_get_current_comm(t->comm, sizeof(t->comm));
+	return t;
+}
+
 /*
  * net_record - the current task took a packet that arrived at `ts` on
  * rx_cpu through dev into its buffer: its arrival-to-thread time
@@ -152,12 +169,15 @@ static __always_inline void net_record(void *ctx, struct net_counters *c, u64 ts
 	h = net_delivery.lookup(&zero);
 	if (h)
 		ls_hist_add(h, delay);
-	t = net_threads.lookup(&tid);
+	t = net_thread_fast(tid, tgid);
+	if (!t)
+		t = net_threads.lookup(&tid);
 	if (!t) {
 		struct net_thread *init = net_zero.lookup(&zero);
 
 		if (init) {
 			init->tgid = tgid;
+			init->tid = tid;
 			bpf_get_current_comm(init->comm, sizeof(init->comm));
 			net_threads.insert(&tid, init);
 			t = net_threads.lookup(&tid);

@@ -42,6 +42,7 @@ int	 ls_parse_duration_ns(const char *s, uint64_t *ns, char *err, size_t errlen)
 char	*ls_read_file(const char *path, size_t *len);
 const char *ls_comm(char *buf, const char *comm, size_t len);
 bool	 ls_list_has(const char *list, const char *name);
+void	*ls_grow(void *arr, int n, size_t size);
 int	 ls_edit_distance(const char *a, const char *b);
 char	*ls_housekeeping(const struct ls_cpuset *online, const struct ls_cpuset *monitored);
 int	 ls_read_u64_file(const char *path, uint64_t *v);

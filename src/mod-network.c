@@ -238,6 +238,43 @@ static int cmp_thread(const void *a, const void *b)
 	return x->v.h.count < y->v.h.count ? 1 : x->v.h.count > y->v.h.count ? -1 : 0;
 }
 
+/*
+ * add_fast_threads - the per-CPU array slots of reading threads added to
+ * their hash-map entries (a thread that read on several CPUs, or whose slot
+ * was taken, has several)
+ */
+static struct kv_thread *add_fast_threads(const struct ls_probe *p, struct kv_thread *kv, int *n)
+{
+	int ncpu = ls_nr_possible_cpus();
+	struct net_thread *fast = kv ? calloc(ncpu, sizeof(*fast)) : NULL;
+
+	for (uint32_t fi = 0; fast && fi < NET_TFAST; fi++) {
+		if (ls_probe_read_percpu(p, "net_threads_fast", fi, fast, sizeof(*fast)) < 0)
+			break;
+		for (int c = 0; c < ncpu; c++) {
+			const struct net_thread *f = &fast[c];
+			int i;
+
+			if (!f->tid)
+				continue;
+			for (i = 0; i < *n && kv[i].tid != f->tid; i++)
+				;
+			if (i == *n) {
+				kv = ls_grow(kv, (*n)++, sizeof(*kv));
+				memset(&kv[i], 0, sizeof(kv[i]));
+				kv[i].tid = f->tid;
+				kv[i].v.tgid = f->tgid;
+				kv[i].v.tid = f->tid;
+				memcpy(kv[i].v.comm, f->comm, sizeof(f->comm));
+			}
+			ls_hist_merge(&kv[i].v.h, &f->h);
+			kv[i].v.other_cpu += f->other_cpu;
+		}
+	}
+	free(fast);
+	return kv;
+}
+
 static void collect_threads(struct ls_probe *p, struct ls_section *s)
 {
 	static const struct ls_column cols[] = {
@@ -252,6 +289,7 @@ static void collect_threads(struct ls_probe *p, struct ls_section *s)
 	struct kv_thread *kv = ls_probe_read_hash(p, "net_threads", sizeof(*kv),
 	    offsetof(struct kv_thread, v), &n);
 
+	kv = add_fast_threads(p, kv, &n);
 	if (kv)
 		qsort(kv, n, sizeof(*kv), cmp_thread);
 	for (int i = 0; kv && i < n; i++) {
@@ -527,6 +565,7 @@ static const struct ls_map_layout net_maps[] = {
 	LS_MAP("net_reasons", uint32_t, uint64_t),
 	LS_MAP("net_devs", uint32_t, struct net_devs),
 	LS_MAP("net_threads", uint32_t, struct net_thread),
+	LS_MAP("net_threads_fast", uint32_t, struct net_thread),
 	LS_MAP("net_drops", struct net_drop_key, uint64_t),
 	LS_MAP("net_rcvq", uint32_t, struct net_rcvq_val),
 	{ NULL, 0, 0 },

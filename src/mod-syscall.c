@@ -251,16 +251,6 @@ static struct sc_slot *read_slots(const struct ls_probe *p, int *n)
 	return out;
 }
 
-/* grow - room for one more element in a malloc'ed array of *n */
-static void *grow(void *arr, int n, size_t size)
-{
-	void *na = realloc(arr, (size_t)(n + 1) * size);
-
-	if (!na)
-		abort();
-	return na;
-}
-
 static int cmp_fthread(const void *a, const void *b)
 {
 	const struct kv_fthread *x = a, *y = b;
@@ -320,7 +310,7 @@ static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct
 		for (j = 0; j < n && ft[j].tid != sl->tid; j++)
 			;
 		if (j == n) {
-			ft = grow(ft, n++, sizeof(*ft));
+			ft = ls_grow(ft, n++, sizeof(*ft));
 			memset(&ft[j], 0, sizeof(ft[j]));
 			ft[j].tid = sl->tid;
 			ft[j].v.tgid = sl->tgid;
@@ -355,7 +345,7 @@ static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct
 		for (j = 0; j < n && !(fa[j].k.tgid == sl->tgid && fa[j].k.uaddr == sl->fa_uaddr); j++)
 			;
 		if (j == n) {
-			fa = grow(fa, n++, sizeof(*fa));
+			fa = ls_grow(fa, n++, sizeof(*fa));
 			memset(&fa[j], 0, sizeof(fa[j]));
 			fa[j].k.tgid = sl->tgid;
 			fa[j].k.uaddr = sl->fa_uaddr;
@@ -404,7 +394,7 @@ static void collect_blocking(struct ls_probe *p, struct ls_section *s)
 		for (int c = 0; c < ncpu; c++) {
 			if (!fast[c].nr)
 				continue;
-			kv = grow(kv, n, sizeof(*kv));
+			kv = ls_grow(kv, n, sizeof(*kv));
 			kv[n].k.nr = fast[c].nr - 1;
 			kv[n].k.cpu = c;
 			kv[n].v = fast[c].h;
@@ -545,7 +535,7 @@ static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_
 			for (j = 0; j < n && !(kv[j].k.tid == sl->tid && kv[j].k.nr == tl->nr - 1); j++)
 				;
 			if (j == n) {
-				kv = grow(kv, n++, sizeof(*kv));
+				kv = ls_grow(kv, n++, sizeof(*kv));
 				memset(&kv[j], 0, sizeof(kv[j]));
 				kv[j].k.tid = sl->tid;
 				kv[j].k.nr = tl->nr - 1;

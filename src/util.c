@@ -304,6 +304,16 @@ const char *ls_comm(char *buf, const char *comm, size_t len)
 	return buf;
 }
 
+/* ls_grow - room for one more element in a malloc'ed array of n */
+void *ls_grow(void *arr, int n, size_t size)
+{
+	void *na = realloc(arr, (size_t)(n + 1) * size);
+
+	if (!na)
+		abort();
+	return na;
+}
+
 /* ls_list_has - whether a comma-separated list names name */
 bool ls_list_has(const char *list, const char *name)
 {
