@@ -188,8 +188,15 @@ static __always_inline struct sc_slot *sc_exit_slot(u32 *tidp)
  * blocked; its blocked time starts now unless the call is a futex wait or
  * a sleep, timed from its entry. A raw tracepoint: its arguments are not
  * copied for perf, and `preempt` (args[0]) is there on every kernel; the
- * thread switching out is the current one.
+ * thread switching out is the current one. sched_yield switches out still
+ * runnable (prev_state is in args[3] only since 5.18): it is a sleep, not
+ * a block, and is told apart by its number.
  */
+#ifdef SC_NR_sched_yield
+#define SC_YIELDING(s) ((s)->nr == SC_NR_sched_yield + 1)
+#else
+#define SC_YIELDING(s) 0
+#endif
 RAW_TRACEPOINT_PROBE(sched_switch)
 {
 	u32 tid, idx;
@@ -200,7 +207,7 @@ RAW_TRACEPOINT_PROBE(sched_switch)
 	tid = (u32)bpf_get_current_pid_tgid();
 	idx = tid % SC_NSLOTS;
 	s = sc_slots.lookup(&idx);
-	if (s && s->tid == tid && s->nr && !s->blocked) {
+	if (s && s->tid == tid && s->nr && !s->blocked && !SC_YIELDING(s)) {
 		s->blocked = 1;
 		if (!s->since)
 			s->since = bpf_ktime_get_ns();

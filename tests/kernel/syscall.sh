@@ -137,6 +137,20 @@ for sc in select pselect6 poll ppoll epoll_wait; do
 		"[.syscall.sleeps[] | select(.syscall == \"$sc\")] | (map(.count) | add) == $TN and (map(.requested_ns_total) | add) == $TN * 1000000")" = true ]
 done
 
+# --- sched_yield hands the CPU over but does not block ----------------------------
+# two threads on one CPU yield to each other: each yield is a switch-out
+# inside a syscall, not preempted, with the thread still runnable
+YN=5000
+traced_sync "$TMP/y.json" yield "$YN" "$CPU"
+diag "workload: $(cat "$TMP/y.json.out")"
+diag "traced: $(jq -c '{sleeps: [.syscall.sleeps[] | {syscall, count}], blocking: [.syscall.blocking[] | {syscall, count}]}' "$TMP/y.json")"
+ok "the yields switched (the workload's involuntary context switches)" \
+	[ "$(field "$TMP/y.json.out" switched)" -ge $((YN)) ]
+ok "every sched_yield is listed as a sleep" \
+	[ "$(jq_ "$TMP/y.json" '[.syscall.sleeps[] | select(.syscall == "sched_yield") | .count] | add // 0')" -eq $((2 * YN)) ]
+ok "... and none as a syscall that blocked" \
+	[ "$(jq_ "$TMP/y.json" '[.syscall.blocking[] | select(.syscall == "sched_yield")] | length')" = 0 ]
+
 # --- a reader blocking on a pipe fed every millisecond ---------------------------
 traced_sync "$TMP/pp.json" pipe 1000 500
 diag "workload: $(cat "$TMP/pp.json.out")"

@@ -13,6 +13,13 @@
  *				PERIOD_US; the reader blocks in read(); prints
  *				"reads=N mean_ns=N"
  *
+ *	sync yield COUNT CPU	two threads pinned to CPU each call sched_yield()
+ *				COUNT times, so each call hands the CPU to the
+ *				other thread while staying runnable; prints
+ *				"yields=N switched=N" (switched: the involuntary
+ *				context switches getrusage saw: a yield that switches
+ *				counts there, the thread still runnable)
+ *
  *	sync timeouts COUNT	calls select, pselect6, poll, ppoll and epoll_wait
  *				COUNT times each with nothing to wait for and a
  *				1 ms timeout (raw syscalls, so each is the syscall
@@ -85,6 +92,29 @@ static void *player(void *arg)
 		syscall(SYS_futex, &turn[other], FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	}
 	return NULL;
+}
+
+static void *yielder(void *arg)
+{
+	(void)arg;
+	pin();
+	for (long r = 0; r < rounds; r++)
+		syscall(SYS_sched_yield);
+	return NULL;
+}
+
+static int yield_mode(void)
+{
+	pthread_t t[2];
+	struct rusage ru;
+
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, yielder, NULL);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	getrusage(RUSAGE_SELF, &ru);
+	printf("yields=%ld switched=%ld\n", 2 * rounds, ru.ru_nivcsw);
+	return 0;
 }
 
 static int cmp(const void *a, const void *b)
@@ -217,8 +247,14 @@ int main(int argc, char **argv)
 		count = atol(argv[3]);
 		return pipe_mode();
 	}
+	if (argc == 4 && !strcmp(argv[1], "yield")) {
+		rounds = atol(argv[2]);
+		cpu = atoi(argv[3]);
+		return yield_mode();
+	}
 	if (argc == 3 && !strcmp(argv[1], "timeouts"))
 		return timeouts_mode(atol(argv[2]));
-	fprintf(stderr, "usage: sync futex ROUNDS CPU | sync pipe PERIOD_US COUNT | sync timeouts COUNT\n");
+	fprintf(stderr, "usage: sync futex ROUNDS CPU | sync pipe PERIOD_US COUNT | sync yield COUNT CPU | "
+	    "sync timeouts COUNT\n");
 	return 2;
 }
