@@ -204,7 +204,8 @@ static void collect_faults(struct ls_probe *p, const struct ls_run *r, struct ls
 	};
 	int fd = ls_probe_table_fd(p, "mem_procs"), majfd = ls_probe_table_fd(p, "mem_major_cpu");
 	int nprocs = 0, nsec;
-	uint64_t cminor[LS_MAX_CPUS] = { 0 }, cmajor[LS_MAX_CPUS] = { 0 };
+	uint64_t *cminor = calloc(2 * (size_t)ncpu, sizeof(*cminor));
+	uint64_t *cmajor = cminor ? cminor + ncpu : NULL;
 	uint32_t max = fd < 0 ? 0 : (uint32_t)bpf_table_max_entries(p->mod, "mem_procs");
 	struct mem_proc *procs = calloc(max ? max : 1, sizeof(*procs));
 	uint64_t minor = 0, major = 0, busy = 0, *series;
@@ -214,7 +215,7 @@ static void collect_faults(struct ls_probe *p, const struct ls_run *r, struct ls
 	int tl = 0;
 
 	/* minor = faults - major; a major fault is counted on the CPU it trapped on */
-	for (int c = 0; c < ncpu && c < LS_MAX_CPUS; c++) {
+	for (int c = 0; cminor && c < ncpu; c++) {
 		uint32_t k = c;
 
 		if (majfd < 0 || bpf_lookup_elem(majfd, &k, &cmajor[c]) < 0)
@@ -277,7 +278,7 @@ static void collect_faults(struct ls_probe *p, const struct ls_run *r, struct ls
 	}
 	free(procs);
 	t = ls_section_table(s, "page_faults.per_cpu", "Page faults per CPU", 3, ccols);
-	for (int c = 0; c < ncpu && c < LS_MAX_CPUS; c++) {
+	for (int c = 0; cminor && c < ncpu; c++) {
 		struct ls_value *row;
 
 		if (!ls_cpuset_isset(&r->cpus, c))
@@ -287,6 +288,7 @@ static void collect_faults(struct ls_probe *p, const struct ls_run *r, struct ls
 		row[1] = ls_v_uint(cminor[c], LS_F_COUNT);
 		row[2] = ls_v_uint(cmajor[c], LS_F_COUNT);
 	}
+	free(cminor);
 	if (busy)
 		ls_section_note(s, "%llu faults counted per CPU but not per process: their process "
 		    "shared a table slot with another (pid_max above %u)", (unsigned long long)busy,
