@@ -318,13 +318,16 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nprobes; i++)
 		if (probes[i].mod && ls_probe_attach(&probes[i], err, sizeof(err)) < 0)
 			goto fail;
-	/* run: every probe's gate opens (and closes) at one instant */
+	/*
+	 * run: every probe's gate opens (and closes) at one instant; switching
+	 * the statistics on interrupts every CPU, so it is done before
+	 */
+	ls_overhead_start(probes, nprobes, ls_now_ns(CLOCK_MONOTONIC));
 	for (int i = 0; i < nprobes; i++)
 		ls_probe_gate(&probes[i], 1);
 	r.mono_start_ns = ls_now_ns(CLOCK_MONOTONIC);
 	r.real_start_ns = ls_now_ns(CLOCK_REALTIME);
 	attached_ns = r.mono_start_ns;
-	ls_overhead_start(probes, nprobes, attached_ns);
 	ls_debug("probes attached %.3f s after start", (attached_ns - t0) / 1e9);
 	end_ns = r.mono_start_ns + (uint64_t)(o.duration * 1e9);
 	while (!stop_signal) {

@@ -151,6 +151,7 @@ struct ls_overhead {
 	uint64_t run_time_ns, run_cnt;	/* over the whole run (estimates when sampled) */
 	double	 mean_ns, share;	/* share of monitored CPU time, 0..1 */
 	int	 nprogs;
+	unsigned switches;	/* times the statistics were switched on or off during the run */
 };
 struct ls_report {
 	const char	*tool_version;
@@ -306,7 +307,12 @@ enum ls_format {
 	LS_FMT_TEXT, LS_FMT_JSON,
 	LS_FMT_FOLDED, LS_FMT_SPEEDSCOPE, LS_FMT_CHROME, LS_FMT_PPROF,	/* profiles: wallclock */
 };
-enum ls_self_cost { LS_SELF_COST_SAMPLED, LS_SELF_COST_FULL, LS_SELF_COST_OFF };
+/*
+ * --self-cost: AUTO (the default) counts every event when the kernel's BPF
+ * statistics are already on and leaves them alone otherwise: switching them
+ * patches kernel code, which interrupts every CPU
+ */
+enum ls_self_cost { LS_SELF_COST_AUTO, LS_SELF_COST_SAMPLED, LS_SELF_COST_FULL, LS_SELF_COST_OFF };
 struct ls_threshold_override {
 	char	*key;
 	char	*value;

@@ -148,9 +148,13 @@ void ls_opts_usage(FILE *f)
 "                          tty)\n"
 "      --ascii             draw boxes with ASCII instead of UTF-8\n"
 "      --self-cost MODE    how the probes' own cost in the footer is measured:\n"
-"                          sampled (default: BPF statistics on 50 ms of every\n"
-"                          second, scaled), full (every event; the statistics add\n"
-"                          two clock reads per probe run) or off\n"
+"                          auto (default: every event if kernel.bpf_stats_enabled\n"
+"                          is already 1, else not measured), full (statistics on\n"
+"                          the whole run; two more clock reads per probe run),\n"
+"                          sampled (on for 50 ms of every second, scaled) or off.\n"
+"                          Each switch of the statistics patches kernel code and\n"
+"                          interrupts every CPU: full switches before and after\n"
+"                          the run, sampled twice a second during it\n"
 "  -v, --verbose           show the probe file, compiler flags and libbcc's\n"
 "                          diagnostics\n"
 "\n"
@@ -525,14 +529,16 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 			o->bill_of_health = xstrdup(optarg);
 			break;
 		case OPT_SELF_COST:
-			if (!strcmp(optarg, "sampled"))
+			if (!strcmp(optarg, "auto"))
+				o->self_cost = LS_SELF_COST_AUTO;
+			else if (!strcmp(optarg, "sampled"))
 				o->self_cost = LS_SELF_COST_SAMPLED;
 			else if (!strcmp(optarg, "full"))
 				o->self_cost = LS_SELF_COST_FULL;
 			else if (!strcmp(optarg, "off"))
 				o->self_cost = LS_SELF_COST_OFF;
 			else {
-				snprintf(err, errlen, "invalid --self-cost '%s': give sampled, full or off",
+				snprintf(err, errlen, "invalid --self-cost '%s': give auto, sampled, full or off",
 				    optarg);
 				return -1;
 			}

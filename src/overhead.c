@@ -7,12 +7,19 @@
  *
  * The statistics are not free: with them on, every program run reads the
  * clock twice more (an empty program measures 40-55 ns with them on a VM
- * with speculation mitigations, as much as a cheap probe). So by
- * default they are on for a window of LS_SELF_COST_WINDOW_NS at the start of
- * every LS_SELF_COST_PERIOD_NS; the run time and run count of the programs
- * are read at both ends of each window and only those differences count
+ * with speculation mitigations, as much as a cheap probe). Nor is
+ * switching them: the switch is a static key, so the kernel patches every
+ * place that runs a BPF program and interrupts every CPU to do it (three
+ * function-call IPIs per switch on x86), the monitored ones included. So
+ * by default (--self-cost auto) they are used only when someone already
+ * keeps them on, at no cost to us. --self-cost full switches them on just
+ * before the gates open and off after they close: every run counted, no
+ * interrupt inside the measured time. --self-cost sampled keeps them on
+ * for a window of LS_SELF_COST_WINDOW_NS at the start of every
+ * LS_SELF_COST_PERIOD_NS; the run time and run count of the programs are
+ * read at both ends of each window and only those differences count
  * (statistics someone else keeps on in between do not), then scaled to the
- * whole run. --self-cost full counts every run, --self-cost off none.
+ * whole run; the report counts the switches it made during the run.
  */
 
 #include "config.h"
@@ -41,7 +48,8 @@ static struct {
 	uint64_t opened_ns, next_ns, enabled_ns;
 	uint64_t snap_time, snap_cnt;	/* the programs' totals when the window opened */
 	uint64_t run_time, run_cnt;	/* summed over closed windows */
-	char	 why_not[160];
+	unsigned switches;	/* made while the gates were open */
+	char	 why_not[320];
 } oh = { .fd = -1 };
 
 static int write_sysctl(int v)
@@ -128,6 +136,12 @@ int ls_overhead_enable(enum ls_self_cost mode)
 	}
 	if (ls_read_u64_file(STATS_SYSCTL, &old) == 0 && old)
 		oh.already_on = true;	/* kept on by someone else: measuring costs us nothing */
+	if (mode == LS_SELF_COST_AUTO && !oh.already_on) {
+		snprintf(oh.why_not, sizeof(oh.why_not), "by default the kernel's BPF statistics are "
+		    "not switched on, which interrupts every CPU; --self-cost full switches them "
+		    "before and after the run and counts every event");
+		return -1;
+	}
 #ifndef HAVE_BPF_ENABLE_STATS
 	oh.by_sysctl = true;
 #endif
@@ -176,7 +190,7 @@ static void window_close(const struct ls_probe *probes, int nprobes, uint64_t no
 	oh.enabled_ns += now - oh.opened_ns;
 }
 
-/* ls_overhead_start - the run begins (gates open): the first window opens */
+/* ls_overhead_start - the run is about to begin (gates still shut): the first window opens */
 void ls_overhead_start(const struct ls_probe *probes, int nprobes, uint64_t now)
 {
 	if (oh.usable)
@@ -193,10 +207,13 @@ uint64_t ls_overhead_tick(const struct ls_probe *probes, int nprobes, uint64_t n
 
 	if (!oh.usable || oh.mode != LS_SELF_COST_SAMPLED)
 		return UINT64_MAX;
-	if (oh.open && now >= oh.opened_ns + LS_SELF_COST_WINDOW_NS)
+	if (oh.open && now >= oh.opened_ns + LS_SELF_COST_WINDOW_NS) {
 		window_close(probes, nprobes, now);
-	else if (!oh.open && now >= oh.next_ns)
+		oh.switches += !oh.already_on;
+	} else if (!oh.open && now >= oh.next_ns) {
 		window_open(probes, nprobes, now);
+		oh.switches += oh.open && !oh.already_on;
+	}
 	due = oh.open ? oh.opened_ns + LS_SELF_COST_WINDOW_NS : oh.next_ns;
 	return due > now ? due - now : 0;
 }
@@ -225,6 +242,7 @@ void ls_overhead_collect(const struct ls_probe *probes, int nprobes, double dura
 
 	memset(out, 0, sizeof(*out));
 	out->sampled = oh.mode == LS_SELF_COST_SAMPLED;
+	out->switches = oh.switches;
 	if (!oh.usable || !oh.enabled_ns) {
 		out->why_not = strdup(oh.why_not[0] ? oh.why_not : "statistics were not enabled");
 		return;

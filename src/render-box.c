@@ -359,9 +359,10 @@ void ls_render_box(FILE *f, const struct ls_report *r, const struct ls_render_op
 		ls_fmt_count(n, sizeof(n), r->overhead.run_cnt);
 		if (r->overhead.sampled && r->overhead.fraction < 1)
 			fprintf(f, "overhead: %d BPF programs, %s/event; about %s for %s events, %.4f %% of "
-			    "monitored CPU time (statistics sampled on %.0f %% of the run; --self-cost "
-			    "full counts every event)\n", r->overhead.nprogs, m, t, n,
-			    r->overhead.share * 100, r->overhead.fraction * 100);
+			    "monitored CPU time (statistics sampled on %.0f %% of the run, switched %u "
+			    "times, each switch interrupting every CPU; --self-cost full counts every "
+			    "event)\n", r->overhead.nprogs, m, t, n, r->overhead.share * 100,
+			    r->overhead.fraction * 100, r->overhead.switches);
 		else
 			fprintf(f, "overhead: %d BPF programs ran %s for %s events (%s/event), %.4f %% of "
 			    "monitored CPU time\n", r->overhead.nprogs, t, n, m, r->overhead.share * 100);

@@ -160,6 +160,7 @@ int ls_render_json(FILE *f, const struct ls_report *r)
 	if (r->overhead.available) {
 		json_object_set_new(ov, "programs", json_integer(r->overhead.nprogs));
 		json_object_set_new(ov, "sampled_fraction", json_real(r->overhead.fraction));
+		json_object_set_new(ov, "switches", json_integer(r->overhead.switches));
 		json_object_set_new(ov, "run_time_ns", json_integer((json_int_t)r->overhead.run_time_ns));
 		json_object_set_new(ov, "run_cnt", json_integer((json_int_t)r->overhead.run_cnt));
 		json_object_set_new(ov, "mean_ns", json_real(r->overhead.mean_ns));

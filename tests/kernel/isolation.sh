@@ -56,8 +56,13 @@ ok "runqueue latency was measured for the preempted target" \
 	[ "$(jq_ "$TMP/comp.json" '.isolation.runqueue_latency_ns.count > 100')" = true ]
 ok "p99_999_runqueue_ns is null below 100 000 samples" \
 	[ "$(jq_ "$TMP/comp.json" '.isolation.p99_999_runqueue_ns')" = null ]
-ok "the report carries the overhead" \
-	[ "$(jq_ "$TMP/comp.json" '.overhead.available and .overhead.run_cnt > 0')" = true ]
+if [ "$(cat /proc/sys/kernel/bpf_stats_enabled)" = 1 ]; then
+	ok "statistics already on: the report carries the overhead of every event" \
+		[ "$(jq_ "$TMP/comp.json" '.overhead.available and .overhead.sampled_fraction == 1')" = true ]
+else
+	ok "by default the overhead is not measured (no statistics switch), and the report says how" \
+		[ "$(jq_ "$TMP/comp.json" '.overhead.available == false and (.overhead.reason | test("--self-cost full"))')" = true ]
+fi
 ok "the run ended by duration" [ "$(jq_ "$TMP/comp.json" .run.ended_by)" = duration ]
 
 # --- a sleeper measures its own oversleep -----------------------------------
@@ -149,13 +154,41 @@ ok "--self-cost full counts every program run (at least two per switch)" \
 	[ "$(jq_ "$TMP/full.json" ".overhead.sampled_fraction == 1 and .overhead.run_cnt >= 2 * $VOL")" = true ]
 selfcost sampled "$TMP/sampled.json"
 diag "sampled: fraction $(jq_ "$TMP/sampled.json" .overhead.sampled_fraction), estimated $(jq_ "$TMP/sampled.json" .overhead.run_cnt) runs for $VOL switches"
-ok "by default the statistics are sampled on 50 ms of every second" \
+ok "--self-cost sampled: the statistics are on for 50 ms of every second" \
 	[ "$(jq_ "$TMP/sampled.json" ".overhead.sampled_fraction > 0.03 and .overhead.sampled_fraction < 0.1")" = true ]
 ok "... and the estimate scales to the whole run (within 2x of two runs per switch)" \
 	[ "$(jq_ "$TMP/sampled.json" ".overhead.run_cnt > $VOL and .overhead.run_cnt < 8 * $VOL")" = true ]
 ok "... the mean per event comes from the sampled windows" \
 	[ "$(jq_ "$TMP/sampled.json" '.overhead.mean_ns > 0')" = true ]
+ok "... and the report counts the switches made during the run (two a second)" \
+	[ "$(jq_ "$TMP/sampled.json" '.overhead.switches >= 4 and .overhead.switches <= 8')" = true ]
 ok "the statistics switch is back as it was" [ "$(cat /proc/sys/kernel/bpf_stats_enabled)" = "$stats_before" ]
+
+# Switching the statistics patches kernel code and interrupts every CPU: the
+# default run must send no IPI of its own, --self-cost sampled does (which
+# shows the oracle, the memory module's IPI senders, sees ours). The IPIs
+# are told by sender and callsite (on_each_cpu_cond_mask: text patching).
+if [ "$stats_before" = 1 ]; then	# someone keeps them on: nothing would be switched
+	echo 0 >/proc/sys/kernel/bpf_stats_enabled
+	RESTORE="${RESTORE:-}; echo 1 >/proc/sys/kernel/bpf_stats_enabled"
+fi
+own_ipis() {	# own_ipis JSON: IPIs latencyscope's own process sent by a cross-CPU call
+	jq_ "$1" '[.memory.tlb.senders[] | select(.comm == "latencyscope" and
+		(.callsite | startswith("on_each_cpu"))) | .count] | add // 0'
+}
+"$LS" -m memory -d 2 --json -o "$TMP/ipi-auto.json" 2>"$TMP/ipi-auto.err"
+"$LS" -m memory -d 2 --self-cost sampled --json -o "$TMP/ipi-sampled.json" 2>"$TMP/ipi-sampled.err"
+diag "IPIs from latencyscope's cross-CPU calls: default $(own_ipis "$TMP/ipi-auto.json"), sampled $(own_ipis "$TMP/ipi-sampled.json") ($(jq_ "$TMP/ipi-sampled.json" .overhead.switches) switches)"
+ok "--self-cost sampled: its statistics switches interrupt the monitored CPUs (the oracle sees them)" \
+	[ "$(own_ipis "$TMP/ipi-sampled.json")" -gt 0 ]
+ok "the default run sends no IPI of its own to the monitored CPUs" \
+	[ "$(own_ipis "$TMP/ipi-auto.json")" = 0 ]
+"$LS" -m memory -d 1 --self-cost full --json -o "$TMP/ipi-full.json" 2>"$TMP/ipi-full.err"
+ok "--self-cost full switches before the gates open and after they close: no IPI inside the run" \
+	[ "$(own_ipis "$TMP/ipi-full.json")" = 0 ] && [ "$(jq_ "$TMP/ipi-full.json" .overhead.available)" = true ]
+if [ "$stats_before" = 1 ]; then
+	echo 1 >/proc/sys/kernel/bpf_stats_enabled
+fi
 "$LS" -m isolation -d 0.3 --self-cost off --json -o "$TMP/off.json" 2>/dev/null
 ok "--self-cost off: the overhead is not measured, and the report says why" \
 	[ "$(jq_ "$TMP/off.json" '.overhead.available == false and (.overhead.reason | test("self-cost off"))')" = true ]

@@ -160,8 +160,14 @@ static void test_options(void)
 	ok(parse(&o, "--interface eth0,veth-a.1", err, sizeof(err)) == 0 && o.ninterfaces == 2 &&
 	    !strcmp(o.interfaces[1], "veth-a.1"), "--interface takes a list of device names");
 	ls_opts_free(&o);
-	ok(parse(&o, "", err, sizeof(err)) == 0 && o.self_cost == LS_SELF_COST_SAMPLED,
-	    "the probes' own cost is sampled by default");
+	ok(parse(&o, "", err, sizeof(err)) == 0 && o.self_cost == LS_SELF_COST_AUTO,
+	    "the probes' own cost: auto by default");
+	ls_opts_free(&o);
+	ok(parse(&o, "--self-cost sampled", err, sizeof(err)) == 0 &&
+	    o.self_cost == LS_SELF_COST_SAMPLED, "--self-cost sampled");
+	ls_opts_free(&o);
+	ok(parse(&o, "--self-cost sampled --self-cost auto", err, sizeof(err)) == 0 &&
+	    o.self_cost == LS_SELF_COST_AUTO, "--self-cost auto");
 	ls_opts_free(&o);
 	ok(parse(&o, "--self-cost full", err, sizeof(err)) == 0 && o.self_cost == LS_SELF_COST_FULL,
 	    "--self-cost full");
@@ -177,7 +183,7 @@ static void test_options(void)
 	line_bad("--module isolation,", "malformed module list");
 	line_bad("--module ,isolation", "malformed module list");
 	line_bad("--module", "needs a value");
-	line_bad("--self-cost some", "give sampled, full or off");
+	line_bad("--self-cost some", "give auto, sampled, full or off");
 	line_bad("--cpus 3-1", "reversed");
 	line_bad("--cpus", "needs a value");
 	line_bad("--pid x", "expected a process id");

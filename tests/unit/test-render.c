@@ -92,6 +92,7 @@ static void fixture(struct ls_report *r)
 	r->overhead.share = 0.0001;
 	r->overhead.sampled = true;	/* statistics on 50 ms of every second */
 	r->overhead.fraction = 0.05;
+	r->overhead.switches = 20;
 	r->lost_events = 3;
 	r->nlost_cpus = 4;
 	r->lost_per_cpu = calloc(4, sizeof(uint64_t));
