@@ -137,9 +137,9 @@ int ls_overhead_enable(enum ls_self_cost mode)
 	if (ls_read_u64_file(STATS_SYSCTL, &old) == 0 && old)
 		oh.already_on = true;	/* kept on by someone else: measuring costs us nothing */
 	if (mode == LS_SELF_COST_AUTO && !oh.already_on) {
-		snprintf(oh.why_not, sizeof(oh.why_not), "by default the kernel's BPF statistics are "
-		    "not switched on, which interrupts every CPU; --self-cost full switches them "
-		    "before and after the run and counts every event");
+		snprintf(oh.why_not, sizeof(oh.why_not), "switching the kernel's BPF statistics on "
+		    "would interrupt every CPU during the run; --self-cost full switches them only "
+		    "before and after it and counts every event");
 		return -1;
 	}
 #ifndef HAVE_BPF_ENABLE_STATS
