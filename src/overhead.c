@@ -209,10 +209,10 @@ uint64_t ls_overhead_tick(const struct ls_probe *probes, int nprobes, uint64_t n
 		return UINT64_MAX;
 	if (oh.open && now >= oh.opened_ns + LS_SELF_COST_WINDOW_NS) {
 		window_close(probes, nprobes, now);
-		oh.switches += !oh.already_on;
+		oh.switches++;
 	} else if (!oh.open && now >= oh.next_ns) {
 		window_open(probes, nprobes, now);
-		oh.switches += oh.open && !oh.already_on;
+		oh.switches += oh.open;	/* a failed switch waits for the next window */
 	}
 	due = oh.open ? oh.opened_ns + LS_SELF_COST_WINDOW_NS : oh.next_ns;
 	return due > now ? due - now : 0;
