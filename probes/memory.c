@@ -186,7 +186,115 @@ TRACEPOINT_PROBE(tlb, tlb_flush)
 }
 #endif
 
-/* mem_ipi - count n IPIs the current task sent to monitored CPUs */
+/*
+ * The sending CPU's context. An IPI the kernel sends from an interrupt (a
+ * timer waking a task on another CPU, the tick) is not the doing of the
+ * task it interrupted. The irq and irq_vectors tracepoints mark it: hard
+ * and soft interrupts do not nest on a CPU, so one flag each, set at entry
+ * and cleared at exit (an exit missed while attaching is mended by the
+ * next one). Interrupt rates are low: these cost nothing measurable.
+ */
+#if defined(LS_HAVE_TP_ipi__ipi_send_cpu) || defined(LS_HAVE_TP_ipi__ipi_send_cpumask)
+struct mem_irqctx {
+	u32 hard, soft;
+};
+BPF_PERCPU_ARRAY(mem_irqctx, struct mem_irqctx, 1);
+
+static __always_inline int mem_in_irq(int hard, u32 on)
+{
+	u32 zero = 0;
+	struct mem_irqctx *x = mem_irqctx.lookup(&zero);
+
+	if (x && hard)
+		x->hard = on;
+	else if (x)
+		x->soft = on;
+	return 0;
+}
+
+#if defined(LS_HAVE_TP_irq__irq_handler_entry) && defined(LS_HAVE_TP_irq__irq_handler_exit)
+RAW_TRACEPOINT_PROBE(irq_handler_entry)
+{
+	return mem_in_irq(1, 1);
+}
+
+RAW_TRACEPOINT_PROBE(irq_handler_exit)
+{
+	return mem_in_irq(1, 0);
+}
+#endif
+#if defined(LS_HAVE_TP_irq__softirq_entry) && defined(LS_HAVE_TP_irq__softirq_exit)
+RAW_TRACEPOINT_PROBE(softirq_entry)
+{
+	return mem_in_irq(0, 1);
+}
+
+RAW_TRACEPOINT_PROBE(softirq_exit)
+{
+	return mem_in_irq(0, 0);
+}
+#endif
+#if defined(LS_HAVE_TP_irq_vectors__local_timer_entry) && defined(LS_HAVE_TP_irq_vectors__local_timer_exit)
+RAW_TRACEPOINT_PROBE(local_timer_entry)
+{
+	return mem_in_irq(1, 1);
+}
+
+RAW_TRACEPOINT_PROBE(local_timer_exit)
+{
+	return mem_in_irq(1, 0);
+}
+#endif
+#if defined(LS_HAVE_TP_irq_vectors__irq_work_entry) && defined(LS_HAVE_TP_irq_vectors__irq_work_exit)
+RAW_TRACEPOINT_PROBE(irq_work_entry)
+{
+	return mem_in_irq(1, 1);
+}
+
+RAW_TRACEPOINT_PROBE(irq_work_exit)
+{
+	return mem_in_irq(1, 0);
+}
+#endif
+#if defined(LS_HAVE_TP_irq_vectors__call_function_entry) && defined(LS_HAVE_TP_irq_vectors__call_function_exit)
+RAW_TRACEPOINT_PROBE(call_function_entry)
+{
+	return mem_in_irq(1, 1);
+}
+
+RAW_TRACEPOINT_PROBE(call_function_exit)
+{
+	return mem_in_irq(1, 0);
+}
+#endif
+#if defined(LS_HAVE_TP_irq_vectors__call_function_single_entry) && defined(LS_HAVE_TP_irq_vectors__call_function_single_exit)
+RAW_TRACEPOINT_PROBE(call_function_single_entry)
+{
+	return mem_in_irq(1, 1);
+}
+
+RAW_TRACEPOINT_PROBE(call_function_single_exit)
+{
+	return mem_in_irq(1, 0);
+}
+
+#endif
+
+/* mem_ipi_context - MEM_IPI_TASK, or the interrupt the IPI is sent from */
+static __always_inline u32 mem_ipi_context(void)
+{
+	u32 zero = 0;
+	struct mem_irqctx *x = mem_irqctx.lookup(&zero);
+
+	if (!x)
+		return MEM_IPI_TASK;
+	return x->hard ? MEM_IPI_HARDIRQ : x->soft ? MEM_IPI_SOFTIRQ : MEM_IPI_TASK;
+}
+#else
+#define mem_ipi_context() MEM_IPI_TASK
+#endif
+
+/* mem_ipi - count n IPIs sent to monitored CPUs by the current task or an interrupt */
 static __always_inline void mem_ipi(u64 callsite, u64 callback, u64 n)
 {
 	u32 zero = 0;
@@ -198,14 +306,17 @@ static __always_inline void mem_ipi(u64 callsite, u64 callback, u64 n)
 		return;
 	c->ipis_to_monitored += n;
 	k.cpu = bpf_get_smp_processor_id();
-	k.tgid = bpf_get_current_pid_tgid() >> 32;
+	k.context = mem_ipi_context();
+	if (k.context == MEM_IPI_TASK)
+		k.tgid = bpf_get_current_pid_tgid() >> 32;
 	k.callsite = callsite;
 	k.callback = callback;
 	v = mem_ipis.lookup(&k);
 	if (!v) {
 		struct mem_ipi_val init = {};
 
-		bpf_get_current_comm(init.comm, sizeof(init.comm));
+		if (k.context == MEM_IPI_TASK)
+			bpf_get_current_comm(init.comm, sizeof(init.comm));
 		mem_ipis.insert(&k, &init);
 		v = mem_ipis.lookup(&k);
 	}

@@ -53,10 +53,15 @@ struct mem_cpu {
 /* mem_ipi_key - who sent IPIs to the monitored CPUs, and why */
 struct mem_ipi_key {
 	ls_u32	cpu;		/* sender CPU */
-	ls_u32	tgid;
+	ls_u32	tgid;		/* 0 when sent from an interrupt */
 	ls_u64	callsite;	/* kernel address that sent the IPI */
 	ls_u64	callback;	/* function the target ran */
+	ls_u32	context;	/* MEM_IPI_TASK, MEM_IPI_HARDIRQ or MEM_IPI_SOFTIRQ */
+	ls_u32	unused;
 };
+#define MEM_IPI_TASK	0	/* sent by the current task */
+#define MEM_IPI_HARDIRQ	1	/* from an interrupt handler (a timer's wake-up, the tick) */
+#define MEM_IPI_SOFTIRQ	2	/* from a softirq (timers, RCU, NET_RX...) */
 
 struct mem_ipi_val {
 	ls_u64	count;		/* target CPUs reached, monitored ones only */

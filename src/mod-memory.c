@@ -333,8 +333,11 @@ static void collect_tlb(struct ls_probe *p, const struct ls_run *r, struct ls_se
 	};
 	static const struct ls_column scols[] = {
 		{ "cpu", "CPU", 4 }, { "comm", "SENDER", 15 }, { "pid", "PID", 7 },
-		{ "callback", NULL, 0 }, { "callsite", "CALLSITE", 32 }, { "count", "IPIS", 8 },
+		{ "context", NULL, 0 }, { "callback", NULL, 0 }, { "callsite", "CALLSITE", 32 },
+		{ "count", "IPIS", 8 },
 	};
+	/* an IPI sent from an interrupt has no sending process: the context is named instead */
+	static const char *const contexts[] = { "task", "hardirq", "softirq" };
 	char names[MEM_NR_TLB_REASONS][32], comm[MEM_COMM_LEN + 1], a[128], b[128];
 	uint64_t shootdowns = 0, ipis = 0, full = 0;
 	struct ls_table *t = ls_section_table(s, "tlb.flushes", "TLB flushes by reason", 4, fcols);
@@ -367,7 +370,7 @@ static void collect_tlb(struct ls_probe *p, const struct ls_run *r, struct ls_se
 	    ls_v_uint(shootdowns, LS_F_COUNT));
 	ls_section_metric(s, "tlb.ipis_received", "IPIs sent to these CPUs", ls_v_uint(ipis, LS_F_COUNT));
 
-	t = ls_section_table(s, "tlb.senders", "Who sent IPIs to the monitored CPUs", 6, scols);
+	t = ls_section_table(s, "tlb.senders", "Who sent IPIs to the monitored CPUs", 7, scols);
 	t->max_text_rows = 6;
 	kv = ls_probe_read_hash(p, "mem_ipis", sizeof(*kv), offsetof(struct kv_ipi, v), &n);
 	cache = n > 0 ? bcc_symcache_new(-1, NULL) : NULL;
@@ -375,15 +378,20 @@ static void collect_tlb(struct ls_probe *p, const struct ls_run *r, struct ls_se
 		qsort(kv, n, sizeof(*kv), cmp_ipi);
 	for (int i = 0; kv && i < n; i++) {
 		struct ls_value *row = ls_table_row(t);
+		uint32_t ctx = kv[i].k.context < 3 ? kv[i].k.context : MEM_IPI_TASK;
+		char who[24];
 
 		ksym(cache, kv[i].k.callback, a, sizeof(a));
 		ksym(cache, kv[i].k.callsite, b, sizeof(b));
+		if (ctx != MEM_IPI_TASK)
+			snprintf(who, sizeof(who), "(%s)", contexts[ctx]);
 		row[0] = ls_v_uint(kv[i].k.cpu, LS_F_PLAIN);
-		row[1] = ls_v_str(ls_comm(comm, kv[i].v.comm, MEM_COMM_LEN));
+		row[1] = ls_v_str(ctx == MEM_IPI_TASK ? ls_comm(comm, kv[i].v.comm, MEM_COMM_LEN) : who);
 		row[2] = ls_v_uint(kv[i].k.tgid, LS_F_PLAIN);
-		row[3] = ls_v_str(a);
-		row[4] = ls_v_str(b);
-		row[5] = ls_v_uint(kv[i].v.count, LS_F_COUNT);
+		row[3] = ls_v_str(contexts[ctx]);
+		row[4] = ls_v_str(a);
+		row[5] = ls_v_str(b);
+		row[6] = ls_v_uint(kv[i].v.count, LS_F_COUNT);
 	}
 	if (cache)
 		bcc_free_symcache(cache, -1);

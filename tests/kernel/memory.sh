@@ -138,6 +138,24 @@ ok "the top IPI sender is the unmapping workload, its callsite symbolized" \
 	[ "$(jq_ "$TMP/t.json" ".memory.tlb.senders[0] | .pid == $W and .cpu == $OTHER and (.callsite | test(\"^[a-z_]+\"))")" = true ]
 ok "shootdowns on a --cpus CPU are a violation (exit 2)" [ "$rc" -eq 2 ]
 
+# --- an IPI sent from an interrupt is not the interrupted task's ----------------
+# A timer armed and firing on OTHER wakes a reader on CPU while the workload
+# spins on OTHER: the wake-up IPIs come from the timer interrupt, with the
+# workload as the task it interrupted. The workload counts its wake-ups.
+start "$TMP/irq.json" --cpus "$CPU"
+"$WL/sync" timer-wake 400 "$OTHER" "$CPU" >"$TMP/tw.out"
+stop
+W=$(field "$TMP/tw.out" pid)
+wakes=$(field "$TMP/tw.out" wakes)
+hard=$(jq_ "$TMP/irq.json" "[.memory.tlb.senders[] | select(.context == \"hardirq\" and .cpu == $OTHER and (.callsite | startswith(\"ttwu_queue_wakelist\"))) | .count] | add // 0")
+blamed=$(jq_ "$TMP/irq.json" "[.memory.tlb.senders[] | select(.pid == $W and (.callsite | startswith(\"ttwu_queue_wakelist\"))) | .count] | add // 0")
+diag "timer wake-ups $wakes; wake-up IPIs from a hardirq on CPU $OTHER: $hard; put on the workload: $blamed"
+from_hardirq() { [ "$wakes" -eq 400 ] && [ "$hard" -ge $((wakes * 9 / 10)) ]; }
+ok "the timer's wake-up IPIs are sent from a hardirq (nine in ten wake-ups at least)" from_hardirq
+ok "... and none is put on the task the timer interrupted" [ "$blamed" = 0 ]
+ok "an interrupt's row names its context, not a process" \
+	[ "$(jq_ "$TMP/irq.json" '[.memory.tlb.senders[] | select(.context != "task" and (.pid != 0 or (.comm | startswith("(") | not)))] | length')" = 0 ]
+
 # --- reclaim stalls: a writer inside a memory cgroup with a small limit ---------
 cg=""
 if [ -d /sys/fs/cgroup/memory ]; then

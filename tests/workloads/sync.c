@@ -20,6 +20,14 @@
  *				context switches getrusage saw: a yield that switches
  *				counts there, the thread still runnable)
  *
+ *	sync timer-wake COUNT TIMER_CPU READER_CPU
+ *				a thread pinned to READER_CPU blocks in read() on a
+ *				timerfd that the main thread, pinned to TIMER_CPU,
+ *				arms for 200 us and then spins until the read
+ *				returns, COUNT times: each wake-up comes from the
+ *				timer interrupt on TIMER_CPU while this process is
+ *				the task running there; prints "wakes=N pid=N"
+ *
  *	sync timeouts COUNT	calls select, pselect6, poll, ppoll and epoll_wait
  *				COUNT times each with nothing to wait for and a
  *				1 ms timeout (raw syscalls, so each is the syscall
@@ -43,6 +51,7 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,6 +123,59 @@ static int yield_mode(void)
 		pthread_join(t[i], NULL);
 	getrusage(RUSAGE_SELF, &ru);
 	printf("yields=%ld switched=%ld\n", 2 * rounds, ru.ru_nivcsw);
+	return 0;
+}
+
+static int timer_fd, reader_cpu;
+static _Atomic long woken;
+
+static void pin_to(int c)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(c, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void *timer_reader(void *arg)
+{
+	uint64_t expirations;
+
+	(void)arg;
+	pin_to(reader_cpu);
+	for (long i = 0; i < rounds; i++) {
+		if (read(timer_fd, &expirations, sizeof(expirations)) != sizeof(expirations))
+			break;
+		atomic_store(&woken, i + 1);
+	}
+	return NULL;
+}
+
+/* timer_wake_mode - a timer on one CPU wakes a reader on another, COUNT times */
+static int timer_wake_mode(int timer_cpu)
+{
+	struct itimerspec in = { .it_value = { .tv_nsec = 200000 } };
+	pthread_t t;
+
+	timer_fd = timerfd_create(CLOCK_MONOTONIC, 0);
+	if (timer_fd < 0) {
+		perror("timerfd_create");
+		return 1;
+	}
+	pin_to(timer_cpu);	/* the timer is armed, and fires, here */
+	pthread_create(&t, NULL, timer_reader, NULL);
+	for (long i = 0; i < rounds; i++) {
+		usleep(1000);	/* the reader is asleep in read() again */
+		if (timerfd_settime(timer_fd, 0, &in, NULL) < 0) {
+			perror("timerfd_settime");
+			return 1;
+		}
+		while (atomic_load(&woken) <= i)
+			;	/* this task runs on TIMER_CPU when the timer fires */
+	}
+	pthread_join(t, NULL);
+	printf("wakes=%ld pid=%d\n", atomic_load(&woken), (int)getpid());
 	return 0;
 }
 
@@ -252,9 +314,14 @@ int main(int argc, char **argv)
 		cpu = atoi(argv[3]);
 		return yield_mode();
 	}
+	if (argc == 5 && !strcmp(argv[1], "timer-wake")) {
+		rounds = atol(argv[2]);
+		reader_cpu = atoi(argv[4]);
+		return timer_wake_mode(atoi(argv[3]));
+	}
 	if (argc == 3 && !strcmp(argv[1], "timeouts"))
 		return timeouts_mode(atol(argv[2]));
 	fprintf(stderr, "usage: sync futex ROUNDS CPU | sync pipe PERIOD_US COUNT | sync yield COUNT CPU | "
-	    "sync timeouts COUNT\n");
+	    "sync timer-wake COUNT TIMER_CPU READER_CPU | sync timeouts COUNT\n");
 	return 2;
 }
