@@ -57,6 +57,7 @@ static int swev_config(const char *name)
 	return -1;
 }
 #define LS_LOG_SIZE (1 << 20)
+#define LS_PERF_WAKEUP 256	/* records per wake-up of a perf buffer: LS_WAKE_EVERY in the probes */
 
 struct perf_readers {
 	int n;
@@ -644,7 +645,10 @@ static int open_events(struct ls_probe *p, char *err, size_t errlen)
 	pr = calloc(1, sizeof(*pr));
 	pr->r = calloc(ncpu, sizeof(*pr->r));
 	for (int c = 0; c < ncpu; c++) {
-		struct perf_reader *rd = bpf_open_perf_buffer(perf_cb, perf_lost_cb, p, -1, c, 64);
+		/* a wake-up per record would interrupt the monitored CPU: see ls_emit() */
+		struct bcc_perf_buffer_opts opts = { .pid = -1, .cpu = c,
+		    .wakeup_events = LS_PERF_WAKEUP };
+		struct perf_reader *rd = bpf_open_perf_buffer_opts(perf_cb, perf_lost_cb, p, 64, &opts);
 		int rfd;
 
 		if (!rd)
@@ -757,15 +761,25 @@ int ls_probe_attach(struct ls_probe *p, char *err, size_t errlen)
 	return 0;
 }
 
-/* ls_probe_poll - hand pending events to the module; waits at most timeout_ms */
+/*
+ * ls_probe_poll - hand pending events to the module; waits at most
+ * timeout_ms. The probes do not wake us per record (ls_emit()), so what
+ * arrived without a wake-up is read after the wait.
+ */
 int ls_probe_poll(struct ls_probe *p, int timeout_ms)
 {
 	struct perf_readers *pr = p->perf;
 
-	if (p->ringbuf)
-		return bpf_poll_ringbuf(p->ringbuf, timeout_ms);
-	if (pr && pr->n)
-		return perf_reader_poll(pr->n, pr->r, timeout_ms);
+	if (p->ringbuf) {
+		bpf_poll_ringbuf(p->ringbuf, timeout_ms);	/* a signal cuts the wait short */
+		return bpf_consume_ringbuf(p->ringbuf);
+	}
+	if (pr && pr->n) {
+		perf_reader_poll(pr->n, pr->r, timeout_ms);
+		return perf_reader_consume(pr->n, pr->r);
+	}
+	if (timeout_ms > 0)
+		usleep(timeout_ms * 1000);
 	return 0;
 }
 

@@ -72,6 +72,32 @@ ok "wakeups are flow arrows from the waker's track to the woken thread's" \
 ok "a migration is an instant on the migrated thread's track" \
 	[ "$(jq "[.traceEvents[] | select(.ph == \"i\" and .tid == $M and (.name | test(\"^migrated CPU\")))] | length" "$TMP/t2.json")" -ge 1 ]
 
+# --- the event stream does not interrupt the CPU it watches --------------------------------
+# Waking the reader for each record raises an irq_work interrupt on the CPU
+# that recorded it (/proc/interrupts IWI): records are read in batches
+# instead. The same workload untraced gives the CPU's own rate.
+iwi() { awk -v c="$CPU" '$1 == "IWI:" { print $(c + 2) }' /proc/interrupts; }
+i0=$(iwi)
+taskset -c "$CPU" "$WL/sync" timeouts 300 >/dev/null
+base=$(( $(iwi) - i0 ))
+for ev in ring perf; do	# LATENCYSCOPE_EVENTS=perf: the perf buffers of kernels before 5.8
+	LATENCYSCOPE_EVENTS=$ev "$LS" -v -m syscall --cpus "$CPU" -d 60 -f perfetto --trace-threshold 0 \
+		-o "$TMP/iwi-$ev.json" >/dev/null 2>"$TMP/iwi-$ev.err" &
+	L=$!
+	bg_pids="$bg_pids $L"
+	wait_for "$TMP/iwi-$ev.err" "probes attached" || diag "never attached"
+	i0=$(iwi)
+	taskset -c "$CPU" "$WL/sync" timeouts 300 >/dev/null
+	traced=$(( $(iwi) - i0 ))
+	kill -INT "$L"
+	wait "$L"
+	recs=$(jq '[.traceEvents[] | select(.ph == "X" and .cat == "syscall")] | length' "$TMP/iwi-$ev.json")
+	diag "$ev: syscall records in the trace: $recs; irq_work interrupts on CPU $CPU: $traced traced, $base untraced"
+	ok "$ev: the event stream carried every timed-out sleep (5 kinds x 300)" [ "$recs" -ge 1500 ]
+	ok "$ev: ... with less than one irq_work interrupt per 100 records on the CPU" \
+		[ "$traced" -le $((base + recs / 100 + 5)) ]
+done
+
 # --- a page-fault burst is a step of a counter track -------------------------------------
 "$LS" -v -m memory -d 60 -f perfetto -o "$TMP/t3.json" >/dev/null 2>"$TMP/t3.err" &
 L=$!
