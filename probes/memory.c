@@ -277,7 +277,6 @@ RAW_TRACEPOINT_PROBE(call_function_single_exit)
 {
 	return mem_in_irq(1, 0);
 }
-
 #endif
 
 /* mem_ipi_context - MEM_IPI_TASK, or the interrupt the IPI is sent from */
