@@ -237,6 +237,8 @@ int main(int argc, char **argv)
 		ls_opts_free(&o);
 		return LS_EXIT_PASS;
 	}
+	/* from here on a signal ends the run with a report, even one before it starts */
+	set_signals();
 	ls_verbose = o.verbose;
 	r.opts = &o;
 	r.host = &h;
@@ -290,7 +292,6 @@ int main(int argc, char **argv)
 	if (!out)
 		goto fail;
 	r.probes_dir = probes_dir(&o);
-	set_signals();
 	pin_self(&r);
 
 	/* load: a module whose tracepoints are missing is reported, not fatal */
