@@ -85,4 +85,23 @@ ok "an unknown --state exits 3" [ $? -eq 3 ]
 kill "$(sed -n 's/^pid=\([0-9]*\).*/\1/p' "$TMP/w1.out")" 2>/dev/null
 ok "no BPF program is left attached" no_programs_left
 
+# --- the tracer itself idles between its reads -------------------------------------
+# The wallclock probe sends no event records; the main loop must still sleep
+# between its reads instead of spinning. Oracle: the kernel's own CPU time
+# of the latencyscope process (/proc/PID/stat utime + stime, in clock ticks)
+# over 2 s of the run.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+"$LS" -v -m wallclock -d 60 >/dev/null 2>"$TMP/idle.err" &
+L=$!
+bg_pids="$bg_pids $L"
+wait_for "$TMP/idle.err" "probes attached" || diag "never attached"
+c0=$(cpu_ticks "$L")
+sleep 2
+c1=$(cpu_ticks "$L")
+kill -INT "$L"
+wait "$L"
+hz=$(getconf CLK_TCK)
+diag "latencyscope's own CPU time over 2 s of a wallclock run: $((c1 - c0)) ticks of 1/$hz s"
+ok "the tracer uses under a tenth of a CPU while it runs" [ $((c1 - c0)) -lt $((2 * hz / 10)) ]
+
 done_testing
