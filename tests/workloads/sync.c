@@ -69,12 +69,13 @@ static int cpu;
 static uint64_t *waits[2];
 static long nwaits[2], neagain[2];
 
-static void pin(void)
+/* pin_to - the calling thread on CPU c only */
+static void pin_to(int c)
 {
 	cpu_set_t set;
 
 	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
+	CPU_SET(c, &set);
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
@@ -82,7 +83,7 @@ static void *player(void *arg)
 {
 	int me = (int)(intptr_t)arg, other = !me;
 
-	pin();
+	pin_to(cpu);
 	for (long r = 0; r < rounds; r++) {
 		if (me == 1 || r > 0) {
 			while (!atomic_load(&turn[me])) {
@@ -106,7 +107,7 @@ static void *player(void *arg)
 static void *yielder(void *arg)
 {
 	(void)arg;
-	pin();
+	pin_to(cpu);
 	for (long r = 0; r < rounds; r++)
 		syscall(SYS_sched_yield);
 	return NULL;
@@ -128,15 +129,6 @@ static int yield_mode(void)
 
 static int timer_fd, reader_cpu;
 static _Atomic long woken;
-
-static void pin_to(int c)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(c, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
 
 static void *timer_reader(void *arg)
 {
