@@ -73,8 +73,17 @@ LS_INLINE ls_u32 ls_hist_bucket(ls_u64 v)
  */
 LS_INLINE void ls_hist_add(struct ls_hist *h, ls_u64 v)
 {
-	ls_u32 idx = ls_hist_bucket(v);
+	/*
+	 * A 64-bit index, checked in the register that indexes: with a 32-bit
+	 * one the compiler zero-extends two copies, compares one and indexes
+	 * with the other, and verifiers before 6.x (5.10, 6.1) lose the bound
+	 * between them ("R0 unbounded memory access").
+	 */
+	ls_u64 idx = ls_hist_bucket(v);
 
+#ifdef LS_BPF
+	asm volatile("" : "+r"(idx));	/* one register from here on */
+#endif
 	if (idx >= LS_HIST_NBUCKETS)	/* for the verifier */
 		idx = LS_HIST_NBUCKETS - 1;
 	h->b[idx]++;

@@ -124,6 +124,14 @@ static __always_inline void sc_flush_faddr(struct sc_slot *s, struct sc_counters
 /* sc_evict - another thread takes the slot: keep what its owner tallied */
 static __always_inline void sc_evict(struct sc_slot *s, struct sc_counters *c)
 {
+	/*
+	 * Checked first: with `&& c` at each use the compiler computes
+	 * &c->table_full before the test, and verifiers before 6.x refuse
+	 * pointer arithmetic on a value that may be NULL. The per-CPU array
+	 * always has key 0, so nothing is lost.
+	 */
+	if (!c)
+		return;
 #pragma unroll
 	for (int i = 0; i < SC_TALLIES; i++)
 		sc_flush_rate(s, &s->rate[i], c);

@@ -426,6 +426,7 @@ int	 ls_preflight_pids(int *pids, int npids, char *err, size_t errlen);
 int	 ls_preflight_interfaces(char *const *names, int n, char *err, size_t errlen);
 int	 ls_preflight_tracefs(struct ls_host *h, char *err, size_t errlen);
 int	 ls_preflight_headers(struct ls_host *h, const char *given, char *err, size_t errlen);
+int	 ls_headers_cmp(const char *release, const char *a, const char *b);
 bool	 ls_tracepoint_exists(const struct ls_host *h, const char *cat, const char *ev);
 bool	 ls_tracepoint_category(const struct ls_host *h, const char *ev, char *cat, size_t len);
 void	 ls_host_free(struct ls_host *h);

@@ -385,9 +385,42 @@ fail:
 	return NULL;
 }
 
+/* flavour - what follows a kernel release's last numeric part: "6.1.0-57-rt-amd64" -> "rt-amd64" */
+static const char *flavour(const char *release)
+{
+	const char *f = release, *p = release;
+
+	while ((p = strchr(p, '-'))) {
+		p++;
+		if (*p >= '0' && *p <= '9')
+			f = p;
+	}
+	p = strchr(f, '-');
+	return p ? p + 1 : "";
+}
+
 /*
- * find_usr_src - the headers package under /usr/src: the running kernel's
- * own if present, else the newest. Returns the directory to give libbcc.
+ * ls_headers_cmp - which of two header versions ("6.1.0-57-amd64") suits the
+ * running kernel better, > 0 for a: the exact release, then the running
+ * flavour (stock, -rt, -cloud: strverscmp alone puts "-rt-amd64" above
+ * "-amd64" of the same version), then the newest.
+ */
+int ls_headers_cmp(const char *release, const char *a, const char *b)
+{
+	int fa, fb;
+
+	if (strcmp(a, release) == 0 || strcmp(b, release) == 0)
+		return (strcmp(a, release) == 0) - (strcmp(b, release) == 0);
+	fa = strcmp(flavour(a), flavour(release)) == 0;
+	fb = strcmp(flavour(b), flavour(release)) == 0;
+	if (fa != fb)
+		return fa - fb;
+	return strverscmp(a, b);
+}
+
+/*
+ * find_usr_src - the headers package under /usr/src that suits the running
+ * kernel best (ls_headers_cmp). Returns the directory to give libbcc.
  */
 static char *find_usr_src(const char *release, char **used_version)
 {
@@ -405,11 +438,7 @@ static char *find_usr_src(const char *release, char **used_version)
 		snprintf(probe, sizeof(probe), "/usr/src/%s/include/generated", n);
 		if (!is_dir(probe))
 			continue;
-		if (!strcmp(ver, release)) {
-			snprintf(best, sizeof(best), "%s", n);
-			break;
-		}
-		if (!best[0] || strverscmp(n, best) > 0)
+		if (!best[0] || ls_headers_cmp(release, ver, best + 14) > 0)
 			snprintf(best, sizeof(best), "%s", n);
 	}
 	closedir(d);

@@ -347,6 +347,72 @@ static const char *tail_lines(const char *s, int n)
 	return p == s ? s : p + 1;
 }
 
+/*
+ * verifier_where - the probe line the verifier stopped at. Its log quotes
+ * source lines ("; if (h->min == 0 ...)") but not where they are; the last
+ * quoted line that occurs in the spliced source (whose #line directives
+ * name the real files) gives file:line, or several when it is not unique.
+ */
+static void verifier_where(const char *log, const char *src, char *out, size_t outlen)
+{
+	const char *q = log + strlen(log);
+
+	out[0] = '\0';
+	while (q > log && !out[0]) {
+		const char *bol = q - 1, *s = src, *eol;
+		char want[256], file[256] = "?";
+		int line = 1, hits = 0;
+		size_t n, len = 0;
+
+		while (bol > log && bol[-1] != '\n')
+			bol--;
+		eol = q;
+		q = bol;
+		if (bol[0] != ';' || bol[1] != ' ')
+			continue;
+		n = (size_t)(eol - bol - 2);
+		for (size_t i = 0; i + 3 <= n; i++)	/* newer kernels add " @ file:line" */
+			if (!memcmp(bol + 2 + i, " @ ", 3))
+				n = i;
+		while (n && (bol[2 + n - 1] == '\n' || bol[2 + n - 1] == ' '))
+			n--;
+		if (n < 8 || n >= sizeof(want))	/* "return 0;" matches everywhere */
+			continue;
+		memcpy(want, bol + 2, n);
+		want[n] = '\0';
+		for (; *s; line++) {
+			const char *e = strchr(s, '\n'), *t = s;
+			size_t l = e ? (size_t)(e - s) : strlen(s);
+			int ln;
+
+			if (sscanf(s, "#line %d \"%255[^\"]\"", &ln, file) == 2) {
+				line = ln - 1;
+			} else {
+				while (*t == ' ' || *t == '\t')
+					t++;
+				l -= (size_t)(t - s);
+				while (l && (t[l - 1] == ' ' || t[l - 1] == '\t' || t[l - 1] == '\r'))
+					l--;
+				if (l == n && !memcmp(t, want, n)) {
+					char at[300];
+
+					/* a header spliced twice (include guards) is one place */
+					snprintf(at, sizeof(at), "%s:%d", file, line);
+					if (!strstr(out, at) && hits++ < 3)
+						len += (size_t)snprintf(out + len,
+						    len < outlen ? outlen - len : 0, "%s%s",
+						    hits > 1 ? ", " : "", at);
+				}
+			}
+			if (!e)
+				break;
+			s = e + 1;
+		}
+		if (hits && len < outlen)
+			snprintf(out + len, outlen - len, ": `%s`", want);
+	}
+}
+
 /* sb_add - append to a growing string */
 static void sb_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 {
@@ -565,10 +631,14 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 		    bpf_module_license(p->mod), bpf_module_kern_version(p->mod),
 		    ls_verbose > 1 ? 1 : 0, log, LS_LOG_SIZE, NULL, -1);
 		if (fd < 0) {
+			char where[512];
+
 			fprintf(stderr, "%s\n", tail_lines(log, 25));
-			snprintf(err, errlen, "the kernel's verifier rejected %s() from %s (%s; its log "
-			    "is above): simplify the probe so every path is bounded and every map "
-			    "value is checked for NULL", fn, p->path, strerror(errno));
+			verifier_where(log, src, where, sizeof(where));
+			snprintf(err, errlen, "the verifier of kernel %s rejected %s() from %s%s%s (%s; "
+			    "its log is above): simplify the probe so every path is bounded and "
+			    "every map value is checked for NULL before any use", h->kernel, fn,
+			    p->path, where[0] ? ", stopping at " : "", where, strerror(errno));
 			goto out;
 		}
 		pr = realloc(p->progs, (p->nprogs + 1) * sizeof(*p->progs));
@@ -661,10 +731,11 @@ static int open_events(struct ls_probe *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* tp_find - a tracepoint of the probe; a raw one (cat "") is named by its event alone */
 static struct ls_tp *tp_find(struct ls_probe *p, const char *cat, const char *ev)
 {
 	for (int i = 0; i < p->ntps; i++)
-		if (!strcmp(p->tps[i].cat, cat) && !strcmp(p->tps[i].ev, ev))
+		if ((!cat[0] || !strcmp(p->tps[i].cat, cat)) && !strcmp(p->tps[i].ev, ev))
 			return &p->tps[i];
 	return NULL;
 }
@@ -743,9 +814,14 @@ int ls_probe_attach(struct ls_probe *p, char *err, size_t errlen)
 			pr->link_fd = bpf_attach_tracepoint(pr->prog_fd, pr->cat, pr->ev);
 		else
 			pr->link_fd = bpf_attach_raw_tracepoint(pr->prog_fd, pr->ev);
+		/*
+		 * A kernel older than the tracepoint's current form refuses a
+		 * program that reads arguments it lacks (kfree_skb's reason
+		 * before 5.17): optional ones are then noted as not available.
+		 */
 		if (pr->link_fd < 0 && tp_optional(p, pr->cat, pr->ev)) {
-			ls_warn("%s: tracepoint %s:%s refused the probe (%s): not measured", p->ops->name,
-			    pr->cat, pr->ev, strerror(errno));
+			ls_warn("%s: kernel %s refused %s() on tracepoint %s (%s): not measured",
+			    p->ops->name, p->run->host->kernel, pr->fn, pr->ev, strerror(errno));
 			tp_mark_missing(p, pr->cat, pr->ev);
 			continue;
 		}

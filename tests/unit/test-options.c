@@ -238,8 +238,26 @@ static void test_thresholds(void)
 	ls_opts_free(&o);
 }
 
+/* ls_headers_cmp: the running kernel's flavour before a newer or "greater" one */
+static void test_headers_rank(void)
+{
+	ok(ls_headers_cmp("6.1.0-57-amd64", "6.1.0-57-amd64", "6.1.0-57-rt-amd64") > 0,
+	    "the exact release wins over the -rt flavour of the same version");
+	ok(ls_headers_cmp("6.1.0-57-rt-amd64", "6.1.0-57-rt-amd64", "6.1.0-57-amd64") > 0,
+	    "an -rt kernel takes the -rt headers");
+	ok(ls_headers_cmp("6.1.0-57-amd64", "6.1.0-58-amd64", "6.1.0-58-rt-amd64") > 0,
+	    "without its own release, a stock kernel takes the stock flavour of a newer one");
+	ok(ls_headers_cmp("6.1.0-57-cloud-amd64", "6.1.0-58-cloud-amd64", "6.1.0-59-amd64") > 0,
+	    "a cloud kernel prefers cloud headers to newer stock ones");
+	ok(ls_headers_cmp("6.12.118+deb13-rt-amd64", "6.12.120+deb13-rt-amd64",
+	    "6.12.120+deb13-amd64") > 0, "trixie's version scheme keeps its flavour");
+	ok(ls_headers_cmp("6.18.44-fc-v857", "6.1.0-57-amd64", "6.1.0-56-amd64") > 0,
+	    "with no flavour match the newest is taken");
+}
+
 int main(void)
 {
+	test_headers_rank();
 	test_cpulists();
 	test_sysfs_lists();
 	test_pidlists();
