@@ -1,0 +1,145 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# guest-tests.sh - run inside a test guest (tests/vm/boot): a Debian kernel
+# with CPU 1 isolated (isolcpus, nohz_full, rcu_nocbs, irqaffinity=0), its
+# own headers at /lib/modules/$(uname -r)/build. Every module on a truly
+# isolated CPU against the kernel's own counters (/proc/interrupts,
+# /proc/softirqs, /proc/PID/status) and workloads that count for themselves.
+# Under emulation time means nothing: only counts and verdicts are checked.
+
+top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top_srcdir/tests/kernel/lib.sh"
+require_kernel
+
+CPU=1
+RT=0
+[ "$(cat /sys/kernel/realtime 2>/dev/null)" = 1 ] && RT=1
+diag "kernel $(uname -r), PREEMPT_RT=$RT, isolated: $(cat /sys/devices/system/cpu/isolated)," \
+	"nohz_full: $(cat /sys/devices/system/cpu/nohz_full)"
+
+# field FILE KEY: KEY=value from a workload's own report
+field() { sed -n "s/.*$2=\([0-9]*\).*/\1/p" "$1"; }
+# col ROW FILE CPU: a /proc/interrupts or /proc/softirqs count ("LOC:", "NET_RX:")
+col() { awk -v r="$1" -v c="$3" '$1 == r { print $(c + 2) }' "$2"; }
+# ours_left: none of latencyscope's programs is still loaded (other BPF users may exist)
+ours_left() { bpftool prog show 2>/dev/null | grep -c 'tracepoint__\|ls_swev__\|raw_tracepoint__' ; }
+
+# --- nohz_full: the evidence the tick-related checks build on (no tool) -------
+bg "$WL/spinner" "$CPU" 0
+A=$BG
+sleep 1
+cat /proc/interrupts > "$TMP/loc.a"; sleep 2; cat /proc/interrupts > "$TMP/loc.b"
+one=$(( $(col LOC: "$TMP/loc.b" $CPU) - $(col LOC: "$TMP/loc.a" $CPU) ))
+bg "$WL/spinner" "$CPU" 0
+B=$BG
+sleep 1
+cat /proc/interrupts > "$TMP/loc.a"; sleep 2; cat /proc/interrupts > "$TMP/loc.b"
+two=$(( $(col LOC: "$TMP/loc.b" $CPU) - $(col LOC: "$TMP/loc.a" $CPU) ))
+kill "$A" "$B" 2>/dev/null
+diag "local timer interrupts on CPU $CPU in 2 s: $one with one task, $two with two"
+ok "nohz_full: one busy task on CPU $CPU stops the tick (LOC +$one in 2 s)" [ "$one" -le 20 ]
+ok "nohz_full: two tasks keep it running (LOC +$two in 2 s)" [ "$two" -ge 100 ] && [ "$two" -gt $((one * 5)) ]
+
+# --- the default run, as a new user types it -----------------------------------
+# every default module on the isolated CPU, with a sleeper, a page toucher and
+# a UDP ping-pong on it; the JSON report comes from --bill-of-health
+"$LS" -v -d 25 -o "$TMP/default.txt" --bill-of-health "$TMP/default.json" 2>"$TMP/default.err" &
+L=$!
+bg_pids="$bg_pids $L"
+wait_for "$TMP/default.err" "probes attached" 900 || diag "never attached: $(tail -5 "$TMP/default.err")"
+cat /proc/softirqs > "$TMP/soft.a"
+N=2000
+"$WL/sleeper" "$CPU" 100 "$N" > "$TMP/sleeper.out" &
+S=$!
+wait "$S"
+# forked and exec'd on CPU 1 (a taskset would fault on its own CPU first)
+taskset -c "$CPU" sh -c "\"$WL/memory\" touch 20000 > \"$TMP/touch.out\"; \"$WL/udp\" pingpong $N > \"$TMP/udp.out\""
+wait_for "$TMP/default.err" "probes stopped" 120
+cat /proc/softirqs > "$TMP/soft.b"
+wait "$L"
+rc=$?
+R="$TMP/default.json"
+diag "$(head -3 "$TMP/default.txt")"
+ok "the default run reports (exit $rc)" [ "$rc" -le 2 ]
+ok "the default run picks the isolated CPU and says so in the header" \
+	grep -q "^target: CPUs $CPU (isolated)" "$TMP/default.txt"
+ok "the kernel's own headers are used (no header warning)" \
+	sh -c '! grep -qi "headers" "$0"' "$TMP/default.err"
+for m in isolation irq syscall memory network; do
+	v=$(jq_ "$R" ".report.$m.verdict")
+	ok "$m loads, attaches and gives a verdict ($v)" sh -c '[ "$0" = pass ] || [ "$0" = warn ] || [ "$0" = fail ]' "$v"
+done
+ok "the sleeper ran inside the window" [ "$(field "$TMP/sleeper.out" wakeups)" = "$N" ]
+
+# irq: /proc/softirqs counts each run right before softirq_entry fires; only
+# the window edges may differ
+bad=0
+for v in TIMER NET_RX NET_TX BLOCK SCHED RCU HRTIMER; do
+	want=$(( $(col "$v:" "$TMP/soft.b" $CPU) - $(col "$v:" "$TMP/soft.a" $CPU) ))
+	got=$(jq_ "$R" "[.report.irq.softirqs[] | select(.vector == \"$v\" and .cpu == $CPU) | .count] | add // 0")
+	within "$got" "$want" $(( want / 50 + 8 )) > /dev/null ||
+		{ diag "softirq $v on CPU $CPU: traced $got, /proc/softirqs $want"; bad=$((bad + 1)); }
+done
+ok "irq: softirq counts per vector on CPU $CPU agree with /proc/softirqs" [ "$bad" -eq 0 ]
+ok "irq: the UDP ping-pong's NET_RX softirqs are named" \
+	[ "$(jq_ "$R" "[.report.irq.softirqs[] | select(.vector == \"NET_RX\" and .cpu == $CPU) | .count] | add // 0")" -gt 0 ]
+if [ "$RT" = 1 ]; then
+	ok "irq on PREEMPT_RT: the report says how threaded handlers are shown" \
+		[ "$(jq_ "$R" '[.report.irq.notes[] | select(test("PREEMPT_RT"))] | length')" -gt 0 ]
+	diag "handler threads among the isolation culprits: $(jq -c '[.report.isolation.culprits[]? | select(.comm | test("^(ksoftirqd|irq/|ktimers|rcuc)")) | .comm]' "$R")"
+fi
+
+T=$(field "$TMP/touch.out" pid)
+got=$(jq_ "$R" "[.report.memory.page_faults.per_pid[] | select(.pid == $T) | .minor] | add // 0")
+want=$(field "$TMP/touch.out" minflt)
+diag "memory: traced $got minor faults, the toucher's minflt $want"
+ok "memory: minor faults agree with the workload's /proc/self/stat minflt" within "$got" "$want" 20
+
+got=$(jq_ "$R" "[.report.syscall.sleeps[] | select(.tid == $S) | .count] | add // 0")
+ok "syscall: all $N nanosleeps are seen ($got)" [ "$got" = "$N" ]
+
+got=$(jq_ "$R" '.report.network.delivery_ns.count // 0')
+ok "network: the UDP ping-pong gives delivery samples ($got for $N rounds)" [ "$got" -ge $((2 * N)) ]
+ok "no program of ours is left after the default run" [ "$(ours_left)" -eq 0 ]
+
+# --- isolation: a spinner alone on the isolated CPU passes ----------------------
+bg "$WL/spinner" "$CPU" 0
+A=$BG
+"$LS" -v -m isolation,wallclock --cpus "$CPU" --pid "$A" -d 4 --json -o "$TMP/alone.json" 2>"$TMP/alone.err"
+rc=$?
+kill "$A" 2>/dev/null
+ok "a spinner alone on CPU $CPU: isolation passes (exit $rc)" \
+	[ "$(jq_ "$TMP/alone.json" .isolation.verdict)" = pass ]
+ok "wallclock loads, attaches and profiles the spinner" \
+	[ "$(jq_ "$TMP/alone.json" ".wallclock.verdict != \"not_measured\" and (.wallclock.threads | length) > 0")" = true ]
+
+# --- isolation: a pinned competitor fails, named, counts as /proc says ---------
+bg "$WL/spinner" "$CPU" 0
+T=$BG
+bg "$WL/spinner" "$CPU" 0
+C=$BG
+"$LS" -v -m isolation --cpus "$CPU" --pid "$T" -d 4 --json -o "$TMP/comp.json" 2>"$TMP/comp.err" &
+L=$!
+bg_pids="$bg_pids $L"
+wait_for "$TMP/comp.err" "probes attached" 600 || diag "never attached: $(tail -5 "$TMP/comp.err")"
+n0=$(status_field "$T" nonvoluntary_ctxt_switches)
+wait_for "$TMP/comp.err" "probes stopped" 60
+n1=$(status_field "$T" nonvoluntary_ctxt_switches)
+wait "$L"
+rc=$?
+kill "$T" "$C" 2>/dev/null
+ok "a pinned competitor: isolation fails (exit $rc)" \
+	[ "$rc" -eq 2 ] && [ "$(jq_ "$TMP/comp.json" .isolation.verdict)" = fail ]
+ok "the competitor is named as the top culprit" \
+	[ "$(jq_ "$TMP/comp.json" '.isolation.culprits[0].pid')" = "$C" ]
+inv=$(jq_ "$TMP/comp.json" ".isolation.targets[] | select(.tid == $T) | .involuntary_switches")
+diag "involuntary switches: traced $inv, /proc/$T/status $((n1 - n0))"
+ok "the victim's involuntary switches agree with /proc/PID/status" within "${inv:-0}" $((n1 - n0)) 8
+ok "no program of ours is left" [ "$(ours_left)" -eq 0 ]
+
+# the reports and logs, for a failure's diagnosis on the host
+if [ -n "${LS_VM_ARTIFACTS:-}" ]; then
+	mkdir -p "$LS_VM_ARTIFACTS"
+	cp "$TMP"/*.json "$TMP"/*.txt "$TMP"/*.err "$TMP"/*.out "$LS_VM_ARTIFACTS"/ 2>/dev/null
+fi
+done_testing
