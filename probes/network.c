@@ -313,6 +313,30 @@ RAW_TRACEPOINT_PROBE(sock_recv_length)
 #endif
 
 /*
+ * Kernels without those two tracepoints (before 6.x: 5.10, 6.1): a UDP
+ * datagram's reader frees it right after the copy, in its recvmsg()
+ * (skb_consume_udp -> skb:consume_skb), so that free of a packet seen
+ * arriving is its delivery. Other frees of received packets in a monitored
+ * reader's context are rare (a forwarded packet freed after transmission).
+ * A raw tracepoint: its first argument is the skb on every kernel.
+ */
+#if !defined(NET_UDP_BY_SOCKET) && defined(LS_HAVE_TP_skb__consume_skb)
+RAW_TRACEPOINT_PROBE(consume_skb)
+{
+	u64 skb = ctx->args[0];
+	u32 idx = net_slot_of(skb);
+	struct net_counters *c;
+	struct net_slot *sl;
+
+	if (!(sl = net_slots.lookup(&idx)) || sl->skb != skb || !(c = net_reader()))
+		return 0;
+	sl->skb = 0;
+	net_record(ctx, c, sl->ts, sl->cpu, sl->dev);
+	return 0;
+}
+#endif
+
+/*
  * A raw tracepoint: its arguments are (skb, location, reason[, rx_sk]) since
  * 5.17, and the plain one's format names an enum the headers may not have.
  * Older kernels refuse the third argument: drops are then not measured.

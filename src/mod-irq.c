@@ -516,6 +516,12 @@ static int irq_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sec
 	if (cnt.stolen_full)
 		ls_section_note(s, "%llu interruptions not itemised per thread: the table (4096) was "
 		    "full", (unsigned long long)cnt.stolen_full);
+	if (r->host->preempt_rt)
+		ls_section_note(s, "PREEMPT_RT kernel: a device IRQ's handler runs in its irq/N-name "
+		    "thread, so the hard IRQ time here is only the short wake-up of that thread; "
+		    "softirqs are timed and named here wherever they run (in the task that raised "
+		    "them, ksoftirqd/N or ktimers/N), and the handler threads themselves show as "
+		    "tasks in the isolation module");
 	ls_debug("irq: %llu exits without their entry (the run began inside them)",
 	    (unsigned long long)cnt.unmatched);
 	return 0;

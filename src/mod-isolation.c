@@ -9,7 +9,9 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -316,6 +318,49 @@ static void collect_worst(struct ls_probe *p, const struct ls_run *r, struct ls_
 	}
 }
 
+/*
+ * running_undisturbed - threads of the --pid processes running now on a
+ * monitored CPU (state R, last CPU in the set, /proc/PID/task/TID/stat). On
+ * a nohz_full CPU a thread alone never switches: no sched_switch names it,
+ * and without this it would look absent rather than perfectly isolated.
+ */
+static uint64_t running_undisturbed(const struct ls_run *r)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < r->opts->npids; i++) {
+		char dir[64], path[PATH_MAX + 64];
+		struct dirent *e;
+		DIR *d;
+
+		snprintf(dir, sizeof(dir), "/proc/%d/task", r->opts->pids[i]);
+		if (!(d = opendir(dir)))
+			continue;
+		while ((e = readdir(d))) {
+			char *stat, *q, state = 0;
+			int cpu = -1;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
+			if (!(stat = ls_read_file(path, NULL)))
+				continue;
+			/* after the ")" closing comm: field 3 is the state, field 39 the CPU */
+			if ((q = strrchr(stat, ')')) && sscanf(q + 1, " %c", &state) == 1) {
+				for (int f = 3; f < 39 && q; f++)
+					q = strchr(q + 1, ' ');
+				if (q)
+					cpu = atoi(q + 1);
+			}
+			if (state == 'R' && cpu >= 0 && ls_cpuset_isset(&r->cpus, cpu))
+				n++;
+			free(stat);
+		}
+		closedir(d);
+	}
+	return n;
+}
+
 static int iso_collect(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
 {
 	struct iso_counters c;
@@ -335,6 +380,10 @@ static int iso_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sec
 		    ls_v_uint(c.foreign_runs, LS_F_COUNT));
 	collect_runq(p, s);
 	collect_tasks(p, s, r->opts->npids > 0);
+	if (r->opts->npids && ls_section_find_table(s, "targets") &&
+	    !ls_section_find_table(s, "targets")->nrows)
+		ls_section_metric(s, "undisturbed_targets", "Targets never switched out",
+		    ls_v_uint(running_undisturbed(r), LS_F_COUNT));
 	collect_culprits(p, s);
 	collect_worst(p, r, s);
 	if (c.tasks_full)
@@ -414,7 +463,11 @@ static void judge_targets(struct ls_section *s, const struct ls_run *r)
 			clean = false;
 		}
 	}
-	if (tg && !tg->nrows) {
+	if (tg && !tg->nrows && ls_section_find_metric(s, "undisturbed_targets")->u) {
+		ls_section_finding(s, LS_PASS, NULL, "the monitored processes ran on CPUs %s for the "
+		    "whole run without a single context switch (%llu threads running there)", cpus,
+		    (unsigned long long)ls_section_find_metric(s, "undisturbed_targets")->u);
+	} else if (tg && !tg->nrows) {
 		char *fix = ls_strdup_printf("check where it may run: `taskset -cp %d`; pin it with "
 		    "`taskset -acp %s %d`", r->opts->pids[0], cpus, r->opts->pids[0]);
 

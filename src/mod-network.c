@@ -433,6 +433,11 @@ static int net_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sec
 		ls_section_note(s, "tables full: %llu deliveries, %llu packets of devices beyond %d per "
 		    "CPU and %llu drops not itemised", (unsigned long long)c.threads_full, (unsigned long long)c.devs_full,
 		    NET_NDEVS, (unsigned long long)c.drops_full);
+	if (!ls_tracepoint_exists(r->host, "sock", "sk_data_ready") ||
+	    !ls_tracepoint_exists(r->host, "sock", "sock_recv_length"))
+		ls_section_note(s, "this kernel lacks sock:sk_data_ready or sock:sock_recv_length: a "
+		    "UDP datagram's delivery ends when its reader frees it after the copy "
+		    "(skb:consume_skb), a few hundred nanoseconds later");
 	if (r->opts->npids)
 		ls_section_note(s, "drops and receive-queue overflows cannot be tied to a process "
 		    "from tracepoint arguments: they cover every socket on the monitored CPUs");

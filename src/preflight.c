@@ -36,10 +36,16 @@ int ls_host_probe(struct ls_host *h)
 {
 	struct ls_cpuset possible;
 	struct utsname u;
+	uint64_t rt = 0;
 
 	memset(h, 0, sizeof(*h));
-	if (uname(&u) == 0)
+
+	if (uname(&u) == 0) {
 		snprintf(h->kernel, sizeof(h->kernel), "%s", u.release);
+		h->preempt_rt = strstr(u.version, "PREEMPT_RT") != NULL;
+	}
+	if (ls_read_u64_file("/sys/kernel/realtime", &rt) == 0 && rt == 1)
+		h->preempt_rt = true;
 	ls_read_cpulist_file("/sys/devices/system/cpu/possible", &possible);
 	ls_read_cpulist_file("/sys/devices/system/cpu/online", &h->online);
 	ls_read_cpulist_file("/sys/devices/system/cpu/isolated", &h->isolated);
@@ -449,14 +455,19 @@ static char *find_usr_src(const char *release, char **used_version)
 	snprintf(probe, sizeof(probe), "%s/include/linux/kconfig.h", dir);
 	if (access(probe, R_OK) == 0)	/* a complete tree (not split) */
 		return strdup(dir);
-	/* linux-headers-6.1.0-56-amd64 -> linux-headers-6.1.0-56-common */
-	snprintf(common, sizeof(common), "%s", dir);
+	/*
+	 * Debian splits the tree: linux-headers-6.1.0-56-amd64 ->
+	 * linux-headers-6.1.0-56-common, and an -rt flavour's ->
+	 * linux-headers-6.1.0-56-common-rt
+	 */
 	{
-		char *dash = strrchr(common, '-');
+		const char *fl = flavour(best + 14);
+		int base = (int)(strlen(dir) - strlen(fl));
 
-		if (!dash || dash < common + strlen("/usr/src/linux-headers-"))
+		if (!*fl)
 			return NULL;
-		snprintf(dash, sizeof(common) - (dash - common), "-common");
+		snprintf(common, sizeof(common), "%.*scommon%s", base, dir,
+		    strncmp(fl, "rt-", 3) ? "" : "-rt");
 	}
 	snprintf(probe, sizeof(probe), "%s/include/linux/kconfig.h", common);
 	if (access(probe, R_OK) < 0)
