@@ -413,6 +413,7 @@ int	 ls_thresholds_init(struct ls_thresholds *t, const struct ls_opts *o, char *
 struct ls_host {
 	char		 kernel[128];
 	bool		 preempt_rt;	/* IRQ handlers and softirqs run in threads */
+	bool		 nohz_full_capable;	/* built with CONFIG_NO_HZ_FULL */
 	int		 nr_possible, nr_online;
 	struct ls_cpuset online, isolated, nohz_full;
 	uint64_t	 pid_max;

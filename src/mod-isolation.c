@@ -347,7 +347,7 @@ static uint64_t running_undisturbed(const struct ls_run *r)
 				continue;
 			/* after the ")" closing comm: field 3 is the state, field 39 the CPU */
 			if ((q = strrchr(stat, ')')) && sscanf(q + 1, " %c", &state) == 1) {
-				for (int f = 3; f < 39 && q; f++)
+				for (int f = 3; f <= 39 && q; f++)
 					q = strchr(q + 1, ' ');
 				if (q)
 					cpu = atoi(q + 1);
@@ -409,7 +409,13 @@ static char *culprit_fix(const struct ls_run *r, const struct ls_table *cul, con
 	kt = ls_table_cell(cul, 0, "kernel_thread");
 	pid = ls_table_cell(cul, 0, "pid");
 	comm = ls_table_cell(cul, 0, "comm");
-	if (kt->type == LS_V_BOOL && kt->b)
+	if (kt->type == LS_V_BOOL && kt->b && !r->host->nohz_full_capable)
+		fix = ls_strdup_printf("%s is a kernel thread and cannot be moved with taskset; this "
+		    "kernel is built without CONFIG_NO_HZ_FULL, so its tick and per-CPU kernel "
+		    "threads keep running on CPUs %s: boot a kernel that has it (Debian 12's and "
+		    "later do) with `isolcpus=nohz,domain,managed_irq,%s nohz_full=%s rcu_nocbs=%s`",
+		    comm->s, cpus, cpus, cpus, cpus);
+	else if (kt->type == LS_V_BOOL && kt->b)
 		fix = ls_strdup_printf("%s is a kernel thread and cannot be moved with taskset: boot "
 		    "with `isolcpus=nohz,domain,managed_irq,%s nohz_full=%s rcu_nocbs=%s` to keep "
 		    "kernel housekeeping off CPUs %s", comm->s, cpus, cpus, cpus, cpus);

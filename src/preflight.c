@@ -50,6 +50,8 @@ int ls_host_probe(struct ls_host *h)
 	ls_read_cpulist_file("/sys/devices/system/cpu/online", &h->online);
 	ls_read_cpulist_file("/sys/devices/system/cpu/isolated", &h->isolated);
 	ls_read_cpulist_file("/sys/devices/system/cpu/nohz_full", &h->nohz_full);
+	/* the file exists only in kernels built with CONFIG_NO_HZ_FULL (Debian 11's is not) */
+	h->nohz_full_capable = access("/sys/devices/system/cpu/nohz_full", F_OK) == 0;
 	h->nr_possible = 0;
 	for (int c = 0; c < LS_MAX_CPUS; c++)
 		if (ls_cpuset_isset(&possible, c))

@@ -24,7 +24,39 @@ col() { awk -v r="$1" -v c="$3" '$1 == r { print $(c + 2) }' "$2"; }
 # ours_left: none of latencyscope's programs is still loaded (other BPF users may exist)
 ours_left() { bpftool prog show 2>/dev/null | grep -c 'tracepoint__\|ls_swev__\|raw_tracepoint__' ; }
 
+# sampler PID OUT: a thread's nonvoluntary_ctxt_switches about every 10 ms,
+# with the wall clock, in bash builtins alone (a fork per sample is slow
+# under emulation; `read -t` on a FIFO nobody writes is the sleep)
+sampler() {
+	local k v _
+	mkfifo "$TMP/tick.$1"
+	exec 9<> "$TMP/tick.$1"
+	while [ -e "/proc/$1/status" ]; do
+		while IFS=$': \t' read -r k v _; do
+			[ "$k" = nonvoluntary_ctxt_switches ] && echo "$EPOCHREALTIME $v"
+		done < "/proc/$1/status"
+		read -r -t 0.01 -u 9 _
+	done > "$2"
+}
+# bracket OUT T0 T1: the least and the most the count can have grown from T0
+# to T1, from the samples on either side of each edge
+bracket() {
+	awk -v a="$2" -v b="$3" '
+		$1 <= a { a_lo = $2 } $1 >= a && a_hi == "" { a_hi = $2 }
+		$1 <= b { b_lo = $2 } $1 >= b && b_hi == "" { b_hi = $2 }
+		END { if (a_hi == "") a_hi = a_lo; if (b_hi == "") b_hi = b_lo; print b_lo - a_hi, b_hi - a_lo }' "$1"
+}
+# window JSON: the tool's own window, "start end" in epoch seconds
+window() {
+	local s d
+	s=$(date -d "$(jq -r .run.started_at "$1")" +%s.%N)
+	d=$(jq -r .run.duration_s "$1")
+	echo "$s $(echo "$s + $d" | bc)"
+}
+
 # --- nohz_full: the evidence the tick-related checks build on (no tool) -------
+NOHZ=0
+[ -e /sys/devices/system/cpu/nohz_full ] && grep -qw "$CPU" /sys/devices/system/cpu/nohz_full && NOHZ=1
 bg "$WL/spinner" "$CPU" 0
 A=$BG
 sleep 1
@@ -37,8 +69,14 @@ cat /proc/interrupts > "$TMP/loc.a"; sleep 2; cat /proc/interrupts > "$TMP/loc.b
 two=$(( $(col LOC: "$TMP/loc.b" $CPU) - $(col LOC: "$TMP/loc.a" $CPU) ))
 kill "$A" "$B" 2>/dev/null
 diag "local timer interrupts on CPU $CPU in 2 s: $one with one task, $two with two"
-ok "nohz_full: one busy task on CPU $CPU stops the tick (LOC +$one in 2 s)" [ "$one" -le 20 ]
-ok "nohz_full: two tasks keep it running (LOC +$two in 2 s)" [ "$two" -ge 100 ] && [ "$two" -gt $((one * 5)) ]
+if [ "$NOHZ" = 1 ]; then
+	ok "nohz_full: one busy task on CPU $CPU stops the tick (LOC +$one in 2 s)" [ "$one" -le 20 ]
+	ok "nohz_full: two tasks keep it running (LOC +$two in 2 s)" [ "$two" -ge 100 ] && [ "$two" -gt $((one * 5)) ]
+else
+	# built without CONFIG_NO_HZ_FULL (Debian 11): the tick never stops, which the
+	# isolation checks below must then report rather than pass
+	ok "no nohz_full in this kernel: the tick runs under one task too (LOC +$one in 2 s)" [ "$one" -ge 100 ]
+fi
 
 # --- the default run, as a new user types it -----------------------------------
 # every default module on the isolated CPU, with a sleeper, a page toucher and
@@ -102,14 +140,22 @@ got=$(jq_ "$R" '.report.network.delivery_ns.count // 0')
 ok "network: the UDP ping-pong gives delivery samples ($got for $N rounds)" [ "$got" -ge $((2 * N)) ]
 ok "no program of ours is left after the default run" [ "$(ours_left)" -eq 0 ]
 
-# --- isolation: a spinner alone on the isolated CPU passes ----------------------
+# --- isolation: a spinner alone on the isolated CPU ----------------------------
 bg "$WL/spinner" "$CPU" 0
 A=$BG
 "$LS" -v -m isolation,wallclock --cpus "$CPU" --pid "$A" -d 4 --json -o "$TMP/alone.json" 2>"$TMP/alone.err"
 rc=$?
 kill "$A" 2>/dev/null
-ok "a spinner alone on CPU $CPU: isolation passes (exit $rc)" \
-	[ "$(jq_ "$TMP/alone.json" .isolation.verdict)" = pass ]
+if [ "$NOHZ" = 1 ]; then
+	ok "a spinner alone on nohz_full CPU $CPU: isolation passes (exit $rc)" \
+		[ "$(jq_ "$TMP/alone.json" .isolation.verdict)" = pass ]
+else
+	# the tick and per-CPU kernel threads still run there: each preemption is
+	# a FAIL naming a kernel thread, and the fix says the kernel lacks nohz_full
+	ok "a spinner alone without nohz_full: its preemptions by kernel threads fail, and the fix names the kernel's missing NO_HZ_FULL" \
+		[ "$(jq_ "$TMP/alone.json" '.isolation.verdict == "fail" and .isolation.culprits[0].kernel_thread and
+			([.isolation.findings[] | select(.level == "fail") | .recommendation | test("CONFIG_NO_HZ_FULL")] | any)')" = true ]
+fi
 ok "wallclock loads, attaches and profiles the spinner" \
 	[ "$(jq_ "$TMP/alone.json" ".wallclock.verdict != \"not_measured\" and (.wallclock.threads | length) > 0")" = true ]
 
@@ -118,23 +164,21 @@ bg "$WL/spinner" "$CPU" 0
 T=$BG
 bg "$WL/spinner" "$CPU" 0
 C=$BG
-"$LS" -v -m isolation --cpus "$CPU" --pid "$T" -d 4 --json -o "$TMP/comp.json" 2>"$TMP/comp.err" &
-L=$!
-bg_pids="$bg_pids $L"
-wait_for "$TMP/comp.err" "probes attached" 600 || diag "never attached: $(tail -5 "$TMP/comp.err")"
-n0=$(status_field "$T" nonvoluntary_ctxt_switches)
-wait_for "$TMP/comp.err" "probes stopped" 60
-n1=$(status_field "$T" nonvoluntary_ctxt_switches)
-wait "$L"
+sampler "$T" "$TMP/inv.samples" &
+"$LS" -m isolation --cpus "$CPU" --pid "$T" -d 4 --json -o "$TMP/comp.json" 2>"$TMP/comp.err"
 rc=$?
 kill "$T" "$C" 2>/dev/null
 ok "a pinned competitor: isolation fails (exit $rc)" \
 	[ "$rc" -eq 2 ] && [ "$(jq_ "$TMP/comp.json" .isolation.verdict)" = fail ]
 ok "the competitor is named as the top culprit" \
 	[ "$(jq_ "$TMP/comp.json" '.isolation.culprits[0].pid')" = "$C" ]
+read -r w0 w1 <<< "$(window "$TMP/comp.json")"
+read -r lo hi <<< "$(bracket "$TMP/inv.samples" "$w0" "$w1")"
 inv=$(jq_ "$TMP/comp.json" ".isolation.targets[] | select(.tid == $T) | .involuntary_switches")
-diag "involuntary switches: traced $inv, /proc/$T/status $((n1 - n0))"
-ok "the victim's involuntary switches agree with /proc/PID/status" within "${inv:-0}" $((n1 - n0)) 8
+diag "involuntary switches in the tool's window: traced $inv, /proc/$T/status between $lo and $hi" \
+	"($(wc -l < "$TMP/inv.samples") samples)"
+ok "isolation: the victim's involuntary switches agree with /proc/PID/status over the tool's window" \
+	[ "${inv:-0}" -ge $((lo - 2)) ] && [ "${inv:-0}" -le $((hi + 2)) ]
 ok "no program of ours is left" [ "$(ours_left)" -eq 0 ]
 
 # the reports and logs, for a failure's diagnosis on the host
