@@ -2,6 +2,7 @@
 /* module.c - the module registry and verdict thresholds */
 
 #include "config.h"
+#include <errno.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -82,8 +83,9 @@ int ls_thresholds_init(struct ls_thresholds *t, const struct ls_opts *o, char *e
 		} else {
 			char *end;
 
+			errno = 0;
 			v = strtoull(val, &end, 10);
-			if (end == val || *end || val[0] == '-') {
+			if (end == val || *end || val[0] == '-' || errno) {
 				snprintf(err, errlen, "threshold %s: '%s' is not a count (a whole number "
 				    "like 10)", d->key, val);
 				return -1;

@@ -143,7 +143,9 @@ void ls_opts_usage(FILE *f)
 "      --trading-days N    per year (default: 252)\n"
 "      --latency-budget DURATION\n"
 "                          an event later than this is late (default: 100us)\n"
-"  -o, --output FILE       write the report to FILE instead of stdout\n"
+"  -o, --output FILE       write the report to FILE instead of stdout, at the end\n"
+"                          of the run (a failed run leaves FILE as it was; a\n"
+"                          symbolic link is refused, a device written in place)\n"
 "      --no-color          no colour (also NO_COLOR=1; colour is only used on a\n"
 "                          tty)\n"
 "      --ascii             draw boxes with ASCII instead of UTF-8\n"
@@ -161,7 +163,9 @@ void ls_opts_usage(FILE *f)
 "Environment:\n"
 "      --probes-dir DIR    where the BPF probe files are (default: the installed\n"
 "                          ones, or the source tree's probes/ when run from the\n"
-"                          build tree; also $LATENCYSCOPE_PROBES_DIR)\n"
+"                          build tree; also $LATENCYSCOPE_PROBES_DIR); as root,\n"
+"                          only root's files that no one else can write, no\n"
+"                          links, no #include of a path (probes become kernel code)\n"
 "      --kernel-headers DIR\n"
 "                          kernel headers to compile probes against (default:\n"
 "                          $BCC_KERNEL_SOURCE, /lib/modules/$(uname -r)/build,\n"
@@ -499,11 +503,13 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 
 			errno = 0;
 			*dst = strtod(optarg, &end);
-			if (end == optarg || *end || errno || !isfinite(*dst) || *dst <= 0 ||
-			    (c == OPT_SLIPPAGE && *dst > 1)) {
+			/* bounded so the money maths stays finite: a quadrillion dollars, 100 % */
+			if (end == optarg || *end || errno || !isfinite(*dst) || *dst <= 0 || *dst > 1e15 ||
+			    (c == OPT_SLIPPAGE && *dst > 1) || (c == OPT_BPS_PER_US && *dst > 10000)) {
 				snprintf(err, errlen, "invalid %s '%s': give a positive number%s", name, optarg,
 				    c == OPT_SLIPPAGE ? " up to 1 (a fraction: 0.0001 is one basis point)" :
-				    c == OPT_BPS_PER_US ? " of basis points, like 0.5" : " of US dollars, like 1e6");
+				    c == OPT_BPS_PER_US ? " of basis points up to 10000, like 0.5" :
+				    " of US dollars up to 1e15, like 1e6");
 				return -1;
 			}
 			break;

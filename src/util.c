@@ -253,6 +253,12 @@ int ls_parse_duration_ns(const char *s, uint64_t *ns, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(end, units[i].sfx) == 0) {
+			/* checked after the unit: 1e11s would wrap to a tiny number of ns */
+			if (v * units[i].mul > 1e18) {
+				snprintf(err, errlen, "duration '%s' is out of range: at most 1e18 ns "
+				    "(about 31 years; like 20us or 10s)", s);
+				return -1;
+			}
 			*ns = (uint64_t)(v * units[i].mul + 0.5);
 			return 0;
 		}
@@ -429,6 +435,33 @@ void ls_wallclock(const struct ls_run *r, uint64_t mono_ns, char *buf, size_t le
 	gmtime_r(&sec, &tm);
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf, len, "%s.%06lluZ", base, (unsigned long long)(real % 1000000000ULL / 1000));
+}
+
+/*
+ * ls_strdup_printable - a copy with control characters as \xNN: task names
+ * are chosen by whoever starts the task, and one named with escape
+ * sequences must not drive the terminal a report is read on
+ */
+char *ls_strdup_printable(const char *s)
+{
+	size_t n = 0;
+	char *d, *q;
+
+	if (!s)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		n += *p < 0x20 || *p == 0x7f ? 4 : 1;
+	if (!(d = malloc(n + 1)))
+		abort();
+	q = d;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			q += sprintf(q, "\\x%02x", *p);
+		else
+			*q++ = (char)*p;
+	}
+	*q = '\0';
+	return d;
 }
 
 /* ls_strdup_printf - asprintf that aborts on memory exhaustion */

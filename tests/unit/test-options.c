@@ -125,6 +125,38 @@ static void test_durations(void)
 	ok(ls_parse_duration_ns("20h", &ns, err, sizeof(err)) < 0 && strstr(err, "unknown unit"),
 	    "unit h is rejected");
 	ok(ls_parse_duration_ns("-5us", &ns, err, sizeof(err)) < 0, "negative durations are rejected");
+	/* the range is checked after the unit: 1e11 s used to wrap to a tiny limit */
+	ok(ls_parse_duration_ns("1e11s", &ns, err, sizeof(err)) < 0 && strstr(err, "out of range"),
+	    "1e11s is out of range, not wrapped");
+	ok(ls_parse_duration_ns("1e18s", &ns, err, sizeof(err)) < 0, "1e18s is out of range");
+	ok(ls_parse_duration_ns("nan", &ns, err, sizeof(err)) < 0, "NaN is rejected");
+	ok(ls_parse_duration_ns("inf", &ns, err, sizeof(err)) < 0, "infinity is rejected");
+	ok(ls_parse_duration_ns("31y", &ns, err, sizeof(err)) < 0, "an unknown unit is rejected");
+	ok(ls_parse_duration_ns("1e9s", &ns, err, sizeof(err)) == 0 && ns == 1000000000000000000ULL,
+	    "1e9 s is the largest");
+}
+
+/* every numeric option and threshold: range, NaN and overflow are exit-3 errors */
+static void test_numeric_ranges(void)
+{
+	static const char *bad[] = {
+		"-t irq.stolen_max=1e11s", "--trace-threshold 1e11s", "--latency-budget 1e18s",
+		"--notional 1e300", "--volume inf", "--bps-per-us 1e5", "--slippage nan",
+		"-t isolation.preemptions=99999999999999999999999", "--duration 1e400",
+		"--trace-buffer 1e30", "--frequency 99999999999999999999",
+	};
+	struct ls_opts o;
+	struct ls_thresholds t;
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = parse(&o, bad[i], err, sizeof(err));
+
+		if (rc == 0)
+			rc = ls_thresholds_init(&t, &o, err, sizeof(err));
+		ok(rc < 0 && err[0], "'%s' is refused (%s)", bad[i], err);
+		ls_opts_free(&o);
+	}
 }
 
 static void test_options(void)
@@ -262,6 +294,7 @@ int main(void)
 	test_sysfs_lists();
 	test_pidlists();
 	test_durations();
+	test_numeric_ranges();
 	test_options();
 	test_thresholds();
 	return done_testing();
