@@ -15,6 +15,7 @@
  */
 
 #include "config.h"
+#include <errno.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,33 +164,38 @@ static json_t *host_fingerprint(const struct ls_run *r)
  * ls_bill_of_health - the run's JSON report with the host's fingerprint,
  * written to path (through a temporary file, so a reader never sees half)
  */
-int ls_bill_of_health(const char *path, const struct ls_report *rep, const struct ls_run *r)
+int ls_bill_of_health(const char *path, const struct ls_report *rep, const struct ls_run *r,
+    char *err, size_t errlen)
 {
-	char *buf = NULL, *tmp = ls_strdup_printf("%s.tmp", path);
+	char *buf = NULL;
 	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
+	FILE *m = open_memstream(&buf, &len), *f;
+	struct ls_output out;
 	json_t *report, *root;
 	int rc = -1;
 
-	if (!m || !tmp)
-		goto out;
+	if (!m) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
 	ls_render_json(m, rep);
 	fclose(m);
-	m = NULL;
 	report = json_loads(buf, 0, NULL);
-	if (!report)
-		goto out;
+	free(buf);
+	if (!report) {
+		snprintf(err, errlen, "the JSON report does not parse back");
+		return -1;
+	}
 	root = json_pack("{s:s, s:o, s:o}", "bill_of_health", "latencyscope " PACKAGE_VERSION,
 	    "host", host_fingerprint(r), "report", report);
-	if (json_dump_file(root, tmp, JSON_INDENT(2)) == 0 && rename(tmp, path) == 0)
-		rc = 0;
+	if ((f = ls_output_open(&out, path, err, errlen))) {
+		if (json_dumpf(root, f, JSON_INDENT(2)) == 0 && fputc('\n', f) != EOF)
+			rc = ls_output_commit(&out, err, errlen);
+		else {
+			snprintf(err, errlen, "writing %s failed (%s)", path, strerror(errno));
+			ls_output_abort(&out);
+		}
+	}
 	json_decref(root);
-out:
-	if (m)
-		fclose(m);
-	if (rc < 0 && tmp)
-		unlink(tmp);
-	free(buf);
-	free(tmp);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <malloc.h>
 #include <limits.h>
 #include <sched.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,28 @@
 #endif
 
 static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t tracing_may_start;	/* set once cleanup matters (stats, attach) */
+static int signal_stderr = STDERR_FILENO;	/* a copy: libbcc's compile redirects fd 2 */
 
+/*
+ * on_signal - before anything needs undoing (options, checks, compiling,
+ * which takes seconds per module inside libbcc), a signal ends the process
+ * at once; later the first one ends the run with a report and a second one
+ * exits at once (the kernel detaches every program when its fd closes)
+ */
 static void on_signal(int sig)
 {
+	static const char before[] = "latencyscope: interrupted before tracing started: nothing was "
+	    "measured or written (exit 3)\n";
+	static const char again[] = "latencyscope: second signal: exiting at once, no report (exit 3)\n";
+
+	if (!tracing_may_start || stop_signal) {
+		ssize_t n = write(signal_stderr, stop_signal ? again : before,
+		    stop_signal ? sizeof(again) - 1 : sizeof(before) - 1);
+
+		(void)n;
+		_exit(LS_EXIT_ERROR);
+	}
 	stop_signal = sig;
 }
 
@@ -130,44 +150,6 @@ static void note_missing_tps(struct ls_section *s, const struct ls_probe *p)
 }
 
 /*
- * check_writable - a file written at the end of the run can be: the file if
- * it exists, else its directory (nothing is created before the run)
- */
-static int check_writable(const char *path, const char *opt, char *err, size_t errlen)
-{
-	char *copy = strdup(path), *dir;
-	int rc;
-
-	if (!copy)
-		return -1;
-	errno = 0;
-	if (access(path, F_OK) == 0) {
-		rc = access(path, W_OK);
-	} else {
-		dir = dirname(copy);
-		rc = access(dir, W_OK);
-	}
-	if (rc < 0)
-		snprintf(err, errlen, "cannot write %s (%s): pick a writable path for %s", path,
-		    strerror(errno), opt);
-	free(copy);
-	return rc;
-}
-
-static FILE *open_output(const struct ls_opts *o, char *err, size_t errlen)
-{
-	FILE *f;
-
-	if (!o->output)
-		return stdout;
-	f = fopen(o->output, "w");
-	if (!f)
-		snprintf(err, errlen, "cannot write the report to %s (%s): pick a writable path for "
-		    "--output", o->output, strerror(errno));
-	return f;
-}
-
-/*
  * write_trace_format - the formats for other tools: chrome/perfetto is the
  * timeline (with the wall-clock profile's stacks, if any); folded,
  * speedscope and pprof write the wall-clock profile, or without one the
@@ -196,9 +178,68 @@ static int write_trace_format(FILE *out, const struct ls_opts *o, const struct l
 	return rc;
 }
 
+/*
+ * write_report - the report in the asked-for format to stdout or --output,
+ * then the bill of health; -1 when an asked-for file could not be written
+ * in full (the run then exits 3: a report that is not there is no pass)
+ */
+static int write_report(const struct ls_opts *o, const struct ls_report *rep, struct ls_timeline *tl,
+    const struct ls_run *r)
+{
+	struct ls_render_opts ro = { 0 };
+	struct ls_output file;
+	char err[512];
+	FILE *out = stdout;
+	int rc = 0;
+
+	if (o->output && !(out = ls_output_open(&file, o->output, err, sizeof(err)))) {
+		ls_err("%s", err);
+		return -1;
+	}
+	ro.ascii = o->ascii;
+	ro.color = !o->no_color && !getenv("NO_COLOR") && out == stdout && isatty(STDOUT_FILENO);
+	if (o->format >= LS_FMT_FOLDED) {
+		if (write_trace_format(out, o, rep, tl, r) < 0)
+			rc = -1;
+		/* the verdicts still go somewhere readable */
+		ls_render_box(out == stdout ? stderr : stdout, rep, &ro);
+	} else if (o->format == LS_FMT_JSON) {
+		ls_render_json(out, rep);
+	} else {
+		ls_render_box(out, rep, &ro);
+	}
+	if (out != stdout) {
+		if (rc < 0) {
+			ls_err("writing %s failed: %s", o->output, strerror(errno));
+			ls_output_abort(&file);
+		} else if ((rc = ls_output_commit(&file, err, sizeof(err))) < 0) {
+			ls_err("%s: the report is lost (exit 3)", err);
+		} else {
+			fprintf(stderr, "latencyscope: report written to %s (exit code %d)\n", o->output,
+			    rep->exit_code);
+		}
+	} else if (fflush(stdout) != 0 || ferror(stdout)) {
+		ls_err("writing the report to stdout failed: %s", strerror(errno));
+		rc = -1;
+	}
+	if (o->bill_of_health) {
+		if (ls_bill_of_health(o->bill_of_health, rep, r, err, sizeof(err)) < 0) {
+			ls_err("cannot write the bill of health: %s", err);
+			rc = -1;
+		} else {
+			fprintf(stderr, "latencyscope: bill of health written to %s\n", o->bill_of_health);
+		}
+	}
+	return rc;
+}
+
 static void set_signals(void)
 {
 	struct sigaction sa;
+	int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+
+	if (fd >= 0)
+		signal_stderr = fd;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -216,11 +257,9 @@ int main(int argc, char **argv)
 	struct ls_opts o;
 	struct ls_host h = { 0 };
 	struct ls_run r = { 0 };
-	struct ls_render_opts ro = { 0 };
 	char err[2048] = "";
 	int nprobes = 0, rc = LS_EXIT_ERROR, stats = -1;
 	uint64_t t0 = ls_now_ns(CLOCK_MONOTONIC), end_ns, attached_ns;
-	FILE *out = NULL;
 
 	if (ls_opts_parse(&o, argc, argv, err, sizeof(err)) < 0) {
 		ls_err("%s", err);
@@ -237,7 +276,7 @@ int main(int argc, char **argv)
 		ls_opts_free(&o);
 		return LS_EXIT_PASS;
 	}
-	/* from here on a signal ends the run with a report, even one before it starts */
+	/* from here on a signal ends the process (before tracing) or the run, with a report */
 	set_signals();
 	ls_verbose = o.verbose;
 	r.opts = &o;
@@ -260,9 +299,16 @@ int main(int argc, char **argv)
 	    ls_preflight_tracefs(&h, err, sizeof(err)) < 0 ||
 	    ls_preflight_headers(&h, o.kernel_headers, err, sizeof(err)) < 0)
 		goto fail;
-	if (o.bill_of_health && check_writable(o.bill_of_health, "--bill-of-health", err,
-	    sizeof(err)) < 0)
+	/* checked now, written at the end: a run that fails leaves both paths as they were */
+	if ((o.output && ls_output_check(o.output, "--output", err, sizeof(err)) < 0) ||
+	    (o.bill_of_health && ls_output_check(o.bill_of_health, "--bill-of-health", err,
+	    sizeof(err)) < 0))
 		goto fail;
+	if (o.output && o.bill_of_health && ls_output_same(o.output, o.bill_of_health)) {
+		snprintf(err, sizeof(err), "--output and --bill-of-health both name %s: the bill of "
+		    "health would overwrite the report; give it another file", o.output);
+		goto fail;
+	}
 	{
 		bool net = false, wc = false, sc = false;
 
@@ -288,10 +334,9 @@ int main(int argc, char **argv)
 	}
 	if (o.volume > 0)
 		ls_tail_budget_ns = o.latency_budget_ns;
-	out = open_output(&o, err, sizeof(err));
-	if (!out)
-		goto fail;
 	r.probes_dir = probes_dir(&o);
+	if (ls_trust_probes_dir(&r.probes_dir, err, sizeof(err)) < 0)
+		goto fail;
 	pin_self(&r);
 
 	/* load: a module whose tracepoints are missing is reported, not fatal */
@@ -315,10 +360,16 @@ int main(int argc, char **argv)
 	 * so the tracer does not hold memory the traced code could use
 	 */
 	malloc_trim(0);
+	tracing_may_start = 1;
 	stats = ls_overhead_enable(o.self_cost);
 	for (int i = 0; i < nprobes; i++)
 		if (probes[i].mod && ls_probe_attach(&probes[i], err, sizeof(err)) < 0)
 			goto fail;
+	if (stop_signal) {	/* while attaching: no window was traced, so no report */
+		snprintf(err, sizeof(err), "interrupted before tracing started: nothing was measured "
+		    "or written");
+		goto fail;
+	}
 	/*
 	 * run: every probe's gate opens (and closes) at one instant; switching
 	 * the statistics on interrupts every CPU, so it is done before
@@ -398,40 +449,15 @@ int main(int argc, char **argv)
 	if (o.volume > 0)
 		ls_jitter_section(&rep, &r);
 	ls_timeline_sort(&tl);
+	tl.lost = rep.lost_events;
 	if (tl.dropped)
 		ls_warn("%llu timeline events were dropped (more than %d): raise --trace-threshold",
 		    (unsigned long long)tl.dropped, LS_TIMELINE_MAX);
 	ls_report_summarize(&rep);
 
-	ro.ascii = o.ascii;
-	ro.color = !o.no_color && !getenv("NO_COLOR") && out == stdout && isatty(STDOUT_FILENO);
-	if (o.format >= LS_FMT_FOLDED) {
-		if (write_trace_format(out, &o, &rep, &tl, &r) < 0)
-			ls_err("writing %s failed: %s", o.output ? o.output : "the output", strerror(errno));
-		/* the verdicts still go somewhere readable */
-		ls_render_box(out == stdout ? stderr : stdout, &rep, &ro);
-	} else if (o.format == LS_FMT_JSON) {
-		ls_render_json(out, &rep);
-	} else {
-		ls_render_box(out, &rep, &ro);
-	}
-	if (out != stdout) {
-		if (fclose(out) != 0)
-			ls_err("writing %s failed: %s", o.output, strerror(errno));
-		else
-			fprintf(stderr, "latencyscope: report written to %s (exit code %d)\n", o.output,
-			    rep.exit_code);
-	} else {
-		fflush(stdout);
-	}
-	if (o.bill_of_health) {
-		if (ls_bill_of_health(o.bill_of_health, &rep, &r) < 0)
-			ls_err("cannot write the bill of health to %s: %s", o.bill_of_health, strerror(errno));
-		else
-			fprintf(stderr, "latencyscope: bill of health written to %s\n", o.bill_of_health);
-	}
-	rc = rep.exit_code;
-	if (rc == LS_EXIT_ERROR)
+	if (write_report(&o, &rep, &tl, &r) < 0)
+		rc = LS_EXIT_ERROR;
+	else if ((rc = rep.exit_code) == LS_EXIT_ERROR)
 		ls_err("no module could measure anything on this machine: see the notes in the report");
 	ls_report_free(&rep);
 	goto done;
@@ -442,10 +468,6 @@ fail:
 		ls_probe_close(&probes[i]);
 	if (stats == 0)
 		ls_overhead_disable();
-	if (out && out != stdout) {
-		fclose(out);
-		unlink(o.output);	/* no empty report left behind */
-	}
 done:
 	ls_timeline_free(&tl);
 	free(r.probes_dir);

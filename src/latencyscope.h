@@ -50,6 +50,7 @@ void	 ls_fmt_ns(char *buf, size_t len, double ns, bool ascii);
 void	 ls_fmt_count(char *buf, size_t len, uint64_t v);
 uint64_t ls_now_ns(int clock);
 char	*ls_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char	*ls_strdup_printable(const char *s);
 void	 ls_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 ls_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 ls_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -270,7 +271,8 @@ struct ls_timeline {
 	struct ls_tevent *ev;
 	int		 ncounters;
 	struct ls_tcounter *counters;	/* series a module measured (page faults per second) */
-	uint64_t	 dropped;
+	uint64_t	 dropped;	/* past LS_TIMELINE_MAX in memory */
+	uint64_t	 lost;		/* never reached user space (the run's lost_events) */
 };
 struct ls_probe;
 struct ls_run;
@@ -292,7 +294,8 @@ struct ls_profile *ls_timeline_alpha(const struct ls_timeline *t, const struct l
 /* jitter.c: L = V x F x P(J) from the run's distributions, and the bill of health */
 double	 ls_jitter_tax(double volume, double slippage, const double *p, int n, double *pj, int *dominant);
 void	 ls_jitter_section(struct ls_report *rep, const struct ls_run *run);
-int	 ls_bill_of_health(const char *path, const struct ls_report *rep, const struct ls_run *r);
+int	 ls_bill_of_health(const char *path, const struct ls_report *rep, const struct ls_run *r,
+	    char *err, size_t errlen);
 
 /* render-box.c, render-json.c */
 struct ls_render_opts {
@@ -432,6 +435,23 @@ int	 ls_headers_cmp(const char *release, const char *a, const char *b);
 bool	 ls_tracepoint_exists(const struct ls_host *h, const char *cat, const char *ev);
 bool	 ls_tracepoint_category(const struct ls_host *h, const char *ev, char *cat, size_t len);
 void	 ls_host_free(struct ls_host *h);
+
+/* trust.c: as root, probe source only from root's files in the probes directory */
+int	 ls_trust_probes_dir(char **dir, char *err, size_t errlen);
+int	 ls_trust_probe_file(const char *dir, const char *path, char *err, size_t errlen);
+int	 ls_trust_include(const char *line, const char *file, int lineno, char *err, size_t errlen);
+
+/* output.c: files written at the end of the run, never through a link */
+struct ls_output {
+	char	*path;
+	char	*tmp;	/* the temporary renamed over path; NULL for a device or FIFO */
+	FILE	*f;
+};
+int	 ls_output_check(const char *path, const char *opt, char *err, size_t errlen);
+bool	 ls_output_same(const char *a, const char *b);
+FILE	*ls_output_open(struct ls_output *o, const char *path, char *err, size_t errlen);
+int	 ls_output_commit(struct ls_output *o, char *err, size_t errlen);
+void	 ls_output_abort(struct ls_output *o);
 
 /* probe.c: one compiled, loaded and attached probe file */
 struct ls_tp {

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/capability.h>
@@ -317,6 +318,33 @@ static void rm_tree(const char *dir)
 }
 
 /*
+ * clean_stale - half-built overlays a killed run left (.NAME.XXXXXX); one
+ * younger than a minute may be another run's, building right now
+ */
+static void clean_stale(const char *name)
+{
+	DIR *d = opendir(LS_RUNDIR);
+	char prefix[300], path[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+
+	if (!d)
+		return;
+	snprintf(prefix, sizeof(prefix), ".%s.", name);
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)))
+			continue;
+		snprintf(path, sizeof(path), LS_RUNDIR "/%s", e->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 &&
+		    time(NULL) - st.st_mtime > 60) {
+			ls_debug("removing %s, left by a run that was killed", path);
+			rm_tree(path);
+		}
+	}
+	closedir(d);
+}
+
+/*
  * build_overlay - Debian splits a kernel's headers into linux-headers-V-common
  * (sources) and linux-headers-V-FLAVOUR (generated files, .config). Build a
  * private tree of symlinks joining both, root-owned, mode 0700, under
@@ -339,6 +367,7 @@ static char *build_overlay(const char *common, const char *flavour, const char *
 		return NULL;
 	if (lstat(LS_RUNDIR, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0)
 		return NULL;
+	clean_stale(name);
 	snprintf(tmp, sizeof(tmp), LS_RUNDIR "/.%s.XXXXXX", name);
 	if (!mkdtemp(tmp))
 		return NULL;

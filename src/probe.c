@@ -433,7 +433,8 @@ static void sb_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n
  * in the main file, so shared probe code must become part of it; #line
  * directives keep clang's diagnostics pointing at the real file and line.
  */
-static char *expand_includes(const char *text, const char *dir, const char *path, int depth)
+static char *expand_includes(const char *text, const char *dir, const char *path, int depth,
+    char *err, size_t errlen)
 {
 	size_t len = 0, cap = strlen(text) + 256;
 	char *out = malloc(cap), name[256], hdr[4096];
@@ -455,13 +456,28 @@ static char *expand_includes(const char *text, const char *dir, const char *path
 		size_t n = eol ? (size_t)(eol - line + 1) : strlen(line);
 		char *inc = NULL;
 
+		if (ls_trust_include(line, path, lineno, err, errlen) < 0) {
+			free(out);
+			return NULL;
+		}
 		if (depth < 8 && sscanf(line, " # include \"%255[^\"]\"", name) == 1 && !strchr(name, '/')) {
 			snprintf(hdr, sizeof(hdr), "%s/%s", dir, name);
+			if (ls_trust_probe_file(dir, hdr, err, errlen) < 0) {
+				free(out);
+				return NULL;
+			}
 			inc = ls_read_file(hdr, NULL);
 		}
 		if (inc) {
-			char *sub = expand_includes(inc, dir, hdr, depth + 1);
-			char *back = ls_strdup_printf("\n#line %d \"%s\"\n", lineno + 1, path);
+			char *sub = expand_includes(inc, dir, hdr, depth + 1, err, errlen);
+			char *back;
+
+			if (!sub) {
+				free(inc);
+				free(out);
+				return NULL;
+			}
+			back = ls_strdup_printf("\n#line %d \"%s\"\n", lineno + 1, path);
 
 			sb_add(&out, &len, &cap, sub, strlen(sub));
 			sb_add(&out, &len, &cap, back, strlen(back));
@@ -524,6 +540,8 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 	p->run = r;
 	p->cpus = &r->cpus;
 	p->path = ls_strdup_printf("%s/%s.c", r->probes_dir, ops->name);
+	if (ls_trust_probe_file(r->probes_dir, p->path, err, errlen) < 0)
+		return -1;
 	text = ls_read_file(p->path, NULL);
 	if (!text) {
 		snprintf(err, errlen, "cannot read probe file %s (%s): pass --probes-dir DIR or set "
@@ -585,7 +603,9 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 	for (int i = 0; i < cf.n; i++)
 		ls_debug("%s: cflag %s", ops->name, cf.v[i]);
 
-	src = expand_includes(text, r->probes_dir, p->path, 0);
+	src = expand_includes(text, r->probes_dir, p->path, 0, err, errlen);
+	if (!src)
+		goto out;
 	saved = capture_stderr_begin(&tmp);
 	p->mod = bpf_module_create_c_from_string(src, 0, (const char **)cf.v, cf.n, true, NULL);
 	diag = capture_stderr_end(tmp, saved);
@@ -954,7 +974,16 @@ void *ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t ents
 uint64_t ls_probe_lost(const struct ls_probe *p, uint64_t *per_cpu)
 {
 	int ncpu = ls_nr_possible_cpus();
-	uint64_t *v = calloc(ncpu, sizeof(*v)), sum = p->perf_lost;
+	uint64_t *v = calloc(ncpu, sizeof(*v)), sum = 0;
+
+	/*
+	 * ls_lost counts every record that did not fit, per CPU, on both paths;
+	 * a perf buffer reports the same losses to the reader again (perf_lost),
+	 * which is therefore not added
+	 */
+	if (p->perf_lost)
+		ls_debug("%s: the perf buffers reported %llu lost records", p->ops->name,
+		    (unsigned long long)p->perf_lost);
 
 	if (v && ls_probe_read_percpu(p, "ls_lost", 0, v, sizeof(*v)) == 0)
 		for (int c = 0; c < ncpu; c++) {

@@ -48,18 +48,29 @@ struct ls_profile *ls_profile_new(uint64_t period_ns)
 }
 
 /* ls_profile_frame - the index of a frame name, added on first use */
-int ls_profile_frame(struct ls_profile *p, const char *name)
+int ls_profile_frame(struct ls_profile *p, const char *raw)
 {
+	/* frames are task names too (folded output is text): kept printable */
+	bool ctrl = false;
+	char *esc;
+	const char *name;
+
+	for (const unsigned char *c = (const unsigned char *)raw; *c && !ctrl; c++)
+		ctrl = *c < 0x20 || *c == 0x7f;
+	esc = ctrl ? ls_strdup_printable(raw) : NULL;
+	name = esc ? esc : raw;
 	uint64_t h = hash_str(name);
 	int i = (int)(h & (uint64_t)(p->hcap - 1)), idx;
 
 	while (p->htab[i] >= 0) {
-		if (!strcmp(p->frames[p->htab[i]], name))
+		if (!strcmp(p->frames[p->htab[i]], name)) {
+			free(esc);
 			return p->htab[i];
+		}
 		i = (i + 1) & (p->hcap - 1);
 	}
 	p->frames = xrealloc(p->frames, (p->nframes + 1) * sizeof(*p->frames));
-	p->frames[p->nframes] = strdup(name);
+	p->frames[p->nframes] = esc ? esc : strdup(raw);
 	if (!p->frames[p->nframes])
 		abort();
 	idx = p->nframes++;

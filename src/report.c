@@ -64,7 +64,7 @@ struct ls_value ls_v_str(const char *s)
 {
 	if (!s)
 		return ls_v_null();
-	return (struct ls_value){ .type = LS_V_STR, .fmt = LS_F_PLAIN, .s = xstrdup(s) };
+	return (struct ls_value){ .type = LS_V_STR, .fmt = LS_F_PLAIN, .s = ls_strdup_printable(s) };
 }
 
 /* ls_v_json - a JSON fragment (an array of objects, say) for a JSON-only cell */
@@ -165,15 +165,19 @@ void ls_section_finding(struct ls_section *s, enum ls_level l, const char *rec, 
 {
 	struct ls_finding *f;
 	va_list ap;
+	char *msg;
 
 	s->findings = xrealloc(s->findings, (s->nfindings + 1) * sizeof(*s->findings));
 	f = &s->findings[s->nfindings++];
 	f->level = l;
 	va_start(ap, fmt);
-	if (vasprintf(&f->message, fmt, ap) < 0)
+	if (vasprintf(&msg, fmt, ap) < 0)
 		abort();
 	va_end(ap);
-	f->recommendation = xstrdup(rec);
+	/* messages and fixes quote task names: no control character reaches a terminal */
+	f->message = ls_strdup_printable(msg);
+	f->recommendation = ls_strdup_printable(rec);
+	free(msg);
 }
 
 /* ls_section_note - a caveat: what was not measured and why */
@@ -187,7 +191,8 @@ void ls_section_note(struct ls_section *s, const char *fmt, ...)
 		abort();
 	va_end(ap);
 	s->notes = xrealloc(s->notes, (s->nnotes + 1) * sizeof(*s->notes));
-	s->notes[s->nnotes++] = n;
+	s->notes[s->nnotes++] = ls_strdup_printable(n);
+	free(n);
 }
 
 /* ls_section_set_verdict - the worst finding decides; not-measured stays */

@@ -386,10 +386,13 @@ int ls_render_timeline(FILE *f, struct ls_timeline *t, const struct ls_run *r,
 	ls_wallclock(r, r->mono_start_ns, when, sizeof(when));
 	json_object_set_new(root, "traceEvents", ev);
 	json_object_set_new(root, "displayTimeUnit", json_string("ns"));
-	json_object_set_new(root, "otherData", json_pack("{s:s, s:s, s:I, s:f, s:I}", "producer",
-	    "latencyscope " PACKAGE_VERSION, "wall_clock_start", when, "trace_threshold_ns",
-	    (json_int_t)(t ? t->threshold_ns : 0), "duration_s", r->duration_s, "dropped_events",
-	    (json_int_t)(t ? t->dropped : 0)));
+	/* one count of what the trace lacks: never reached user space, or did not fit in memory */
+	json_object_set_new(root, "otherData", json_pack("{s:s, s:s, s:I, s:f, s:I, s:I, s:I}",
+	    "producer", "latencyscope " PACKAGE_VERSION, "wall_clock_start", when,
+	    "trace_threshold_ns", (json_int_t)(t ? t->threshold_ns : 0), "duration_s", r->duration_s,
+	    "dropped_events", (json_int_t)(t ? t->dropped + t->lost : 0),
+	    "lost_events", (json_int_t)(t ? t->lost : 0),
+	    "timeline_overflow", (json_int_t)(t ? t->dropped : 0)));
 	json_dumpf(root, f, JSON_COMPACT);
 	fputc('\n', f);
 	json_decref(root);

@@ -26,7 +26,7 @@ ok "unknown threshold exits 3 and lists the keys" fails 3 "isolation.runq_p99_99
 ok "bad duration exits 3" fails 3 "invalid --duration" --duration abc
 ok "--kernel-headers without include/ exits 3" fails 3 "not a kernel header tree" \
 	--kernel-headers "$TMP" --duration 1
-ok "unwritable --output exits 3" fails 3 "cannot write the report" -o /nonexistent/dir/r.json -d 1
+ok "unwritable --output exits 3" fails 3 "pick a writable path for --output" -o /nonexistent/dir/r.json -d 1
 ok "unwritable --bill-of-health exits 3 before the run" fails 3 "pick a writable path for --bill-of-health" \
 	--bill-of-health /nonexistent/dir/b.json -m isolation -d 1
 ok "a wallclock option without the wallclock module is named in a warning" sh -c \
@@ -35,6 +35,19 @@ ok "--allow-block without the syscall module is named in a warning" sh -c \
 	'"$0" -m isolation --allow-block read -d 0.2 2>&1 >/dev/null | grep -q -- "--allow-block only applies to the syscall module"' "$LS"
 ok "a missing probe file exits 3 naming --probes-dir" fails 3 "pass --probes-dir" \
 	--probes-dir "$TMP" --duration 1
+
+# Ctrl-C while the probes compile (seconds per module): exit 3 at once, nothing written
+"$LS" -v -m isolation,irq,syscall -d 10 -o "$TMP/int.json" >/dev/null 2>"$TMP/int.err" &
+L=$!
+bg_pids="$bg_pids $L"
+wait_for "$TMP/int.err" "cflag" 30 || diag "compiling never began"
+kill -INT "$L"
+wait "$L"
+rc=$?
+ok "SIGINT while compiling exits 3 (exit $rc)" [ "$rc" -eq 3 ]
+ok "... saying that tracing had not started" grep -q "interrupted before tracing started" "$TMP/int.err"
+ok "... before attaching anything, and writes no report" \
+	sh -c '! grep -q "probes attached" "$0" && [ ! -e "$1" ]' "$TMP/int.err" "$TMP/int.json"
 
 # non-root: exit 3 with the fix
 ok "non-root exits 3 with the fix" sh -c '

@@ -1,0 +1,90 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# outputs.sh - the files a root run writes: never through a planted link,
+# never truncated or removed when the run fails, a failed write is exit 3.
+# Device nodes are made in the test's own directory (mknod), so no test
+# can harm the system's /dev/null even when the code under test is wrong.
+
+. "$(dirname "$0")/lib.sh"
+require_kernel
+
+RUN="-m isolation -d 0.3"
+# unchanged FILE CONTENT: FILE is still a regular file holding CONTENT
+unchanged() { [ -f "$1" ] && [ ! -L "$1" ] && [ "$(cat "$1")" = "$2" ]; }
+
+# --- a planted link where the bill of health's temporary used to be ------------
+mkdir "$TMP/shared"
+echo secret > "$TMP/victim"
+ln -s "$TMP/victim" "$TMP/shared/boh.json.tmp"
+"$LS" $RUN -o "$TMP/shared/r.txt" --bill-of-health "$TMP/shared/boh.json" 2>"$TMP/err"
+rc=$?
+ok "a link planted at PATH.tmp: the file it points to is untouched (exit $rc)" unchanged "$TMP/victim" secret
+ok "... and the bill of health is written" [ "$(jq -r .bill_of_health "$TMP/shared/boh.json")" != null ]
+ok "a new output file is mode 0600" [ "$(stat -c %a "$TMP/shared/boh.json")" = 600 ]
+ok "no temporary is left in the directory" [ -z "$(ls -A "$TMP/shared" | grep -v '^r.txt$\|^boh.json$\|^boh.json.tmp$')" ]
+
+# --- a link at the output path itself is refused, before the run ---------------
+ln -s "$TMP/victim" "$TMP/shared/link.json"
+"$LS" $RUN -o "$TMP/shared/link.json" 2>"$TMP/err"
+rc=$?
+ok "--output naming a link exits 3 (exit $rc)" [ "$rc" -eq 3 ]
+ok "... saying why" grep -q "is a symbolic link" "$TMP/err"
+ok "... and the link's target is untouched" unchanged "$TMP/victim" secret
+"$LS" $RUN --bill-of-health "$TMP/shared/link.json" 2>"$TMP/err"
+ok "--bill-of-health naming a link exits 3" [ "$?" -eq 3 ]
+ok "... and the link's target is untouched" unchanged "$TMP/victim" secret
+
+# --- a failed run leaves every path as it was ----------------------------------
+echo "yesterday's report" > "$TMP/old.txt"
+"$LS" -o "$TMP/old.txt" --probes-dir /nonexistent -d 0.3 2>"$TMP/err"
+ok "a failing run (exit $?) neither truncates nor removes an existing report" \
+	unchanged "$TMP/old.txt" "yesterday's report"
+mknod "$TMP/null" c 1 3
+"$LS" -o "$TMP/null" --probes-dir /nonexistent -d 0.3 2>"$TMP/err"
+ok "a failing run leaves a character device named by --output in place" [ -c "$TMP/null" ]
+"$LS" $RUN -o "$TMP/null" 2>"$TMP/err"
+ok "a report into a character device is written in place (exit $?)" [ -c "$TMP/null" ]
+"$LS" $RUN --bill-of-health "$TMP/null" 2>"$TMP/err"
+ok "so is a bill of health: the device stays a device" [ -c "$TMP/null" ]
+
+# --- a failed write is exit 3, and a bad target is refused before the run -----
+mknod "$TMP/full" c 1 7
+"$LS" $RUN -o "$TMP/full" 2>"$TMP/err"
+rc=$?
+ok "a report that cannot be written (ENOSPC) exits 3 (exit $rc)" [ "$rc" -eq 3 ]
+ok "... naming the failure" grep -q "No space left on device" "$TMP/err"
+"$LS" -m wallclock -d 0.3 -f pprof -o "$TMP/full" 2>"$TMP/err"
+rc=$?
+ok "so does a pprof profile that cannot be written (exit $rc)" [ "$rc" -eq 3 ]
+mkdir "$TMP/adir"
+"$LS" -v $RUN --bill-of-health "$TMP/adir" 2>"$TMP/err"
+rc=$?
+ok "a directory as --bill-of-health exits 3 (exit $rc) before the run" \
+	[ "$rc" -eq 3 ] && grep -q "is a directory" "$TMP/err" && ! grep -q "probes attached" "$TMP/err"
+"$LS" $RUN -o "$TMP/same.json" --bill-of-health "$TMP/same.json" 2>"$TMP/err"
+ok "--output and --bill-of-health naming one file exits 3" [ "$?" -eq 3 ] && grep -q "both name" "$TMP/err"
+
+# --- a task named with escape sequences does not reach the terminal raw -------
+CPU=$(( $(nproc) - 1 ))
+bg "$WL/spinner" "$CPU" 0
+T=$BG
+# a task's name is its program's file name: one made of an escape sequence
+ESC=$(printf '\033]0;pwn\007')
+cp "$WL/spinner" "$TMP/$ESC"
+bg "$TMP/$ESC" "$CPU" 0
+C=$BG
+"$LS" -m isolation --cpus "$CPU" --pid "$T" -d 1 -o "$TMP/esc.txt" 2>"$TMP/err"
+"$LS" -m isolation --cpus "$CPU" --pid "$T" -d 1 -f folded -o "$TMP/esc.folded" 2>"$TMP/err"
+kill "$T" "$C" 2>/dev/null
+ok "the culprit named with an escape sequence is in the text report" grep -qF '\x1b]0;pwn\x07' "$TMP/esc.txt"
+ok "... as \\xNN: no control character in the text report" sh -c '! LC_ALL=C grep -q "[[:cntrl:]]" "$0"' "$TMP/esc.txt"
+ok "... nor in the folded output" sh -c '! LC_ALL=C grep -q "[[:cntrl:]]" "$0"' "$TMP/esc.folded"
+
+# --- replacing a file keeps its mode -------------------------------------------
+echo old > "$TMP/keep.txt"
+chmod 644 "$TMP/keep.txt"
+"$LS" $RUN -o "$TMP/keep.txt" 2>"$TMP/err"
+ok "a replaced report keeps its mode (644)" [ "$(stat -c %a "$TMP/keep.txt")" = 644 ] && grep -q ISOLATION "$TMP/keep.txt"
+ok "no program of ours is left" no_programs_left
+
+done_testing
