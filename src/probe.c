@@ -738,7 +738,9 @@ static int open_events(struct ls_probe *p, char *err, size_t errlen)
 		/* a wake-up per record would interrupt the monitored CPU: see ls_emit() */
 		struct bcc_perf_buffer_opts opts = { .pid = -1, .cpu = c,
 		    .wakeup_events = LS_PERF_WAKEUP };
-		struct perf_reader *rd = bpf_open_perf_buffer_opts(perf_cb, perf_lost_cb, p, 64, &opts);
+		/* sized like the ring buffer, per CPU (--trace-buffer applies to both paths) */
+		struct perf_reader *rd = bpf_open_perf_buffer_opts(perf_cb, perf_lost_cb, p,
+		    (int)event_pages(p->run), &opts);
 		int rfd;
 
 		if (!rd)

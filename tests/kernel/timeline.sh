@@ -154,6 +154,27 @@ else
 	ok "no socket is opened during a run (strace missing)" [ "${CI:-}" != true ]
 fi
 kill "$T" "$C" 2>/dev/null
+
+# --- lost events: one count, the same in the report and the trace, on both paths ----
+# a 4 KiB buffer and every event of a pipe ping-pong: most records cannot fit
+for path in ring perf; do
+	ev=; [ "$path" = perf ] && ev=perf
+	LATENCYSCOPE_EVENTS=$ev "$LS" -v -m isolation --cpus "$CPU" -d 4 --trace-threshold 0 \
+		--trace-buffer 4K -f perfetto -o "$TMP/lost.json" --bill-of-health "$TMP/lostb.json" \
+		>/dev/null 2>"$TMP/lost.err" &
+	L=$!
+	bg_pids="$bg_pids $L"
+	wait_for "$TMP/lost.err" "probes attached" || diag "never attached"
+	taskset -c "$CPU" "$WL/pingpong" 100000 >/dev/null
+	wait "$L"
+	lost=$(jq_ "$TMP/lostb.json" .report.lost_events)
+	percpu=$(jq_ "$TMP/lostb.json" '[.report.lost_events_per_cpu[]?.lost] | add // 0')
+	diag "$path buffer: lost_events $lost, per CPU $percpu, trace dropped_events $(jq_ "$TMP/lost.json" .otherData.dropped_events)"
+	ok "$path buffer: records that did not fit are counted" [ "$lost" -gt 0 ]
+	ok "$path buffer: lost_events is the sum of its per-CPU counts (each loss counted once)" [ "$lost" = "$percpu" ]
+	ok "$path buffer: the trace's dropped_events includes every lost event" \
+		[ "$(jq_ "$TMP/lost.json" .otherData.dropped_events)" = "$(( lost + $(jq_ "$TMP/lost.json" .otherData.timeline_overflow) ))" ]
+done
 ok "no BPF program is left attached" no_programs_left
 
 done_testing
