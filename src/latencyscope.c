@@ -450,9 +450,10 @@ int main(int argc, char **argv)
 		ls_jitter_section(&rep, &r);
 	ls_timeline_sort(&tl);
 	tl.lost = rep.lost_events;
+	rep.timeline_overflow = tl.dropped;
 	if (tl.dropped)
-		ls_warn("%llu timeline events were dropped (more than %d): raise --trace-threshold",
-		    (unsigned long long)tl.dropped, LS_TIMELINE_MAX);
+		rep.timeline_full_at_s = tl.full_at > r.mono_start_ns ?
+		    (tl.full_at - r.mono_start_ns) / 1e9 : 0;
 	ls_report_summarize(&rep);
 
 	if (write_report(&o, &rep, &tl, &r) < 0)

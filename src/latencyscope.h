@@ -172,6 +172,8 @@ struct ls_report {
 	struct ls_section *sections;
 	struct ls_overhead overhead;
 	uint64_t	 lost_events;
+	uint64_t	 timeline_overflow;	/* trace events past the in-memory limit */
+	double		 timeline_full_at_s;	/* when the first of them came, since the start */
 	uint64_t	*lost_per_cpu;	/* possible CPUs entries, NULL when none lost */
 	int		 nlost_cpus;
 	int		 violations, warnings, exit_code;
@@ -246,16 +248,22 @@ struct json_t;
 void	 ls_profile_trace_events(struct json_t *events, const struct ls_profile *p, uint32_t pid_base);
 
 /* timeline.c: events at or above --trace-threshold, for Perfetto and the alpha flame graph */
-#define LS_TIMELINE_MAX	(1 << 22)	/* events kept; more are counted as dropped */
+/*
+ * The timeline keeps at most LS_TIMELINE_MAX events in memory (about 90 MiB
+ * at ~88 bytes each: names are interned, not copied); later ones are
+ * counted as timeline_overflow in the file and the report. The writer
+ * streams, so the trace's size does not add to the memory.
+ */
+#define LS_TIMELINE_MAX	(1 << 20)
 struct ls_tevent {
 	const char	*module;	/* the module's name (static) */
-	char		 kind[32];	/* "waiting for CPU", "softirq", "nanosleep", "reclaim"... */
-	char		 culprit[64];	/* who or what: a task's name, "softirq:NET_RX", a device */
-	char		 comm[17];	/* the victim */
+	const char	*kind;		/* "waiting for CPU", "softirq", "nanosleep", "reclaim"... */
+	const char	*culprit;	/* who or what: a task's name, "softirq:NET_RX", a device */
+	const char	*comm;		/* the victim */
 	uint32_t	 cpu, tid, pid;
-	uint64_t	 start, dur;	/* CLOCK_MONOTONIC ns */
 	uint32_t	 waker;		/* who woke the victim (a flow arrow), 0: none */
-	char		 waker_comm[17];
+	uint64_t	 start, dur;	/* CLOCK_MONOTONIC ns */
+	const char	*waker_comm;
 	bool		 instant;	/* a point in time (a migration), not a slice */
 	bool		 running;	/* the thread running: drawn, not stolen time */
 };
@@ -264,6 +272,7 @@ struct ls_tcounter {
 	uint64_t	 ts;		/* CLOCK_MONOTONIC ns */
 	double		 value;
 };
+struct ls_strings;
 struct ls_timeline {
 	bool		 on;
 	uint64_t	 threshold_ns;
@@ -272,7 +281,9 @@ struct ls_timeline {
 	int		 ncounters;
 	struct ls_tcounter *counters;	/* series a module measured (page faults per second) */
 	uint64_t	 dropped;	/* past LS_TIMELINE_MAX in memory */
+	uint64_t	 full_at;	/* CLOCK_MONOTONIC ns of the first one dropped */
 	uint64_t	 lost;		/* never reached user space (the run's lost_events) */
+	struct ls_strings *names;	/* interned kinds, culprits and task names */
 };
 struct ls_probe;
 struct ls_run;

@@ -208,9 +208,16 @@ int ls_preflight_tracefs(struct ls_host *h, char *err, size_t errlen)
 		char ev[128];
 
 		snprintf(ev, sizeof(ev), "%s/events", where[i]);
+		errno = 0;
 		if (is_dir(ev)) {
 			h->tracefs = strdup(where[i]);
 			return 0;
+		}
+		if (errno == EACCES) {	/* mounted, mode 0700: CAP_BPF + CAP_PERFMON cannot read it */
+			snprintf(err, errlen, "tracefs at %s is mounted but this user cannot read it "
+			    "(%s): run as root, or open it to this user's group with `chgrp -R GROUP %s "
+			    "&& chmod -R g+rX %s`", where[i], strerror(errno), where[i], where[i]);
+			return -1;
 		}
 	}
 	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0 &&

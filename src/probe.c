@@ -1000,9 +1000,12 @@ uint64_t ls_probe_lost(const struct ls_probe *p, uint64_t *per_cpu)
 /* ls_probe_gate - open (1) or close (0) the probe's gate; see probes/latencyscope.h */
 int ls_probe_gate(struct ls_probe *p, uint32_t on)
 {
-	int fd = ls_probe_table_fd(p, "ls_gate");
+	int fd;
 	uint32_t zero = 0;
 
+	if (!p->mod)	/* a module not measured on this kernel has no gate */
+		return 0;
+	fd = ls_probe_table_fd(p, "ls_gate");
 	if (on)
 		ls_probe_set_u64(p, "ls_start", ls_now_ns(CLOCK_MONOTONIC));
 

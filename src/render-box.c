@@ -377,6 +377,11 @@ void ls_render_box(FILE *f, const struct ls_report *r, const struct ls_render_op
 				fprintf(f, " cpu%d %llu", c, (unsigned long long)r->lost_per_cpu[c]);
 		fprintf(f, ")%s\n", reset(&b));
 	}
+	if (r->timeline_overflow)
+		fprintf(f, "%stimeline full: %llu events from +%.2f s on were not kept (at most %d in "
+		    "memory); raise --trace-threshold or shorten --duration%s\n", color(&b, LS_WARN),
+		    (unsigned long long)r->timeline_overflow, r->timeline_full_at_s, LS_TIMELINE_MAX,
+		    reset(&b));
 	fprintf(f, "%sSUMMARY: %d violations, %d warnings | Exit code: %d%s\n",
 	    color(&b, r->violations ? LS_FAIL : r->warnings ? LS_WARN : LS_PASS),
 	    r->violations, r->warnings, r->exit_code, reset(&b));

@@ -179,6 +179,10 @@ int ls_render_json(FILE *f, const struct ls_report *r)
 				    (json_int_t)r->lost_per_cpu[c]));
 		json_object_set_new(root, "lost_events_per_cpu", pc);
 	}
+	if (r->timeline_overflow) {	/* a trace format's events past the in-memory limit */
+		json_object_set_new(root, "timeline_overflow", json_integer((json_int_t)r->timeline_overflow));
+		json_object_set_new(root, "timeline_full_at_s", json_real(r->timeline_full_at_s));
+	}
 
 	rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	fputc('\n', f);

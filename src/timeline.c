@@ -56,6 +56,55 @@ bool ls_worst_keep(struct ls_probe *p, const char *floor_map, void *arr, int *n,
 	return true;
 }
 
+/* ls_strings - each distinct name once: events point into it */
+struct ls_strings {
+	char	**v;
+	size_t	  cap, n;
+};
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+/* intern - the stored copy of s (at most max bytes of it), added on first use */
+static const char *intern(struct ls_timeline *t, const char *s, size_t max)
+{
+	struct ls_strings *st = t->names;
+	char buf[128];
+	size_t i;
+
+	snprintf(buf, sizeof(buf) < max ? sizeof(buf) : max, "%s", s ? s : "");
+	if (!st && !(st = t->names = calloc(1, sizeof(*st))))
+		abort();
+	if ((st->n + 1) * 2 > st->cap) {	/* grow and rehash */
+		struct ls_strings ns = { calloc(st->cap ? st->cap * 2 : 256, sizeof(char *)),
+		    st->cap ? st->cap * 2 : 256, st->n };
+
+		if (!ns.v)
+			abort();
+		for (size_t j = 0; j < st->cap; j++) {
+			if (!st->v[j])
+				continue;
+			for (i = name_hash(st->v[j]) & (ns.cap - 1); ns.v[i]; i = (i + 1) & (ns.cap - 1))
+				;
+			ns.v[i] = st->v[j];
+		}
+		free(st->v);
+		*st = ns;
+	}
+	for (i = name_hash(buf) & (st->cap - 1); st->v[i]; i = (i + 1) & (st->cap - 1))
+		if (!strcmp(st->v[i], buf))
+			return st->v[i];
+	st->v[i] = ls_strdup_printf("%s", buf);
+	st->n++;
+	return st->v[i];
+}
+
 /*
  * timeline_add - one event of module; an event with the same module,
  * kind, CPU, thread and start as a recent one (an interruption reported
@@ -84,7 +133,8 @@ static struct ls_tevent *timeline_add(struct ls_probe *p, const char *kind, cons
 		struct ls_tevent *ne = ncap <= LS_TIMELINE_MAX ? realloc(t->ev, ncap * sizeof(*ne)) : NULL;
 
 		if (!ne) {
-			t->dropped++;	/* counted, reported */
+			if (!t->dropped++)	/* counted, reported with when it began */
+				t->full_at = start;
 			return NULL;
 		}
 		t->ev = ne;
@@ -93,9 +143,9 @@ static struct ls_tevent *timeline_add(struct ls_probe *p, const char *kind, cons
 	e = &t->ev[t->n++];
 	memset(e, 0, sizeof(*e));
 	e->module = p->ops->name;
-	snprintf(e->kind, sizeof(e->kind), "%s", kind);
-	snprintf(e->culprit, sizeof(e->culprit), "%s", culprit);
-	snprintf(e->comm, sizeof(e->comm), "%s", comm);
+	e->kind = intern(t, kind, 32);
+	e->culprit = intern(t, culprit, 64);
+	e->comm = intern(t, comm, 17);
 	e->start = start;
 	e->dur = dur;
 	e->cpu = cpu;
@@ -155,6 +205,11 @@ void ls_timeline_sort(struct ls_timeline *t)
 void ls_timeline_free(struct ls_timeline *t)
 {
 	if (t) {
+		for (size_t i = 0; t->names && i < t->names->cap; i++)
+			free(t->names->v[i]);
+		if (t->names)
+			free(t->names->v);
+		free(t->names);
 		free(t->counters);
 		free(t->ev);
 		memset(t, 0, sizeof(*t));
@@ -257,7 +312,7 @@ static void resolve_pids(struct ls_timeline *t)
 		struct ls_tevent *e = &t->ev[i];
 		size_t k;
 
-		if (e->waker && !e->waker_comm[0]) {	/* one /proc read per waker */
+		if (e->waker && !e->waker_comm) {	/* one /proc read per waker */
 			for (k = 0; k < nw && wk[k].tid != e->waker; k++)
 				;
 			if (k == nw) {
@@ -270,7 +325,7 @@ static void resolve_pids(struct ls_timeline *t)
 				wk[nw].tid = e->waker;
 				comm_of(e->waker, wk[nw++].comm, sizeof(wk[0].comm));
 			}
-			snprintf(e->waker_comm, sizeof(e->waker_comm), "%s", wk[k].comm);
+			e->waker_comm = intern(t, wk[k].comm, 17);
 		}
 		if (e->pid != e->tid)
 			continue;
@@ -292,15 +347,35 @@ static void resolve_pids(struct ls_timeline *t)
 	free(wk);
 }
 
+/*
+ * jstream - trace events written one by one as they are made: a trace of
+ * millions of events never exists as one document in memory
+ */
+struct jstream {
+	FILE	*f;
+	bool	 more;
+};
+
+static void put(struct jstream *js, json_t *o)
+{
+	if (!o)
+		return;
+	if (js->more)
+		fputc(',', js->f);
+	js->more = true;
+	json_dumpf(o, js->f, JSON_COMPACT);
+	json_decref(o);
+}
+
 /* name_track - a thread_name record the first time a (pid, tid) appears */
-static void name_track(json_t *ev, struct tracks *ts, uint32_t pid, uint32_t tid, const char *comm)
+static void name_track(struct jstream *ev, struct tracks *ts, uint32_t pid, uint32_t tid, const char *comm)
 {
 	char name[64];
 
 	if (!tracks_add(ts, ((uint64_t)pid << 32 | tid) + 1))
 		return;
 	snprintf(name, sizeof(name), "%s (%u)", comm, tid);
-	json_array_append_new(ev, json_pack("{s:s, s:s, s:I, s:I, s:{s:s}}", "name", "thread_name",
+	put(ev, json_pack("{s:s, s:s, s:I, s:I, s:{s:s}}", "name", "thread_name",
 	    "ph", "M", "pid", (json_int_t)pid, "tid", (json_int_t)tid, "args", "name", name));
 }
 
@@ -312,19 +387,21 @@ static void name_track(json_t *ev, struct tracks *ts, uint32_t pid, uint32_t tid
 int ls_render_timeline(FILE *f, struct ls_timeline *t, const struct ls_run *r,
     const struct ls_profile *pf)
 {
-	json_t *root = json_object(), *ev = json_array();
+	struct jstream js = { .f = f }, *ev = &js;
 	struct tracks named = { 0 };
+	json_t *other;
 	uint64_t stolen = 0, cents = 0;
 	bool money = r->opts->notional > 0 && r->opts->bps_per_us > 0;
 	char name[160], when[64];
 
-	json_array_append_new(ev, json_pack("{s:s, s:s, s:I, s:{s:s}}", "name", "process_name", "ph", "M",
+	fputs("{\"traceEvents\":[", f);
+	put(ev, json_pack("{s:s, s:s, s:I, s:{s:s}}", "name", "process_name", "ph", "M",
 	    "pid", (json_int_t)CPU_PID, "args", "name", "CPUs"));
 	resolve_pids(t);
 	for (int c = 0; c < LS_MAX_CPUS; c++)
 		if (ls_cpuset_isset(&r->cpus, c)) {
 			snprintf(name, sizeof(name), "CPU %d", c);
-			json_array_append_new(ev, json_pack("{s:s, s:s, s:I, s:I, s:{s:s}}", "name",
+			put(ev, json_pack("{s:s, s:s, s:I, s:I, s:{s:s}}", "name",
 			    "thread_name", "ph", "M", "pid", (json_int_t)CPU_PID, "tid", (json_int_t)(CPU_PID + c),
 			    "args", "name", name));
 		}
@@ -335,26 +412,26 @@ int ls_render_timeline(FILE *f, struct ls_timeline *t, const struct ls_run *r,
 		name_track(ev, &named, e->pid, e->tid, e->comm);
 		if (e->instant) {	/* a migration: a point on the thread's track */
 			snprintf(name, sizeof(name), "migrated CPU %u -> %s", e->cpu, e->culprit);
-			json_array_append_new(ev, json_pack("{s:s, s:s, s:s, s:s, s:f, s:I, s:I}", "name", name,
+			put(ev, json_pack("{s:s, s:s, s:s, s:s, s:f, s:I, s:I}", "name", name,
 			    "cat", e->module, "ph", "i", "s", "t", "ts", ts, "pid", (json_int_t)e->pid,
 			    "tid", (json_int_t)e->tid));
 			continue;
 		}
 		if (e->waker) {	/* a flow arrow from the waker's track to the wait it ended */
 			name_track(ev, &named, e->waker, e->waker, e->waker_comm);
-			json_array_append_new(ev, json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I}", "name",
+			put(ev, json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I}", "name",
 			    "wakeup", "cat", "wakeup", "ph", "X", "ts", ts, "dur", 0.001, "pid",
 			    (json_int_t)e->waker, "tid", (json_int_t)e->waker));
-			json_array_append_new(ev, json_pack("{s:s, s:s, s:s, s:I, s:f, s:I, s:I}", "name",
+			put(ev, json_pack("{s:s, s:s, s:s, s:I, s:f, s:I, s:I}", "name",
 			    "wakeup", "cat", "wakeup", "ph", "s", "id", (json_int_t)i, "ts", ts, "pid",
 			    (json_int_t)e->waker, "tid", (json_int_t)e->waker));
-			json_array_append_new(ev, json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:I, s:I}", "name",
+			put(ev, json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:I, s:I}", "name",
 			    "wakeup", "cat", "wakeup", "ph", "f", "bp", "e", "id", (json_int_t)i, "ts", ts,
 			    "pid", (json_int_t)e->pid, "tid", (json_int_t)e->tid));
 		}
 		event_name(e, name, sizeof(name));
 		for (int track = 0; track < 2; track++)
-			json_array_append_new(ev, json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:{s:s, s:I, s:I, s:s}}",
+			put(ev, json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:{s:s, s:I, s:I, s:s}}",
 			    "name", name, "cat", e->module, "ph", "X", "ts", ts, "dur", e->dur / 1000.0,
 			    "pid", (json_int_t)(track ? CPU_PID : e->pid),
 			    "tid", (json_int_t)(track ? CPU_PID + e->cpu : e->tid),
@@ -363,12 +440,12 @@ int ls_render_timeline(FILE *f, struct ls_timeline *t, const struct ls_run *r,
 		if (e->running)	/* the thread's own time: not stolen */
 			continue;
 		stolen += e->dur;
-		json_array_append_new(ev, json_pack("{s:s, s:s, s:f, s:I, s:{s:f}}", "name",
+		put(ev, json_pack("{s:s, s:s, s:f, s:I, s:{s:f}}", "name",
 		    "stolen time (us, cumulative)", "ph", "C", "ts", ts + e->dur / 1000.0, "pid",
 		    (json_int_t)CPU_PID, "args", "stolen", stolen / 1000.0));
 		if (money) {
 			cents += ls_money_cents(e->dur, r->opts->notional, r->opts->bps_per_us);
-			json_array_append_new(ev, json_pack("{s:s, s:s, s:f, s:I, s:{s:f}}", "name",
+			put(ev, json_pack("{s:s, s:s, s:f, s:I, s:{s:f}}", "name",
 			    "alpha lost (USD, cumulative)", "ph", "C", "ts", ts + e->dur / 1000.0, "pid",
 			    (json_int_t)CPU_PID, "args", "usd", cents / 100.0));
 		}
@@ -377,25 +454,33 @@ int ls_render_timeline(FILE *f, struct ls_timeline *t, const struct ls_run *r,
 	for (int i = 0; t && i < t->ncounters; i++) {
 		const struct ls_tcounter *c = &t->counters[i];
 
-		json_array_append_new(ev, json_pack("{s:s, s:s, s:f, s:I, s:{s:f}}", "name", c->name,
+		put(ev, json_pack("{s:s, s:s, s:f, s:I, s:{s:f}}", "name", c->name,
 		    "ph", "C", "ts", c->ts > r->mono_start_ns ? (c->ts - r->mono_start_ns) / 1000.0 : 0,
 		    "pid", (json_int_t)CPU_PID, "args", "value", c->value));
 	}
-	if (pf)	/* a wall-clock profile in the same file: its stacks after the timeline */
-		ls_profile_trace_events(ev, pf, CPU_PID + LS_MAX_CPUS);
+	if (pf) {	/* a wall-clock profile in the same file: its stacks after the timeline */
+		json_t *stacks = json_array(), *o;
+		size_t i;
+
+		ls_profile_trace_events(stacks, pf, CPU_PID + LS_MAX_CPUS);
+		json_array_foreach(stacks, i, o)
+			put(ev, json_incref(o));
+		json_decref(stacks);
+	}
 	ls_wallclock(r, r->mono_start_ns, when, sizeof(when));
-	json_object_set_new(root, "traceEvents", ev);
-	json_object_set_new(root, "displayTimeUnit", json_string("ns"));
+	fputs("],\"displayTimeUnit\":\"ns\",\"otherData\":", f);
 	/* one count of what the trace lacks: never reached user space, or did not fit in memory */
-	json_object_set_new(root, "otherData", json_pack("{s:s, s:s, s:I, s:f, s:I, s:I, s:I}",
+	other = json_pack("{s:s, s:s, s:I, s:f, s:I, s:I, s:I, s:f}",
 	    "producer", "latencyscope " PACKAGE_VERSION, "wall_clock_start", when,
 	    "trace_threshold_ns", (json_int_t)(t ? t->threshold_ns : 0), "duration_s", r->duration_s,
 	    "dropped_events", (json_int_t)(t ? t->dropped + t->lost : 0),
 	    "lost_events", (json_int_t)(t ? t->lost : 0),
-	    "timeline_overflow", (json_int_t)(t ? t->dropped : 0)));
-	json_dumpf(root, f, JSON_COMPACT);
-	fputc('\n', f);
-	json_decref(root);
+	    "timeline_overflow", (json_int_t)(t ? t->dropped : 0),
+	    "timeline_full_at_s", t && t->dropped && t->full_at > r->mono_start_ns ?
+	    (t->full_at - r->mono_start_ns) / 1e9 : 0.0);
+	json_dumpf(other, f, JSON_COMPACT);
+	json_decref(other);
+	fputs("}\n", f);
 	return ferror(f) ? -1 : 0;
 }
 
@@ -424,7 +509,7 @@ struct ls_profile *ls_timeline_alpha(const struct ls_timeline *t, const struct l
 			continue;	/* the thread's own time is not interference */
 		frames[0] = ls_profile_frame(pf, e->module);
 		frames[1] = ls_profile_frame(pf, e->kind);
-		frames[2] = ls_profile_frame(pf, e->culprit[0] ? e->culprit : "?");
+		frames[2] = ls_profile_frame(pf, e->culprit && e->culprit[0] ? e->culprit : "?");
 		if (v)
 			ls_profile_add(th, frames, 3, v, 1, false);
 	}

@@ -92,7 +92,22 @@ within() {
 	[ "${d#-}" -le "$3" ] || { diag "got $1, want $2 +- $3"; return 1; }
 }
 
-# no_programs_left: no tracepoint program of ours is still loaded
+# our_prog_ids: loaded programs named like ours (bpftool cuts names at 15
+# characters: tracepoint__sch..., raw_tracepoint_..., ls_swev__...)
+our_prog_ids() {
+	bpftool prog show 2>/dev/null |
+		sed -n 's/^\([0-9]*\): .* name \(tracepoint__\|raw_tracepoint\|ls_swev__\).*/\1/p'
+}
+# other BPF users may run on the host: only programs loaded after this
+# test began count as ours
+PROGS_BEFORE=" $(our_prog_ids | tr '\n' ' ') "
+
+# no_programs_left: none of the programs the test's runs loaded is still there
 no_programs_left() {
-	! bpftool prog show 2>/dev/null | grep -q 'tracepoint__\|ls_swev__'
+	for id in $(our_prog_ids); do
+		case $PROGS_BEFORE in
+		*" $id "*) ;;
+		*) diag "program $id is still loaded: $(bpftool prog show id "$id" | head -1)"; return 1 ;;
+		esac
+	done
 }

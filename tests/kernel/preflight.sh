@@ -55,6 +55,17 @@ ok "non-root exits 3 with the fix" sh -c '
 		"$0" --duration 1 >/dev/null 2>"$1/np"; rc=$?
 	[ $rc -eq 3 ] && grep -q "not enough privileges" "$1/np" && grep -q sudo "$1/np"' "$LS" "$TMP"
 
+# CAP_BPF and CAP_PERFMON without root: a tracefs of mode 0700 is unreadable, not "unmounted"
+mode=$(stat -c %a /sys/kernel/tracing)
+RESTORE="chmod $mode /sys/kernel/tracing"
+chmod 700 /sys/kernel/tracing
+ok "with CAP_BPF and CAP_PERFMON only, an unreadable tracefs is named as such" sh -c '
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+bpf,+perfmon \
+		--ambient-caps=+bpf,+perfmon "$0" -m isolation --duration 0.3 >/dev/null 2>"$1/cap"; rc=$?
+	[ $rc -eq 3 ] && grep -q "cannot read it" "$1/cap" && ! grep -q "not mounted" "$1/cap"' "$LS" "$TMP"
+chmod "$mode" /sys/kernel/tracing
+RESTORE=
+
 # a probe with a syntax error: file:line of the error, exit 3
 mkdir -p "$TMP/bad"
 cp "$top_srcdir"/probes/*.h "$TMP/bad/"

@@ -175,6 +175,33 @@ for path in ring perf; do
 	ok "$path buffer: the trace's dropped_events includes every lost event" \
 		[ "$(jq_ "$TMP/lost.json" .otherData.dropped_events)" = "$(( lost + $(jq_ "$TMP/lost.json" .otherData.timeline_overflow) ))" ]
 done
+# --- memory stays bounded however many events arrive ----------------------------------
+# every context switch of a pipe ping-pong is an event (threshold 0), far more than the
+# timeline keeps; the trace goes to a character device so only memory is measured
+mknod "$TMP/null" c 1 3
+"$LS" -v -m isolation --cpus "$CPU" -d 10 --trace-threshold 0 -f perfetto -o "$TMP/null" \
+	--bill-of-health "$TMP/mem.json" >/dev/null 2>"$TMP/mem.err" &
+L=$!
+bg_pids="$bg_pids $L"
+wait_for "$TMP/mem.err" "probes attached" || diag "never attached"
+taskset -c "$CPU" "$WL/pingpong" 100000000 >/dev/null &
+P=$!
+bg_pids="$bg_pids $P"
+hwm=0	# the kernel's high-water mark of the tracer's resident memory, polled to its end
+while kill -0 "$L" 2>/dev/null; do
+	h=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$L/status" 2>/dev/null)
+	[ -n "$h" ] && [ "$h" -gt "$hwm" ] && hwm=$h
+	sleep 0.02
+done
+wait "$L"
+rc=$?
+kill "$P" 2>/dev/null
+overflow=$(jq_ "$TMP/mem.json" '.report.timeline_overflow // 0')
+diag "peak RSS $((hwm / 1024)) MiB; timeline overflow $overflow events from +$(jq_ "$TMP/mem.json" '.report.timeline_full_at_s // 0') s"
+ok "a trace of every switch at full rate completes (exit $rc)" [ "$rc" -le 2 ]
+ok "more events than the timeline keeps: the overflow is counted in the report" [ "$overflow" -gt 0 ]
+ok "peak resident memory stays under 256 MiB ($((hwm / 1024)) MiB)" [ "$hwm" -gt 0 ] && [ "$hwm" -lt $((256 * 1024)) ]
+
 ok "no BPF program is left attached" no_programs_left
 
 done_testing

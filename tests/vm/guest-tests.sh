@@ -21,8 +21,6 @@ diag "kernel $(uname -r), PREEMPT_RT=$RT, isolated: $(cat /sys/devices/system/cp
 field() { sed -n "s/.*$2=\([0-9]*\).*/\1/p" "$1"; }
 # col ROW FILE CPU: a /proc/interrupts or /proc/softirqs count ("LOC:", "NET_RX:")
 col() { awk -v r="$1" -v c="$3" '$1 == r { print $(c + 2) }' "$2"; }
-# ours_left: none of latencyscope's programs is still loaded (other BPF users may exist)
-ours_left() { bpftool prog show 2>/dev/null | grep -c 'tracepoint__\|ls_swev__\|raw_tracepoint__' ; }
 
 # sampler PID OUT: a thread's nonvoluntary_ctxt_switches about every 10 ms,
 # with the wall clock, in bash builtins alone (a fork per sample is slow
@@ -138,7 +136,7 @@ ok "syscall: all $N nanosleeps are seen ($got)" [ "$got" = "$N" ]
 
 got=$(jq_ "$R" '.report.network.delivery_ns.count // 0')
 ok "network: the UDP ping-pong gives delivery samples ($got for $N rounds)" [ "$got" -ge $((2 * N)) ]
-ok "no program of ours is left after the default run" [ "$(ours_left)" -eq 0 ]
+ok "no program of ours is left after the default run" no_programs_left
 
 # --- isolation: a spinner alone on the isolated CPU ----------------------------
 bg "$WL/spinner" "$CPU" 0
@@ -179,7 +177,7 @@ diag "involuntary switches in the tool's window: traced $inv, /proc/$T/status be
 	"($(wc -l < "$TMP/inv.samples") samples)"
 ok "isolation: the victim's involuntary switches agree with /proc/PID/status over the tool's window" \
 	[ "${inv:-0}" -ge $((lo - 2)) ] && [ "${inv:-0}" -le $((hi + 2)) ]
-ok "no program of ours is left" [ "$(ours_left)" -eq 0 ]
+ok "no program of ours is left" no_programs_left
 
 # the reports and logs, for a failure's diagnosis on the host
 if [ -n "${LS_VM_ARTIFACTS:-}" ]; then

@@ -10,10 +10,10 @@ export HOME=/root LANG=C.UTF-8
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=/ls-out
 
+# /tmp and /run stay those of the overlay (writable, in its tmpfs): a tmpfs
+# mounted over /tmp would hide a project cloned there
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
-mount -t tmpfs -o mode=1777 tmpfs /tmp
-mount -t tmpfs -o mode=755 tmpfs /run
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
@@ -36,7 +36,11 @@ done
 
 test=${ls_test:-$top/tests/vm/guest-tests.sh}
 echo "guest: $v, running $test" > /dev/console
-cd "$top" || exit 1
+if ! cd "$top"; then
+	echo "guest: cannot enter $top" > /dev/console
+	echo o > /proc/sysrq-trigger
+	sleep 10
+fi
 export LS_VM_ARTIFACTS=$out/artifacts
 bash "$test" > "$out/tap" 2> "$out/stderr"
 echo $? > "$out/rc"
