@@ -152,7 +152,10 @@ blamed=$(jq_ "$TMP/irq.json" "[.memory.tlb.senders[] | select(.pid == $W and (.c
 diag "timer wake-ups $wakes; wake-up IPIs from a hardirq on CPU $OTHER: $hard; put on the workload: $blamed"
 from_hardirq() { [ "$wakes" -eq 400 ] && [ "$hard" -ge $((wakes * 9 / 10)) ]; }
 ok "the timer's wake-up IPIs are sent from a hardirq (nine in ten wake-ups at least)" from_hardirq
-ok "... and none is put on the task the timer interrupted" [ "$blamed" = 0 ]
+# the workload's own threads may wake each other a few times from process
+# context (start, exit: seen once in a CI run); filed under the
+# interrupted task, the timer's would be about all 400
+ok "... and none is put on the task the timer interrupted (at most its own few: $blamed)" [ "$blamed" -le 4 ]
 ok "an interrupt's row names its context, not a process" \
 	[ "$(jq_ "$TMP/irq.json" '[.memory.tlb.senders[] | select(.context != "task" and (.pid != 0 or (.comm | startswith("(") | not)))] | length')" = 0 ]
 
