@@ -114,6 +114,12 @@ FILE *ls_output_open(struct ls_output *o, const char *path, char *err, size_t er
 	o->path = ls_strdup_printf("%s", path);
 	if (in_place(path)) {
 		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);	/* no O_CREAT, no O_TRUNC */
+		/* what was opened, not what was checked: a link swapped meanwhile is refused */
+		if (fd >= 0 && (fstat(fd, &st) < 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)))) {
+			close(fd);
+			fd = -1;
+			errno = EPERM;
+		}
 	} else {
 		dir = dir_of(path);
 		o->tmp = ls_strdup_printf("%s/.latencyscope.XXXXXX", dir);
