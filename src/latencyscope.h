@@ -15,6 +15,7 @@
 #define LS_MAX_PIDS	64
 #define LS_MAX_MODULES	16
 #define LS_MAX_IFACES	16
+#define LS_EVENT_MAX	4096	/* the largest record a probe sends on ls_events */
 
 /* Exit codes: the contract with CI gates. */
 enum ls_exit {

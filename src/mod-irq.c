@@ -186,6 +186,7 @@ static int irq_managed(uint32_t irq)
 }
 
 /* append - add formatted text to a malloc'ed string */
+__attribute__((format(printf, 2, 3)))
 static void append(char **s, const char *fmt, ...)
 {
 	char *tail, *both;

@@ -703,9 +703,21 @@ static int ringbuf_cb(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/*
+ * perf_cb - a perf buffer's raw sample follows a 4-byte size, so the record
+ * is only 4-byte aligned and the modules' structs hold u64s: copy it to an
+ * aligned buffer first (UBSan found the misaligned reads)
+ */
 static void perf_cb(void *ctx, void *data, int size)
 {
-	ringbuf_cb(ctx, data, (size_t)size);
+	_Alignas(16) unsigned char rec[LS_EVENT_MAX];
+
+	if (size <= 0 || (size_t)size > sizeof(rec)) {
+		((struct ls_probe *)ctx)->perf_lost++;	/* no module sends one this big */
+		return;
+	}
+	memcpy(rec, data, (size_t)size);
+	ringbuf_cb(ctx, rec, (size_t)size);
 }
 
 static void perf_lost_cb(void *ctx, uint64_t lost)

@@ -110,6 +110,7 @@ static void line_raw(const struct box *b, const char *s)
  * line - a boxed line of text, word-wrapped; continuation lines are indented
  * by indent columns. ANSI escapes are only used in text that fits.
  */
+__attribute__((format(printf, 3, 4)))
 static void line(const struct box *b, int indent, const char *fmt, ...)
 {
 	char *text, *p;

@@ -477,6 +477,7 @@ char *ls_strdup_printf(const char *fmt, ...)
 	return s;
 }
 
+__attribute__((format(printf, 2, 0)))
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "latencyscope: %s", prefix);

@@ -59,10 +59,12 @@ ok "so does a pprof profile that cannot be written (exit $rc)" [ "$rc" -eq 3 ]
 mkdir "$TMP/adir"
 "$LS" -v $RUN --bill-of-health "$TMP/adir" 2>"$TMP/err"
 rc=$?
-ok "a directory as --bill-of-health exits 3 (exit $rc) before the run" \
-	[ "$rc" -eq 3 ] && grep -q "is a directory" "$TMP/err" && ! grep -q "probes attached" "$TMP/err"
+r=false; [ "$rc" -eq 3 ] && grep -q "is a directory" "$TMP/err" && ! grep -q "probes attached" "$TMP/err" && r=true
+ok "a directory as --bill-of-health exits 3 (exit $rc) before the run" $r
 "$LS" $RUN -o "$TMP/same.json" --bill-of-health "$TMP/same.json" 2>"$TMP/err"
-ok "--output and --bill-of-health naming one file exits 3" [ "$?" -eq 3 ] && grep -q "both name" "$TMP/err"
+rc=$?
+r=false; [ "$rc" -eq 3 ] && grep -q "both name" "$TMP/err" && r=true
+ok "--output and --bill-of-health naming one file exits 3 (exit $rc)" $r
 
 # --- a task named with escape sequences does not reach the terminal raw -------
 CPU=$(( $(nproc) - 1 ))
@@ -84,7 +86,8 @@ ok "... nor in the folded output" sh -c '! LC_ALL=C grep -q "[[:cntrl:]]" "$0"' 
 echo old > "$TMP/keep.txt"
 chmod 644 "$TMP/keep.txt"
 "$LS" $RUN -o "$TMP/keep.txt" 2>"$TMP/err"
-ok "a replaced report keeps its mode (644)" [ "$(stat -c %a "$TMP/keep.txt")" = 644 ] && grep -q ISOLATION "$TMP/keep.txt"
+r=false; [ "$(stat -c %a "$TMP/keep.txt")" = 644 ] && grep -q ISOLATION "$TMP/keep.txt" && r=true
+ok "a replaced report keeps its mode (644) and holds the report" $r
 ok "no program of ours is left" no_programs_left
 
 done_testing

@@ -200,7 +200,11 @@ overflow=$(jq_ "$TMP/mem.json" '.report.timeline_overflow // 0')
 diag "peak RSS $((hwm / 1024)) MiB; timeline overflow $overflow events from +$(jq_ "$TMP/mem.json" '.report.timeline_full_at_s // 0') s"
 ok "a trace of every switch at full rate completes (exit $rc)" [ "$rc" -le 2 ]
 ok "more events than the timeline keeps: the overflow is counted in the report" [ "$overflow" -gt 0 ]
-ok "peak resident memory stays under 256 MiB ($((hwm / 1024)) MiB)" [ "$hwm" -gt 0 ] && [ "$hwm" -lt $((256 * 1024)) ]
+# an ASan build (make check-sanitizers) keeps freed memory in quarantine and
+# shadows the rest: its bound is four times the plain build's
+limit=256; [ -n "${LS_SANITIZERS:-}" ] && limit=1024
+r=false; [ "$hwm" -gt 0 ] && [ "$hwm" -lt $((limit * 1024)) ] && r=true
+ok "peak resident memory stays under $limit MiB ($((hwm / 1024)) MiB)" $r
 
 ok "no BPF program is left attached" no_programs_left
 
