@@ -254,6 +254,7 @@ int main(int argc, char **argv)
 	struct ls_probe probes[LS_MAX_MODULES];
 	struct ls_report rep = { 0 };
 	struct ls_timeline tl = { 0 };
+	struct ls_targets targets;
 	struct ls_opts o;
 	struct ls_host h = { 0 };
 	struct ls_run r = { 0 };
@@ -299,6 +300,8 @@ int main(int argc, char **argv)
 	    ls_preflight_tracefs(&h, err, sizeof(err)) < 0 ||
 	    ls_preflight_headers(&h, o.kernel_headers, err, sizeof(err)) < 0)
 		goto fail;
+	ls_targets_init(&targets, o.pids, o.npids);	/* their start times, before the compile */
+	r.targets = &targets;
 	/* checked now, written at the end: a run that fails leaves both paths as they were */
 	if ((o.output && ls_output_check(o.output, "--output", err, sizeof(err)) < 0) ||
 	    (o.bill_of_health && ls_output_check(o.bill_of_health, "--bill-of-health", err,
@@ -380,14 +383,15 @@ int main(int argc, char **argv)
 	r.mono_start_ns = ls_now_ns(CLOCK_MONOTONIC);
 	r.real_start_ns = ls_now_ns(CLOCK_REALTIME);
 	attached_ns = r.mono_start_ns;
+	ls_targets_check(&targets, 0);	/* those gone during the compile */
 	ls_debug("probes attached %.3f s after start", (attached_ns - t0) / 1e9);
 	end_ns = r.mono_start_ns + (uint64_t)(o.duration * 1e9);
 	while (!stop_signal) {
 		uint64_t now = ls_now_ns(CLOCK_MONOTONIC), next;
 		int slice;
 
-		if (now >= end_ns)
-			break;
+		if (now >= end_ns || ls_targets_check(&targets, (now - r.mono_start_ns) / 1e9))
+			break;	/* the time is up, or every --pid process has exited */
 		next = ls_overhead_tick(probes, nprobes, now);
 		next = next < end_ns - now ? next : end_ns - now;
 		slice = (int)(next / 1000000ULL);
@@ -413,7 +417,9 @@ int main(int argc, char **argv)
 	fill_report_header(&rep, &r, &o);
 	rep.duration_s = r.duration_s;
 	rep.ended_by = strdup(stop_signal == SIGINT ? "SIGINT" : stop_signal == SIGTERM ? "SIGTERM" :
-	    stop_signal == SIGHUP ? "SIGHUP" : "duration");
+	    stop_signal == SIGHUP ? "SIGHUP" : targets.n && targets.nexited == targets.n ?
+	    "targets exited" : "duration");
+	rep.targets = targets;
 	for (int i = 0; i < nprobes; i++) {
 		struct ls_probe *p = &probes[i];
 		struct ls_section *s = ls_report_add_section(&rep, p->ops->name, p->ops->title);
@@ -431,9 +437,10 @@ int main(int argc, char **argv)
 			continue;
 		}
 		note_missing_tps(s, p);
-		if (p->ops->judge)
+		if (p->ops->judge && !ls_targets_gone_before(&targets))
 			p->ops->judge(s, &r);
 		ls_section_set_verdict(s);
+		ls_targets_notes(&targets, s);
 		if (!rep.lost_per_cpu) {
 			rep.nlost_cpus = ls_nr_possible_cpus();
 			rep.lost_per_cpu = calloc(rep.nlost_cpus, sizeof(*rep.lost_per_cpu));
@@ -458,7 +465,10 @@ int main(int argc, char **argv)
 
 	if (write_report(&o, &rep, &tl, &r) < 0)
 		rc = LS_EXIT_ERROR;
-	else if ((rc = rep.exit_code) == LS_EXIT_ERROR)
+	else if ((rc = rep.exit_code) == LS_EXIT_ERROR && ls_targets_gone_before(&targets))
+		ls_err("every --pid process exited before tracing started: nothing was measured; "
+		    "start latencyscope while the process runs");
+	else if (rc == LS_EXIT_ERROR)
 		ls_err("no module could measure anything on this machine: see the notes in the report");
 	ls_report_free(&rep);
 	goto done;

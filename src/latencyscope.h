@@ -155,6 +155,25 @@ struct ls_overhead {
 	int	 nprogs;
 	unsigned switches;	/* times the statistics were switched on or off during the run */
 };
+/* targets.c: the --pid processes, watched for their exit */
+struct ls_target {
+	int			 pid;
+	unsigned long long	 start;	/* /proc/PID/stat starttime; 0: gone at init */
+	double			 exited_s;	/* since the run started; < 0: still running */
+	bool			 before_start;	/* exited before tracing started */
+};
+struct ls_targets {
+	int			 n, nexited;
+	struct ls_target	 t[LS_MAX_PIDS];
+};
+struct ls_run;
+void	 ls_targets_init(struct ls_targets *t, const int *pids, int n);
+bool	 ls_targets_check(struct ls_targets *t, double now_s);
+bool	 ls_targets_gone_before(const struct ls_targets *t);
+struct ls_section;
+void	 ls_targets_notes(const struct ls_targets *t, struct ls_section *s);
+bool	 ls_target_exited(const struct ls_run *r, int pid);
+
 struct ls_report {
 	const char	*tool_version;
 	char		*kernel;
@@ -172,6 +191,7 @@ struct ls_report {
 	int		 nsections;
 	struct ls_section *sections;
 	struct ls_overhead overhead;
+	struct ls_targets targets;	/* which --pid processes exited, and when */
 	uint64_t	 lost_events;
 	uint64_t	 timeline_overflow;	/* trace events past the in-memory limit */
 	double		 timeline_full_at_s;	/* when the first of them came, since the start */
@@ -538,6 +558,7 @@ void	 ls_irq_affinity_judge(int irq, const struct ls_cpuset *affinity,
 	    bool irqbalance, struct ls_irq_affinity *out);
 
 /* latencyscope.c: the run every module sees */
+
 struct ls_run {
 	const struct ls_opts	*opts;
 	struct ls_host		*host;
@@ -548,6 +569,7 @@ struct ls_run {
 	double			 duration_s;
 	char			*probes_dir;
 	struct ls_timeline	*timeline;	/* events for the trace formats */
+	struct ls_targets	*targets;	/* --pid processes and when they exited */
 };
 void	 ls_wallclock(const struct ls_run *r, uint64_t mono_ns, char *buf, size_t len);
 

@@ -473,6 +473,9 @@ static void judge_targets(struct ls_section *s, const struct ls_run *r)
 		ls_section_finding(s, LS_PASS, NULL, "the monitored processes ran on CPUs %s for the "
 		    "whole run without a single context switch (%llu threads running there)", cpus,
 		    (unsigned long long)ls_section_find_metric(s, "undisturbed_targets")->u);
+	} else if (tg && !tg->nrows && r->targets && r->targets->nexited == r->targets->n) {
+		ls_section_note(s, "the monitored processes never switched on CPUs %s before they "
+		    "exited", cpus);
 	} else if (tg && !tg->nrows) {
 		char *fix = ls_strdup_printf("check where it may run: `taskset -cp %d`; pin it with "
 		    "`taskset -acp %s %d`", r->opts->pids[0], cpus, r->opts->pids[0]);

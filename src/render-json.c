@@ -144,6 +144,12 @@ int ls_render_json(FILE *f, const struct ls_report *r)
 	for (int i = 0; i < r->npids; i++)
 		json_array_append_new(a, json_integer(r->pids[i]));
 	json_object_set_new(run, "pids", a);
+	a = json_array();	/* --pid processes that exited: when, since the start */
+	for (int i = 0; i < r->targets.n; i++)
+		if (r->targets.t[i].exited_s >= 0)
+			json_array_append_new(a, json_pack("{s:i, s:f, s:b}", "pid", r->targets.t[i].pid,
+			    "at_s", r->targets.t[i].exited_s, "before_start", r->targets.t[i].before_start));
+	json_object_set_new(run, "exited", a);
 	a = json_array();
 	for (int i = 0; i < r->nsections; i++)
 		json_array_append_new(a, json_string(r->sections[i].name));
