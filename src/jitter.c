@@ -129,7 +129,7 @@ static char *file_field(const char *path, const char *prefix)
 			l = strchr(l, ':') + 1;
 		while (*l == ' ' || *l == '\t')
 			l++;
-		out = strdup(l);
+		out = ls_xstrdup(l);
 	}
 	free(text);
 	return out;

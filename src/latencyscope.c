@@ -80,9 +80,9 @@ static char *probes_dir(const struct ls_opts *o)
 	ssize_t n;
 
 	if (o->probes_dir)
-		return strdup(o->probes_dir);
+		return ls_xstrdup(o->probes_dir);
 	if (env && *env)
-		return strdup(env);
+		return ls_xstrdup(env);
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
@@ -90,10 +90,10 @@ static char *probes_dir(const struct ls_opts *o)
 		if (slash) {
 			*slash = '\0';
 			if (strcmp(exe, LS_BUILDDIR) == 0)
-				return strdup(LS_SRC_PROBES_DIR);
+				return ls_xstrdup(LS_SRC_PROBES_DIR);
 		}
 	}
-	return strdup(LS_PROBES_DIR);
+	return ls_xstrdup(LS_PROBES_DIR);
 }
 
 /* pin_self - keep our own threads off the CPUs we watch, when others exist */
@@ -118,16 +118,16 @@ static void fill_report_header(struct ls_report *rep, const struct ls_run *r, co
 	char when[64];
 
 	rep->tool_version = PACKAGE_VERSION;
-	rep->kernel = strdup(r->host->kernel);
+	rep->kernel = ls_xstrdup(r->host->kernel);
 	rep->nr_cpus = r->host->nr_online;
 	rep->isolated_cpus = ls_cpulist_format(&r->host->isolated);
 	rep->nohz_full_cpus = ls_cpulist_format(&r->host->nohz_full);
 	ls_wallclock(r, r->mono_start_ns, when, sizeof(when));
-	rep->started_at = strdup(when);
+	rep->started_at = ls_xstrdup(when);
 	rep->cpus = ls_cpulist_format(&r->cpus);
 	rep->cpus_isolated = r->cpus_isolated;
 	rep->npids = o->npids;
-	rep->pids = calloc(o->npids ? o->npids : 1, sizeof(int));
+	rep->pids = ls_xcalloc(o->npids ? o->npids : 1, sizeof(int));
 	memcpy(rep->pids, o->pids, o->npids * sizeof(int));
 }
 
@@ -351,10 +351,12 @@ int main(int argc, char **argv)
 		nprobes++;
 		if (prc < 0)
 			goto fail;
-		if (prc == 0 && m->setup && m->setup(p, &r) < 0) {
-			snprintf(err, sizeof(err), "%s: cannot prepare the maps of %s (%s): restore the "
-			    "probe file or point --probes-dir at a working copy", m->name, p->path,
-			    strerror(errno ? errno : EINVAL));
+		err[0] = '\0';
+		if (prc == 0 && m->setup && m->setup(p, &r, err, sizeof(err)) < 0) {
+			if (!err[0])
+				snprintf(err, sizeof(err), "%s: cannot prepare the maps of %s (%s): "
+				    "restore the probe file or point --probes-dir at a working copy",
+				    m->name, p->path, strerror(errno ? errno : EINVAL));
 			goto fail;
 		}
 	}
@@ -416,7 +418,7 @@ int main(int argc, char **argv)
 	/* collect and judge */
 	fill_report_header(&rep, &r, &o);
 	rep.duration_s = r.duration_s;
-	rep.ended_by = strdup(stop_signal == SIGINT ? "SIGINT" : stop_signal == SIGTERM ? "SIGTERM" :
+	rep.ended_by = ls_xstrdup(stop_signal == SIGINT ? "SIGINT" : stop_signal == SIGTERM ? "SIGTERM" :
 	    stop_signal == SIGHUP ? "SIGHUP" : targets.n && targets.nexited == targets.n ?
 	    "targets exited" : "duration");
 	rep.targets = targets;
@@ -443,7 +445,7 @@ int main(int argc, char **argv)
 		ls_targets_notes(&targets, s);
 		if (!rep.lost_per_cpu) {
 			rep.nlost_cpus = ls_nr_possible_cpus();
-			rep.lost_per_cpu = calloc(rep.nlost_cpus, sizeof(*rep.lost_per_cpu));
+			rep.lost_per_cpu = ls_xcalloc(rep.nlost_cpus, sizeof(*rep.lost_per_cpu));
 		}
 		rep.lost_events += ls_probe_lost(p, rep.lost_per_cpu);
 	}

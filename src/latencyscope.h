@@ -44,6 +44,13 @@ char	*ls_read_file(const char *path, size_t *len);
 const char *ls_comm(char *buf, const char *comm, size_t len);
 bool	 ls_list_has(const char *list, const char *name);
 void	*ls_grow(void *arr, int n, size_t size);
+/* the allocation policy (util.c): out of memory reports and exits 3, never NULL */
+__attribute__((noreturn)) void ls_oom(void);
+void	*ls_xmalloc(size_t n);
+void	*ls_xcalloc(size_t n, size_t size);
+void	*ls_xrealloc(void *p, size_t n);
+char	*ls_xstrdup(const char *s);
+char	*ls_xstrndup(const char *s, size_t n);
 int	 ls_edit_distance(const char *a, const char *b);
 char	*ls_housekeeping(const struct ls_cpuset *online, const struct ls_cpuset *monitored);
 int	 ls_read_u64_file(const char *path, uint64_t *v);
@@ -427,11 +434,10 @@ struct ls_module_ops {
 	bool		 on_request;	/* not in the default set: only with --module */
 	const struct ls_threshold_def *thresholds;	/* NULL-key terminated */
 	const struct ls_map_layout *maps;	/* the maps collect() reads; NULL-name terminated */
-	/* before compile: allocate p->priv, add -D flags with ls_probe_cflag() */
-	/* prepare - before compiling: add cflags; on failure fill err (else errno is reported) */
+	/* before compiling: allocate p->priv, add -D flags with ls_probe_cflag(); on failure fill err */
 	int	(*prepare)(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen);
-	/* after load, before attach: seed maps, allocate p->priv */
-	int	(*setup)(struct ls_probe *p, const struct ls_run *r);
+	/* after loading, before attaching: seed maps (p->priv if prepare did not); on failure fill err */
+	int	(*setup)(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen);
 	/* one ring-buffer record */
 	int	(*event)(struct ls_probe *p, const void *data, size_t size);
 	/* called about every 100 ms while running */
@@ -500,6 +506,11 @@ struct ls_prog {
 	int	*cpu_fds;	/* a software event's perf events, one per monitored CPU */
 	int	 ncpu_fds;
 };
+/* compiler flags for libbcc, as many as needed (probe-source.c) */
+struct ls_cflags {
+	int	 n;
+	char	**v;
+};
 struct ls_probe {
 	const struct ls_module_ops *ops;
 	const struct ls_run *run;
@@ -516,8 +527,7 @@ struct ls_probe {
 	uint64_t	 events_seen;
 	void		*priv;	/* module state */
 	uint64_t	 sample_freq;	/* cpu_clock/task_clock samples per second (prepare) */
-	char		*cflags[32];	/* the module's own -D flags (prepare) */
-	int		 ncflags;
+	struct ls_cflags cflags;	/* the module's own -D flags (prepare) */
 	char		*not_measured;	/* why, when the module could not run */
 };
 int	 ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const struct ls_run *r,

@@ -55,12 +55,10 @@ struct irq_priv {
 };
 
 
-static int irq_setup(struct ls_probe *p, const struct ls_run *r)
+static int irq_setup(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen)
 {
-	struct irq_priv *ip = calloc(1, sizeof(*ip));
+	struct irq_priv *ip = ls_xcalloc(1, sizeof(*ip));
 
-	if (!ip)
-		return -1;
 	p->priv = ip;
 	ls_probe_set_u64(p, "irq_floor", 1);
 	return 0;
@@ -194,7 +192,7 @@ static void append(char **s, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	if (vasprintf(&tail, fmt, ap) < 0)
-		abort();
+		ls_oom();
 	va_end(ap);
 	both = ls_strdup_printf("%s%s", *s, tail);
 	free(*s);
@@ -367,7 +365,7 @@ static void collect_soft(struct ls_probe *p, const struct ls_run *r, struct ls_s
 		LS_SUMMARY_COLUMNS("duration_ns"),
 	};
 	int ncpu = ls_nr_possible_cpus();
-	struct ls_hist *h = calloc(ncpu, sizeof(*h));
+	struct ls_hist *h = ls_xcalloc(ncpu, sizeof(*h));
 	struct ls_table *t = ls_section_table(s, "softirqs", "Softirqs (time excludes IRQs nested in them)",
 	    6 + LS_SUMMARY_NCOLS, cols);
 
@@ -406,7 +404,7 @@ static void collect_vectors(struct ls_probe *p, const struct ls_run *r, struct l
 		{ "count", "COUNT", 9 }, { "time_ns", "TIME", 9 }, { "max_ns", "MAX", 9 },
 	};
 	int ncpu = ls_nr_possible_cpus();
-	struct irq_vec_val *v = calloc(ncpu, sizeof(*v));
+	struct irq_vec_val *v = ls_xcalloc(ncpu, sizeof(*v));
 	struct ls_table *t = ls_section_table(s, "vectors", "System vectors", 6, cols);
 
 	*count = *time = 0;

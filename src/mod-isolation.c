@@ -67,12 +67,10 @@ static int seed_threads(struct ls_probe *p, const struct ls_run *r)
 	return 0;
 }
 
-static int iso_setup(struct ls_probe *p, const struct ls_run *r)
+static int iso_setup(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen)
 {
-	struct iso_priv *ip = calloc(1, sizeof(*ip));
+	struct iso_priv *ip = ls_xcalloc(1, sizeof(*ip));
 
-	if (!ip)
-		return -1;
 	p->priv = ip;
 	ls_probe_set_u64(p, "iso_floor", 1);
 	return seed_threads(p, r);
@@ -183,7 +181,7 @@ static void collect_counters(struct ls_probe *p, const struct ls_run *r, struct 
 		{ "involuntary", "INVOLUNT.", 10 }, { "idle", "IDLE", 10 },
 	};
 	int ncpu = ls_nr_possible_cpus();
-	struct iso_counters *c = calloc(ncpu, sizeof(*c));
+	struct iso_counters *c = ls_xcalloc(ncpu, sizeof(*c));
 	struct ls_table *t = ls_section_table(s, "per_cpu", "Per monitored CPU", 5, cols);
 
 	memset(sum, 0, sizeof(*sum));
@@ -213,7 +211,7 @@ static void collect_counters(struct ls_probe *p, const struct ls_run *r, struct 
 static void collect_runq(struct ls_probe *p, struct ls_section *s)
 {
 	int ncpu = ls_nr_possible_cpus();
-	struct ls_hist *h = calloc(ncpu, sizeof(*h)), all;
+	struct ls_hist *h = ls_xcalloc(ncpu, sizeof(*h)), all;
 	struct ls_summary sum;
 
 	memset(&all, 0, sizeof(all));

@@ -70,9 +70,9 @@ static int mem_prepare(struct ls_probe *p, const struct ls_run *r, char *err, si
 	return 0;
 }
 
-static int mem_setup(struct ls_probe *p, const struct ls_run *r)
+static int mem_setup(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen)
 {
-	p->priv = calloc(1, sizeof(struct mem_priv));
+	p->priv = ls_xcalloc(1, sizeof(struct mem_priv));
 	return p->priv ? 0 : -1;
 }
 
@@ -105,7 +105,7 @@ static int mem_event(struct ls_probe *p, const void *data, size_t size)
 static uint64_t total_faults(const struct ls_probe *p)
 {
 	int ncpu = ls_nr_possible_cpus();
-	struct mem_cpu *pc = calloc(ncpu, sizeof(*pc));
+	struct mem_cpu *pc = ls_xcalloc(ncpu, sizeof(*pc));
 	uint64_t t = 0;
 
 	if (pc && ls_probe_read_percpu(p, "mem_cpu", 0, pc, sizeof(*pc)) == 0)
@@ -204,10 +204,10 @@ static void collect_faults(struct ls_probe *p, const struct ls_run *r, struct ls
 	};
 	int fd = ls_probe_table_fd(p, "mem_procs"), majfd = ls_probe_table_fd(p, "mem_major_cpu");
 	int nprocs = 0, nsec;
-	uint64_t *cminor = calloc(2 * (size_t)ncpu, sizeof(*cminor));
+	uint64_t *cminor = ls_xcalloc(2 * (size_t)ncpu, sizeof(*cminor));
 	uint64_t *cmajor = cminor ? cminor + ncpu : NULL;
 	uint32_t max = fd < 0 ? 0 : (uint32_t)bpf_table_max_entries(p->mod, "mem_procs");
-	struct mem_proc *procs = calloc(max ? max : 1, sizeof(*procs));
+	struct mem_proc *procs = ls_xcalloc(max ? max : 1, sizeof(*procs));
 	uint64_t minor = 0, major = 0, busy = 0, *series;
 	struct ls_table *t;
 	json_t *rate = json_array();
@@ -236,7 +236,7 @@ static void collect_faults(struct ls_probe *p, const struct ls_run *r, struct ls
 	nsec = (int)r->duration_s + 1;
 	if (nsec > MEM_RATE_SLOTS)
 		nsec = MEM_RATE_SLOTS;
-	series = calloc(nsec, sizeof(*series));
+	series = ls_xcalloc(nsec, sizeof(*series));
 	for (int i = 0; series && i < nsec; i++) {
 		uint64_t end = i < mp->ncum && i < nsec - 1 ? mp->cum[i] : minor + major;
 		uint64_t begin = i == 0 ? 0 : i - 1 < mp->ncum ? mp->cum[i - 1] : minor + major;
@@ -413,7 +413,7 @@ static void collect_stalls(struct ls_probe *p, const struct ls_run *r, struct ls
 	static const char *const labels[MEM_NR_STALLS] = {
 		"Reclaim stalls (direct and cgroup limit)", "Compaction stalls" };
 	struct mem_priv *mp = p->priv;
-	struct ls_hist *h = calloc(ncpu, sizeof(*h)), all;
+	struct ls_hist *h = ls_xcalloc(ncpu, sizeof(*h)), all;
 	char when[64], comm[MEM_COMM_LEN + 1];
 	uint64_t unmatched = 0;
 	struct ls_table *t;
@@ -513,7 +513,7 @@ static void collect_numa_thp(struct ls_section *s, const struct mem_cpu *pc, int
 static int mem_collect(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
 {
 	int ncpu = ls_nr_possible_cpus();
-	struct mem_cpu *pc = calloc(ncpu, sizeof(*pc));
+	struct mem_cpu *pc = ls_xcalloc(ncpu, sizeof(*pc));
 
 	if (!pc || ls_probe_read_percpu(p, "mem_cpu", 0, pc, sizeof(*pc)) < 0) {
 		free(pc);

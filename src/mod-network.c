@@ -80,18 +80,16 @@ static void drop_reason_names(struct net_priv *np, const struct ls_run *r)
 
 		if (sscanf(s, "{ %d, \"%63[^\"]\" }", &v, name) == 2 && v >= 0 && v < NET_NR_REASONS &&
 		    !np->reasons[v])
-			np->reasons[v] = strdup(name);
+			np->reasons[v] = ls_xstrdup(name);
 		s++;
 	}
 	free(fmt);
 }
 
-static int net_setup(struct ls_probe *p, const struct ls_run *r)
+static int net_setup(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen)
 {
-	struct net_priv *np = calloc(1, sizeof(*np));
+	struct net_priv *np = ls_xcalloc(1, sizeof(*np));
 
-	if (!np)
-		return -1;
 	p->priv = np;
 	drop_reason_names(np, r);
 	return ls_probe_set_u64(p, "net_floor", 1);
@@ -162,8 +160,8 @@ static void collect_devices(struct ls_probe *p, const struct ls_run *r, struct l
 	    "and CPU", 8, cols);
 	char name[NET_DEV_LEN + 1], noted[8][NET_DEV_LEN + 1];
 	int ncpu = ls_nr_possible_cpus(), n = 0, nnoted = 0;
-	struct net_devs *pc = calloc(ncpu, sizeof(*pc));
-	struct dev_row *rows = calloc((size_t)ncpu * NET_NDEVS, sizeof(*rows));
+	struct net_devs *pc = ls_xcalloc(ncpu, sizeof(*pc));
+	struct dev_row *rows = ls_xcalloc((size_t)ncpu * NET_NDEVS, sizeof(*rows));
 
 	if (!pc || !rows || ls_probe_read_percpu(p, "net_devs", 0, pc, sizeof(*pc)) < 0)
 		ncpu = 0;
@@ -215,7 +213,7 @@ static void merged_hist(const struct ls_probe *p, const char *table, uint32_t ke
     struct ls_summary *sum)
 {
 	int ncpu = ls_nr_possible_cpus();
-	struct ls_hist *h = calloc(ncpu, sizeof(*h)), all;
+	struct ls_hist *h = ls_xcalloc(ncpu, sizeof(*h)), all;
 
 	memset(&all, 0, sizeof(all));
 	if (h && ls_probe_read_percpu(p, table, key, h, sizeof(*h)) == 0)
@@ -246,7 +244,7 @@ static int cmp_thread(const void *a, const void *b)
 static struct kv_thread *add_fast_threads(const struct ls_probe *p, struct kv_thread *kv, int *n)
 {
 	int ncpu = ls_nr_possible_cpus();
-	struct net_thread *fast = kv ? calloc(ncpu, sizeof(*fast)) : NULL;
+	struct net_thread *fast = kv ? ls_xcalloc(ncpu, sizeof(*fast)) : NULL;
 
 	for (uint32_t fi = 0; fast && fi < NET_TFAST; fi++) {
 		if (ls_probe_read_percpu(p, "net_threads_fast", fi, fast, sizeof(*fast)) < 0)

@@ -80,7 +80,7 @@ static void load_names(struct sc_priv *sp, const struct ls_run *r)
 
 		if (sscanf(l, "#define __NR_%63s %u", name, &nr) != 2 || nr >= SC_MAX_NR || sp->names[nr])
 			continue;
-		sp->names[nr] = strdup(name);
+		sp->names[nr] = ls_xstrdup(name);
 	}
 	free(text);
 }
@@ -103,11 +103,9 @@ static const char *sc_name(const struct sc_priv *sp, uint32_t nr, char *buf, siz
  */
 static int check_allow_block(const struct sc_priv *sp, const char *list, char *err, size_t errlen)
 {
-	char *copy = strdup(list), *save = NULL;
+	char *copy = ls_xstrdup(list), *save = NULL;
 	int rc = 0;
 
-	if (!copy)
-		return -1;
 	for (char *t = strtok_r(copy, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
 		const char *near = NULL;
 		int best = 3;	/* suggest names within two edits */
@@ -148,10 +146,8 @@ static int sc_prepare(struct ls_probe *p, const struct ls_run *r, char *err, siz
 		"futex", "futex_waitv", "futex_wait", "nanosleep", "clock_nanosleep", "select",
 		"pselect6", "poll", "ppoll", "epoll_wait", "epoll_pwait", "sched_yield", "pause",
 	};
-	struct sc_priv *sp = calloc(1, sizeof(*sp));
+	struct sc_priv *sp = ls_xcalloc(1, sizeof(*sp));
 
-	if (!sp)
-		return -1;
 	p->priv = sp;
 	load_names(sp, r);
 	if (r->opts->allow_block && check_allow_block(sp, r->opts->allow_block, err, errlen) < 0)
@@ -172,7 +168,7 @@ static int sc_prepare(struct ls_probe *p, const struct ls_run *r, char *err, siz
 	return 0;
 }
 
-static int sc_setup(struct ls_probe *p, const struct ls_run *r)
+static int sc_setup(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen)
 {
 	return ls_probe_set_u64(p, "sc_floor", 1);
 }
@@ -242,7 +238,7 @@ static struct sc_slot *read_slots(const struct ls_probe *p, int *n)
 {
 	int fd = ls_probe_table_fd(p, "sc_slots");
 	uint32_t max = fd < 0 ? 0 : (uint32_t)bpf_table_max_entries(p->mod, "sc_slots");
-	struct sc_slot *out = calloc(max ? max : 1, sizeof(*out));
+	struct sc_slot *out = ls_xcalloc(max ? max : 1, sizeof(*out));
 
 	*n = 0;
 	for (uint32_t i = 0; out && i < max; i++)
@@ -277,7 +273,7 @@ static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct
 		{ "wait_ns_total", "WAITED", 10 }, { "max_ns", "MAX", 10 },
 	};
 	int ncpu = ls_nr_possible_cpus(), n;
-	struct ls_hist *h = calloc(ncpu, sizeof(*h)), all;
+	struct ls_hist *h = ls_xcalloc(ncpu, sizeof(*h)), all;
 	struct ls_summary sum;
 	struct ls_table *t;
 	struct kv_fthread *ft;
@@ -383,7 +379,7 @@ static void collect_blocking(struct ls_probe *p, struct ls_section *s)
 	struct kv_blocked *kv = ls_probe_read_hash(p, "sc_blocked", sizeof(*kv),
 	    offsetof(struct kv_blocked, v), &n);
 	int ncpu = ls_nr_possible_cpus();
-	struct sc_blocked_ent *fast = kv ? calloc(ncpu, sizeof(*fast)) : NULL;
+	struct sc_blocked_ent *fast = kv ? ls_xcalloc(ncpu, sizeof(*fast)) : NULL;
 	bool *done;
 	char buf[32];
 
@@ -402,11 +398,11 @@ static void collect_blocking(struct ls_probe *p, struct ls_section *s)
 		}
 	}
 	free(fast);
-	done = calloc(n ? n : 1, sizeof(*done));
+	done = ls_xcalloc(n ? n : 1, sizeof(*done));
 
 	/* merge the per-CPU entries of each syscall, largest total first */
 	for (int round = 0; kv && done; round++) {
-		struct ls_hist *m = calloc(1, sizeof(*m));
+		struct ls_hist *m = ls_xcalloc(1, sizeof(*m));
 		int best = -1;
 		uint64_t best_sum = 0;
 		struct ls_summary sum;
@@ -649,7 +645,7 @@ static int sc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 
 	ls_probe_sum_percpu(p, "sc_counters", 0, &c, sizeof(c));
 	ls_section_metric(s, "syscalls", "Syscalls", ls_v_uint(c.syscalls, LS_F_COUNT));
-	if (!p->ncflags)
+	if (!p->cflags.n)
 		ls_section_note(s, "no syscall table found (asm/unistd header): futexes and sleeps "
 		    "were not measured, syscalls are named by number; install linux-libc-dev");
 	slots = read_slots(p, &nslots);

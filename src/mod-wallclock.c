@@ -76,18 +76,16 @@ static int wc_prepare(struct ls_probe *p, const struct ls_run *r, char *err, siz
 	(void)err;
 	(void)errlen;
 	const struct ls_opts *o = r->opts;
-	struct wc_priv *wp = calloc(1, sizeof(*wp));
+	struct wc_priv *wp = ls_xcalloc(1, sizeof(*wp));
 	uint32_t mask = 0;
 
-	if (!wp)
-		return -1;
 	p->priv = wp;
 	state_names(wp, r);
 	p->sample_freq = o->frequency;
 	ls_probe_cflag(p, "-DWC_PERIOD_NS=%lluULL", 1000000000ULL / o->frequency);
 	ls_probe_cflag(p, "-DWC_MIN_BLOCK_NS=%lluULL", (unsigned long long)o->min_block_ns);
 	if (o->states) {
-		char *copy = strdup(o->states), *save = NULL;
+		char *copy = ls_xstrdup(o->states), *save = NULL;
 
 		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
 			for (int st = WC_ST_PREEMPTED; st < WC_NR_STATES; st++)

@@ -184,18 +184,9 @@ void ls_opts_usage(FILE *f)
 "See latencyscope(8) for the report fields and how verdicts are decided.\n", f);
 }
 
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		abort();
-	return d;
-}
-
 static int parse_modules(struct ls_opts *o, const char *arg, char *err, size_t errlen)
 {
-	char *copy = xstrdup(arg), *save = NULL, *tok;
+	char *copy = ls_xstrdup(arg), *save = NULL, *tok;
 	int rc = 0;
 
 	if (!*arg) {
@@ -220,7 +211,7 @@ static int parse_modules(struct ls_opts *o, const char *arg, char *err, size_t e
 			rc = -1;
 			break;
 		}
-		o->modules[o->nmodules++] = xstrdup(tok);
+		o->modules[o->nmodules++] = ls_xstrdup(tok);
 	}
 	if (!rc && arg[0] && (arg[0] == ',' || arg[strlen(arg) - 1] == ',' || strstr(arg, ",,"))) {
 		snprintf(err, errlen, "malformed module list '%s': separate names with single commas", arg);
@@ -259,8 +250,8 @@ static int parse_threshold(struct ls_opts *o, const char *arg, char *err, size_t
 		snprintf(err, errlen, "too many --threshold options");
 		return -1;
 	}
-	o->thresholds[o->nthresholds].key = strndup(arg, eq - arg);
-	o->thresholds[o->nthresholds].value = xstrdup(eq + 1);
+	o->thresholds[o->nthresholds].key = ls_xstrndup(arg, eq - arg);
+	o->thresholds[o->nthresholds].value = ls_xstrdup(eq + 1);
 	o->nthresholds++;
 	return 0;
 }
@@ -268,7 +259,7 @@ static int parse_threshold(struct ls_opts *o, const char *arg, char *err, size_t
 /* parse_interfaces - a comma-separated list of device names (checked in preflight) */
 static int parse_interfaces(struct ls_opts *o, const char *arg, char *err, size_t errlen)
 {
-	char *copy = xstrdup(arg), *save = NULL;
+	char *copy = ls_xstrdup(arg), *save = NULL;
 	size_t len = strlen(arg);
 
 	if (!len || arg[0] == ',' || arg[len - 1] == ',' || strstr(arg, ",,")) {
@@ -289,7 +280,7 @@ static int parse_interfaces(struct ls_opts *o, const char *arg, char *err, size_
 			free(copy);
 			return -1;
 		}
-		o->interfaces[o->ninterfaces++] = xstrdup(t);
+		o->interfaces[o->ninterfaces++] = ls_xstrdup(t);
 	}
 	free(copy);
 	if (!o->ninterfaces) {
@@ -347,7 +338,7 @@ static int parse_size_kib(const char *arg, unsigned *kib, char *err, size_t errl
 static int parse_states(struct ls_opts *o, const char *arg, char *err, size_t errlen)
 {
 	static const char *const known[] = { "R+", "R", "S", "D", "T", "t", "X", "Z", "P", "I" };
-	char *copy = xstrdup(arg), *save = NULL;
+	char *copy = ls_xstrdup(arg), *save = NULL;
 	int n = 0;
 
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), n++) {
@@ -368,7 +359,7 @@ static int parse_states(struct ls_opts *o, const char *arg, char *err, size_t er
 		return -1;
 	}
 	free(o->states);
-	o->states = xstrdup(arg);
+	o->states = ls_xstrdup(arg);
 	return 0;
 }
 
@@ -432,7 +423,7 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 				return -1;
 			}
 			free(o->output);
-			o->output = xstrdup(optarg);
+			o->output = ls_xstrdup(optarg);
 			break;
 		case 'f':
 			if (parse_format(o, optarg, err, errlen) < 0)
@@ -472,7 +463,7 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 				return -1;
 			}
 			free(o->allow_block);
-			o->allow_block = xstrdup(optarg);
+			o->allow_block = ls_xstrdup(optarg);
 			break;
 		}
 		case OPT_TRACE_THRESHOLD:
@@ -532,7 +523,7 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 				return -1;
 			}
 			free(o->bill_of_health);
-			o->bill_of_health = xstrdup(optarg);
+			o->bill_of_health = ls_xstrdup(optarg);
 			break;
 		case OPT_SELF_COST:
 			if (!strcmp(optarg, "auto"))
@@ -551,11 +542,11 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 			break;
 		case OPT_PROBES_DIR:
 			free(o->probes_dir);
-			o->probes_dir = xstrdup(optarg);
+			o->probes_dir = ls_xstrdup(optarg);
 			break;
 		case OPT_KERNEL_HEADERS:
 			free(o->kernel_headers);
-			o->kernel_headers = xstrdup(optarg);
+			o->kernel_headers = ls_xstrdup(optarg);
 			break;
 		case 't':
 			if (parse_threshold(o, optarg, err, errlen) < 0)
@@ -604,7 +595,7 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 	if (!o->nmodules)
 		for (int i = 0; ls_modules[i]; i++)
 			if (!ls_modules[i]->on_request)
-				o->modules[o->nmodules++] = xstrdup(ls_modules[i]->name);
+				o->modules[o->nmodules++] = ls_xstrdup(ls_modules[i]->name);
 	if ((o->notional > 0) != (o->bps_per_us > 0)) {
 		snprintf(err, errlen, "--notional and --bps-per-us go together: give both");
 		return -1;
@@ -614,7 +605,7 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 		return -1;
 	}
 	if (o->volume > 0 && !o->bill_of_health)
-		o->bill_of_health = xstrdup("bill_of_health.json");
+		o->bill_of_health = ls_xstrdup("bill_of_health.json");
 	if (o->format >= LS_FMT_FOLDED) {
 		bool wc = false;
 

@@ -244,7 +244,7 @@ void ls_overhead_collect(const struct ls_probe *probes, int nprobes, double dura
 	out->sampled = oh.mode == LS_SELF_COST_SAMPLED;
 	out->switches = oh.switches;
 	if (!oh.usable || !oh.enabled_ns) {
-		out->why_not = strdup(oh.why_not[0] ? oh.why_not : "statistics were not enabled");
+		out->why_not = ls_xstrdup(oh.why_not[0] ? oh.why_not : "statistics were not enabled");
 		return;
 	}
 	totals(probes, nprobes, &t, &c, &out->nprogs);

@@ -210,7 +210,7 @@ int ls_preflight_tracefs(struct ls_host *h, char *err, size_t errlen)
 		snprintf(ev, sizeof(ev), "%s/events", where[i]);
 		errno = 0;
 		if (is_dir(ev)) {
-			h->tracefs = strdup(where[i]);
+			h->tracefs = ls_xstrdup(where[i]);
 			return 0;
 		}
 		if (errno == EACCES) {	/* mounted, mode 0700: CAP_BPF + CAP_PERFMON cannot read it */
@@ -223,7 +223,7 @@ int ls_preflight_tracefs(struct ls_host *h, char *err, size_t errlen)
 	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0 &&
 	    is_dir("/sys/kernel/tracing/events")) {
 		ls_debug("mounted tracefs at /sys/kernel/tracing");
-		h->tracefs = strdup("/sys/kernel/tracing");
+		h->tracefs = ls_xstrdup("/sys/kernel/tracing");
 		return 0;
 	}
 	snprintf(err, errlen, "tracefs is not mounted and mounting it failed (%s): mount it with "
@@ -366,7 +366,7 @@ static char *build_overlay(const char *common, const char *flavour, const char *
 	snprintf(final, sizeof(final), LS_RUNDIR "/%s", name);
 	if (lstat(final, &st) == 0) {
 		if (S_ISDIR(st.st_mode) && st.st_uid == 0 && (st.st_mode & 0777) == 0700)
-			return strdup(final);
+			return ls_xstrdup(final);
 		ls_warn("%s exists but is not a root-owned 0700 directory: not using it", final);
 		return NULL;
 	}
@@ -418,11 +418,11 @@ static char *build_overlay(const char *common, const char *flavour, const char *
 		if ((errno == EEXIST || errno == ENOTEMPTY) && lstat(final, &st) == 0 &&
 		    S_ISDIR(st.st_mode) && st.st_uid == 0 && (st.st_mode & 0777) == 0700) {
 			rm_tree(tmp);
-			return strdup(final);
+			return ls_xstrdup(final);
 		}
 		goto fail;
 	}
-	return strdup(final);
+	return ls_xstrdup(final);
 fail:
 	ls_debug("building the header overlay in %s failed: %s", tmp, strerror(errno));
 	rm_tree(tmp);
@@ -489,10 +489,10 @@ static char *find_usr_src(const char *release, char **used_version)
 	if (!best[0])
 		return NULL;
 	snprintf(dir, sizeof(dir), "/usr/src/%s", best);
-	*used_version = strdup(best + 14);
+	*used_version = ls_xstrdup(best + 14);
 	snprintf(probe, sizeof(probe), "%s/include/linux/kconfig.h", dir);
 	if (access(probe, R_OK) == 0)	/* a complete tree (not split) */
-		return strdup(dir);
+		return ls_xstrdup(dir);
 	/*
 	 * Debian splits the tree: linux-headers-6.1.0-56-amd64 ->
 	 * linux-headers-6.1.0-56-common, and an -rt flavour's ->
@@ -530,12 +530,12 @@ int ls_preflight_headers(struct ls_host *h, const char *given, char *err, size_t
 			    "/lib/modules/$(uname -r)/build", given);
 			return -1;
 		}
-		h->headers = strdup(given);
+		h->headers = ls_xstrdup(given);
 		setenv("BCC_KERNEL_SOURCE", given, 1);
 		return 0;
 	}
 	if (env && *env) {
-		h->headers = strdup(env);
+		h->headers = ls_xstrdup(env);
 		return 0;
 	}
 	snprintf(path, sizeof(path), "/lib/modules/%s/build/include", h->kernel);

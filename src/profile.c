@@ -13,15 +13,6 @@
 
 #include "latencyscope.h"
 
-static void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-
-	if (!q)
-		abort();
-	return q;
-}
-
 static uint64_t hash_str(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
@@ -33,15 +24,11 @@ static uint64_t hash_str(const char *s)
 
 struct ls_profile *ls_profile_new(uint64_t period_ns)
 {
-	struct ls_profile *p = calloc(1, sizeof(*p));
+	struct ls_profile *p = ls_xcalloc(1, sizeof(*p));
 
-	if (!p)
-		abort();
 	p->period_ns = period_ns;
 	p->hcap = 1024;
-	p->htab = calloc(p->hcap, sizeof(*p->htab));
-	if (!p->htab)
-		abort();
+	p->htab = ls_xcalloc(p->hcap, sizeof(*p->htab));
 	for (int i = 0; i < p->hcap; i++)
 		p->htab[i] = -1;
 	return p;
@@ -69,18 +56,14 @@ int ls_profile_frame(struct ls_profile *p, const char *raw)
 		}
 		i = (i + 1) & (p->hcap - 1);
 	}
-	p->frames = xrealloc(p->frames, (p->nframes + 1) * sizeof(*p->frames));
-	p->frames[p->nframes] = esc ? esc : strdup(raw);
-	if (!p->frames[p->nframes])
-		abort();
+	p->frames = ls_xrealloc(p->frames, (p->nframes + 1) * sizeof(*p->frames));
+	p->frames[p->nframes] = esc ? esc : ls_xstrdup(raw);
 	idx = p->nframes++;
 	p->htab[i] = idx;
 	if (p->nframes * 2 > p->hcap) {	/* grow and rehash */
 		int ncap = p->hcap * 2;
-		int *nt = malloc(ncap * sizeof(*nt));
+		int *nt = ls_xmalloc(ncap * sizeof(*nt));
 
-		if (!nt)
-			abort();
 		for (int k = 0; k < ncap; k++)
 			nt[k] = -1;
 		for (int f = 0; f < p->nframes; f++) {
@@ -105,7 +88,7 @@ struct ls_pthread *ls_profile_thread(struct ls_profile *p, uint32_t tid, uint32_
 	for (int i = 0; i < p->nthreads; i++)
 		if (p->threads[i].tid == tid)
 			return &p->threads[i];
-	p->threads = xrealloc(p->threads, (p->nthreads + 1) * sizeof(*p->threads));
+	p->threads = ls_xrealloc(p->threads, (p->nthreads + 1) * sizeof(*p->threads));
 	t = &p->threads[p->nthreads++];
 	memset(t, 0, sizeof(*t));
 	t->tid = tid;
@@ -131,9 +114,9 @@ void ls_profile_add(struct ls_pthread *t, const int *frames, int n, uint64_t ns,
 			goto total;
 		}
 	}
-	t->samples = xrealloc(t->samples, (t->nsamples + 1) * sizeof(*t->samples));
+	t->samples = ls_xrealloc(t->samples, (t->nsamples + 1) * sizeof(*t->samples));
 	s = &t->samples[t->nsamples++];
-	s->frames = xrealloc(NULL, n * sizeof(int));
+	s->frames = ls_xrealloc(NULL, n * sizeof(int));
 	memcpy(s->frames, frames, n * sizeof(int));
 	s->nframes = n;
 	s->ns = ns;

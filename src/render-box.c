@@ -119,7 +119,7 @@ static void line(const struct box *b, int indent, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	if (vasprintf(&text, fmt, ap) < 0)
-		abort();
+		ls_oom();
 	va_end(ap);
 	p = text;
 	do {

@@ -151,19 +151,15 @@ static int64_t str_id(struct strtab *st, const char *s)
 	for (size_t i = 0; i < st->n; i++)
 		if (!strcmp(st->s[i], s))
 			return (int64_t)i;
-	st->s = realloc(st->s, (st->n + 1) * sizeof(char *));
-	if (!st->s)
-		abort();
+	st->s = ls_xrealloc(st->s, (st->n + 1) * sizeof(char *));
 	st->s[st->n] = (char *)s;
 	return (int64_t)st->n++;
 }
 
 static Perftools__Profiles__ValueType *value_type(struct strtab *st, const char *type, const char *unit)
 {
-	Perftools__Profiles__ValueType *v = calloc(1, sizeof(*v));
+	Perftools__Profiles__ValueType *v = ls_xcalloc(1, sizeof(*v));
 
-	if (!v)
-		abort();
 	perftools__profiles__value_type__init(v);
 	v->type = str_id(st, type);
 	v->unit = str_id(st, unit);
@@ -172,10 +168,8 @@ static Perftools__Profiles__ValueType *value_type(struct strtab *st, const char 
 
 static Perftools__Profiles__Label *label(struct strtab *st, const char *key, const char *str, int64_t num)
 {
-	Perftools__Profiles__Label *l = calloc(1, sizeof(*l));
+	Perftools__Profiles__Label *l = ls_xcalloc(1, sizeof(*l));
 
-	if (!l)
-		abort();
 	perftools__profiles__label__init(l);
 	l->key = str_id(st, key);
 	if (str)
@@ -225,7 +219,7 @@ int ls_render_pprof(FILE *f, const struct ls_profile *p)
 
 	str_id(&st, "");
 	pr.n_sample_type = 3;
-	pr.sample_type = calloc(3, sizeof(*pr.sample_type));
+	pr.sample_type = ls_xcalloc(3, sizeof(*pr.sample_type));
 	pr.sample_type[0] = value_type(&st, "wall", "nanoseconds");
 	pr.sample_type[1] = value_type(&st, "cpu", "nanoseconds");
 	pr.sample_type[2] = value_type(&st, "offcpu", "nanoseconds");
@@ -236,24 +230,19 @@ int ls_render_pprof(FILE *f, const struct ls_profile *p)
 	str_id(&st, "comm");
 	str_id(&st, "state");
 	base = st.n;	/* frame names follow, in order: string id = base + index */
-	st.s = realloc(st.s, (st.n + p->nframes) * sizeof(char *));
-	if (!st.s)
-		abort();
+	st.s = ls_xrealloc(st.s, (st.n + p->nframes) * sizeof(char *));
 	for (int i = 0; i < p->nframes; i++)
 		st.s[st.n++] = p->frames[i];
 	pr.time_nanos = (int64_t)p->start_real_ns;
 	pr.duration_nanos = (int64_t)p->duration_ns;
 	/* a function and a location per frame name: ids are index + 1 */
 	pr.n_function = pr.n_location = p->nframes;
-	pr.function = calloc(p->nframes ? p->nframes : 1, sizeof(*pr.function));
-	pr.location = calloc(p->nframes ? p->nframes : 1, sizeof(*pr.location));
+	pr.function = ls_xcalloc(p->nframes ? p->nframes : 1, sizeof(*pr.function));
+	pr.location = ls_xcalloc(p->nframes ? p->nframes : 1, sizeof(*pr.location));
 	for (int i = 0; i < p->nframes; i++) {
-		Perftools__Profiles__Function *fn = calloc(1, sizeof(*fn));
-		Perftools__Profiles__Location *lo = calloc(1, sizeof(*lo));
-		Perftools__Profiles__Line *ln = calloc(1, sizeof(*ln));
-
-		if (!fn || !lo || !ln)
-			abort();
+		Perftools__Profiles__Function *fn = ls_xcalloc(1, sizeof(*fn));
+		Perftools__Profiles__Location *lo = ls_xcalloc(1, sizeof(*lo));
+		Perftools__Profiles__Line *ln = ls_xcalloc(1, sizeof(*ln));
 		perftools__profiles__function__init(fn);
 		perftools__profiles__location__init(lo);
 		perftools__profiles__line__init(ln);
@@ -262,7 +251,7 @@ int ls_render_pprof(FILE *f, const struct ls_profile *p)
 		ln->function_id = i + 1;
 		lo->id = i + 1;
 		lo->n_line = 1;
-		lo->line = calloc(1, sizeof(*lo->line));
+		lo->line = ls_xcalloc(1, sizeof(*lo->line));
 		lo->line[0] = ln;
 		pr.function[i] = fn;
 		pr.location[i] = lo;
@@ -270,29 +259,27 @@ int ls_render_pprof(FILE *f, const struct ls_profile *p)
 	for (int i = 0; i < p->nthreads; i++)
 		nsamples += p->threads[i].nsamples;
 	pr.n_sample = nsamples;
-	pr.sample = calloc(nsamples ? nsamples : 1, sizeof(*pr.sample));
+	pr.sample = ls_xcalloc(nsamples ? nsamples : 1, sizeof(*pr.sample));
 	for (int i = 0; i < p->nthreads; i++) {
 		const struct ls_pthread *t = &p->threads[i];
 		int64_t comm = str_id(&st, t->comm);
 
 		for (int k = 0; k < t->nsamples; k++) {
 			const struct ls_psample *s = &t->samples[k];
-			Perftools__Profiles__Sample *sm = calloc(1, sizeof(*sm));
+			Perftools__Profiles__Sample *sm = ls_xcalloc(1, sizeof(*sm));
 
-			if (!sm)
-				abort();
 			perftools__profiles__sample__init(sm);
 			sm->n_location_id = s->nframes;	/* leaf first */
-			sm->location_id = calloc(s->nframes ? s->nframes : 1, sizeof(uint64_t));
+			sm->location_id = ls_xcalloc(s->nframes ? s->nframes : 1, sizeof(uint64_t));
 			for (int j = 0; j < s->nframes; j++)
 				sm->location_id[j] = s->frames[s->nframes - 1 - j] + 1;
 			sm->n_value = 3;
-			sm->value = calloc(3, sizeof(int64_t));
+			sm->value = ls_xcalloc(3, sizeof(int64_t));
 			sm->value[0] = (int64_t)s->ns;
 			sm->value[1] = s->running ? (int64_t)s->ns : 0;
 			sm->value[2] = s->running ? 0 : (int64_t)s->ns;
 			sm->n_label = 4;
-			sm->label = calloc(4, sizeof(*sm->label));
+			sm->label = ls_xcalloc(4, sizeof(*sm->label));
 			sm->label[0] = label(&st, "thread", NULL, t->tid);
 			sm->label[1] = label(&st, "pid", NULL, t->pid);
 			sm->label[2] = label(&st, "comm", NULL, 0);
@@ -306,9 +293,7 @@ int ls_render_pprof(FILE *f, const struct ls_profile *p)
 	pr.n_string_table = st.n;
 	pr.string_table = st.s;
 	len = perftools__profiles__profile__get_packed_size(&pr);
-	buf = malloc(len ? len : 1);
-	if (!buf)
-		abort();
+	buf = ls_xmalloc(len ? len : 1);
 	perftools__profiles__profile__pack(&pr, buf);
 	rc = gzip_write(f, buf, len);
 	free(buf);

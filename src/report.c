@@ -11,9 +11,7 @@
 
 static void *xrealloc(void *p, size_t n)
 {
-	p = realloc(p, n);
-	if (!p)
-		abort();
+	p = ls_xrealloc(p, n);
 	return p;
 }
 
@@ -23,9 +21,7 @@ static char *xstrdup(const char *s)
 
 	if (!s)
 		return NULL;
-	d = strdup(s);
-	if (!d)
-		abort();
+	d = ls_xstrdup(s);
 	return d;
 }
 
@@ -130,9 +126,7 @@ struct ls_table *ls_section_table(struct ls_section *s, const char *key, const c
 	struct ls_table *t;
 
 	s->tables = xrealloc(s->tables, (s->ntables + 1) * sizeof(*s->tables));
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		abort();
+	t = ls_xcalloc(1, sizeof(*t));
 	s->tables[s->ntables++] = t;
 	t->key = xstrdup(key);
 	t->title = xstrdup(title);
@@ -172,7 +166,7 @@ void ls_section_finding(struct ls_section *s, enum ls_level l, const char *rec, 
 	f->level = l;
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+		ls_oom();
 	va_end(ap);
 	/* messages and fixes quote task names: no control character reaches a terminal */
 	f->message = ls_strdup_printable(msg);
@@ -188,7 +182,7 @@ void ls_section_note(struct ls_section *s, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	if (vasprintf(&n, fmt, ap) < 0)
-		abort();
+		ls_oom();
 	va_end(ap);
 	s->notes = xrealloc(s->notes, (s->nnotes + 1) * sizeof(*s->notes));
 	s->notes[s->nnotes++] = ls_strdup_printable(n);

@@ -79,14 +79,11 @@ static const char *intern(struct ls_timeline *t, const char *s, size_t max)
 	size_t i;
 
 	snprintf(buf, sizeof(buf) < max ? sizeof(buf) : max, "%s", s ? s : "");
-	if (!st && !(st = t->names = calloc(1, sizeof(*st))))
-		abort();
+	if (!st)
+		st = t->names = ls_xcalloc(1, sizeof(*st));
 	if ((st->n + 1) * 2 > st->cap) {	/* grow and rehash */
-		struct ls_strings ns = { calloc(st->cap ? st->cap * 2 : 256, sizeof(char *)),
+		struct ls_strings ns = { ls_xcalloc(st->cap ? st->cap * 2 : 256, sizeof(char *)),
 		    st->cap ? st->cap * 2 : 256, st->n };
-
-		if (!ns.v)
-			abort();
 		for (size_t j = 0; j < st->cap; j++) {
 			if (!st->v[j])
 				continue;
@@ -130,7 +127,7 @@ static struct ls_tevent *timeline_add(struct ls_probe *p, const char *kind, cons
 	}
 	if (t->n == t->cap) {
 		int ncap = t->cap ? t->cap * 2 : 1024;
-		struct ls_tevent *ne = ncap <= LS_TIMELINE_MAX ? realloc(t->ev, ncap * sizeof(*ne)) : NULL;
+		struct ls_tevent *ne = ncap <= LS_TIMELINE_MAX ? ls_xrealloc(t->ev, ncap * sizeof(*ne)) : NULL;
 
 		if (!ne) {
 			if (!t->dropped++)	/* counted, reported with when it began */
@@ -177,7 +174,7 @@ void ls_timeline_counter(struct ls_probe *p, const char *name, uint64_t ts, doub
 
 	if (!t || !t->on)
 		return;
-	c = realloc(t->counters, (t->ncounters + 1) * sizeof(*c));
+	c = ls_xrealloc(t->counters, (t->ncounters + 1) * sizeof(*c));
 	if (!c) {
 		t->dropped++;
 		return;
@@ -250,11 +247,8 @@ static bool tracks_add(struct tracks *ts, uint64_t key)
 	size_t i;
 
 	if ((ts->n + 1) * 2 > ts->cap) {
-		struct tracks nt = { calloc(ts->cap ? ts->cap * 2 : 1024, sizeof(uint64_t)),
+		struct tracks nt = { ls_xcalloc(ts->cap ? ts->cap * 2 : 1024, sizeof(uint64_t)),
 		    ts->cap ? ts->cap * 2 : 1024, 0 };
-
-		if (!nt.k)
-			abort();
 		for (size_t j = 0; j < ts->cap; j++)
 			if (ts->k[j])
 				tracks_add(&nt, ts->k[j]);
@@ -318,9 +312,7 @@ static void resolve_pids(struct ls_timeline *t)
 			if (k == nw) {
 				if (nw == wcap) {
 					wcap = wcap ? wcap * 2 : 64;
-					wk = realloc(wk, wcap * sizeof(*wk));
-					if (!wk)
-						abort();
+					wk = ls_xrealloc(wk, wcap * sizeof(*wk));
 				}
 				wk[nw].tid = e->waker;
 				comm_of(e->waker, wk[nw++].comm, sizeof(wk[0].comm));
@@ -334,9 +326,7 @@ static void resolve_pids(struct ls_timeline *t)
 		if (k == n) {
 			if (n == cap) {
 				cap = cap ? cap * 2 : 64;
-				memo = realloc(memo, cap * sizeof(*memo));
-				if (!memo)
-					abort();
+				memo = ls_xrealloc(memo, cap * sizeof(*memo));
 			}
 			memo[n].tid = e->tid;
 			memo[n++].pid = tgid_of(e->tid);

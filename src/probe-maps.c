@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * probe-maps.c - reading a loaded probe's maps: the layout check against
+ * the sizes this binary was built with, per-CPU and hash reads, the one-slot
+ * settings, and the lost-event counts.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bcc/bcc_common.h>
+#include <bcc/libbpf.h>
+
+#include "latencyscope.h"
+#include "probe.h"
+
+/* the engine's own maps (probes/latencyscope.h); ls_tgid exists with --pid only */
+static const struct ls_map_layout engine_maps[] = {
+	LS_MAP("ls_gate", uint32_t, uint32_t),
+	LS_MAP("ls_start", uint32_t, uint64_t),
+	LS_MAP("ls_lost", uint32_t, uint64_t),
+	LS_MAP("ls_tgid", uint32_t, uint32_t),
+	{ NULL, 0, 0 },
+};
+
+/*
+ * check_layout - the compiled probe's maps have the sizes this binary was
+ * built with: a header in probes/ edited since would make every read of
+ * them wrong (or overrun the buffer), so such a probe is refused
+ */
+static int check_layout(struct ls_probe *p, const struct ls_map_layout *m, bool engine, char *err,
+    size_t errlen)
+{
+	for (; m && m->name; m++) {
+		size_t ks, vs;
+
+		if (bpf_table_fd(p->mod, m->name) < 0) {
+			if (engine)
+				continue;
+			snprintf(err, errlen, "probe file %s has no map %s, which latencyscope reads: "
+			    "the probe and the binary are from different versions (rebuild with make, "
+			    "or point --probes-dir at the probes it was built with)", p->path, m->name);
+			return -1;
+		}
+		ks = bpf_table_key_size(p->mod, m->name);
+		vs = bpf_table_leaf_size(p->mod, m->name);
+		if (ks != m->key_size || vs != m->value_size) {
+			snprintf(err, errlen, "probe file %s: map %s has %zu-byte keys and %zu-byte "
+			    "values, latencyscope was built for %zu and %zu: a header beside it "
+			    "changed since the build (rebuild with make, or point --probes-dir at the "
+			    "probes it was built with)", p->path, m->name, ks, vs, m->key_size,
+			    m->value_size);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int ls_probe_check_maps(struct ls_probe *p, const struct ls_module_ops *ops, char *err, size_t errlen)
+{
+	if (check_layout(p, engine_maps, true, err, errlen) < 0)
+		return -1;
+	return check_layout(p, ops->maps, false, err, errlen);
+}
+
+/* ls_probe_table_fd - a map of the probe by name, -1 when it has none */
+int ls_probe_table_fd(const struct ls_probe *p, const char *name)
+{
+	return p->mod ? bpf_table_fd(p->mod, name) : -1;
+}
+
+/*
+ * ls_probe_read_percpu - one key of a per-CPU map: values receives one
+ * value_size slot per possible CPU (libbcc pads each to 8 bytes)
+ */
+int ls_probe_read_percpu(const struct ls_probe *p, const char *table, uint32_t key,
+    void *values, size_t value_size)
+{
+	int fd = ls_probe_table_fd(p, table), ncpu = ls_nr_possible_cpus();
+	size_t stride = (value_size + 7) & ~(size_t)7;
+	char *buf;
+	int rc;
+
+	/* the kernel writes one value per CPU: a different size would overrun buf */
+	if (fd < 0 || bpf_table_leaf_size(p->mod, table) != value_size)
+		return -1;
+	buf = ls_xcalloc(ncpu, stride);
+	rc = bpf_lookup_elem(fd, &key, buf);
+	if (rc == 0)
+		for (int c = 0; c < ncpu; c++)
+			memcpy((char *)values + (size_t)c * value_size, buf + (size_t)c * stride, value_size);
+	free(buf);
+	return rc;
+}
+
+/*
+ * ls_probe_sum_percpu - one key of a per-CPU map whose value is all u64
+ * counters, summed over the CPUs into out (zeroed on error)
+ */
+int ls_probe_sum_percpu(const struct ls_probe *p, const char *table, uint32_t key, void *out,
+    size_t value_size)
+{
+	int ncpu = ls_nr_possible_cpus(), rc;
+	char *v = ls_xcalloc(ncpu, value_size);
+	uint64_t *sum = out;
+
+	memset(out, 0, value_size);
+	rc = ls_probe_read_percpu(p, table, key, v, value_size);
+	for (int c = 0; rc == 0 && c < ncpu; c++)
+		for (size_t k = 0; k < value_size / sizeof(uint64_t); k++)
+			sum[k] += ((uint64_t *)(v + (size_t)c * value_size))[k];
+	free(v);
+	return rc;
+}
+
+/*
+ * ls_probe_read_hash - every entry of a hash map as an array of entsize-byte
+ * records, the key at offset 0 and the value at voff; *n gets the count.
+ * Caller frees.
+ */
+void *ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t entsize, size_t voff,
+    int *n)
+{
+	int fd = ls_probe_table_fd(p, name), cap = 256;
+	size_t ks = bpf_table_key_size(p->mod, name), vs = bpf_table_leaf_size(p->mod, name);
+	char *arr = ls_xcalloc(cap, entsize), key[64], next[64];
+	bool first = true;
+
+	*n = 0;
+	if (fd < 0 || !arr || ks > sizeof(key) || ks > voff || voff + vs > entsize)
+		return arr;
+	while (bpf_get_next_key(fd, first ? NULL : key, next) == 0) {
+		first = false;
+		memcpy(key, next, ks);
+		if (*n == cap) {
+			char *na = ls_xrealloc(arr, (size_t)(cap *= 2) * entsize);
+
+			if (!na)
+				break;
+			arr = na;
+		}
+		memset(arr + (size_t)*n * entsize, 0, entsize);
+		memcpy(arr + (size_t)*n * entsize, key, ks);
+		if (bpf_lookup_elem(fd, key, arr + (size_t)*n * entsize + voff) == 0)
+			(*n)++;
+	}
+	return arr;
+}
+
+/*
+ * ls_probe_lost - events the kernel side could not deliver; per_cpu (possible
+ * CPUs entries, or NULL) accumulates them by CPU
+ */
+uint64_t ls_probe_lost(const struct ls_probe *p, uint64_t *per_cpu)
+{
+	int ncpu = ls_nr_possible_cpus();
+	uint64_t *v = ls_xcalloc(ncpu, sizeof(*v)), sum = 0;
+
+	/*
+	 * ls_lost counts every record that did not fit, per CPU, on both paths;
+	 * a perf buffer reports the same losses to the reader again (perf_lost),
+	 * which is therefore not added
+	 */
+	if (p->perf_lost)
+		ls_debug("%s: the perf buffers reported %llu lost records", p->ops->name,
+		    (unsigned long long)p->perf_lost);
+
+	if (v && ls_probe_read_percpu(p, "ls_lost", 0, v, sizeof(*v)) == 0)
+		for (int c = 0; c < ncpu; c++) {
+			sum += v[c];
+			if (per_cpu)
+				per_cpu[c] += v[c];
+		}
+	free(v);
+	return sum;
+}
+
+/* ls_probe_set_u64 - key 0 of a one-slot array map (a floor, a setting) */
+int ls_probe_set_u64(struct ls_probe *p, const char *table, uint64_t v)
+{
+	int fd = ls_probe_table_fd(p, table);
+	uint32_t zero = 0;
+
+	if (fd < 0) {
+		ls_err("%s: the probe file has no map %s", p->path, table);
+		errno = ENOENT;
+		return -1;
+	}
+	return bpf_update_elem(fd, &zero, &v, 0);
+}
