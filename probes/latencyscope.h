@@ -22,6 +22,9 @@
  *				event at or above the threshold
  *	LS_PERF_SAMPLE_PERIOD_OFF, LS_PERF_ADDR_OFF
  *				offsets in struct bpf_perf_event_data
+ *	LS_BPF			always: headers shared with the front end test it
+ *	LS_EVENT_PAGES		pages of the ls_events channel (--trace-buffer)
+ * (src/probe-source.c, ls_probe_engine_flags(), is the full list.)
  *
  * Programs are found by name: TRACEPOINT_PROBE(cat, ev) and
  * RAW_TRACEPOINT_PROBE(ev) (libbcc's macros) and LS_SOFTWARE_EVENT_PROBE(ev).

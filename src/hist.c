@@ -63,7 +63,6 @@ uint64_t ls_pct_min_samples(double p)
  * found by rank (ceil(p * count)) and interpolated linearly inside its
  * bucket, then clamped to the exact min and max.
  */
-uint64_t ls_tail_budget_ns;
 
 /*
  * tail_share - the share of samples above b: whole buckets above it, and the
@@ -87,7 +86,7 @@ static double tail_share(const struct ls_hist *h, uint64_t b)
 	return above / h->count;
 }
 
-void ls_hist_summarize(const struct ls_hist *h, struct ls_summary *s)
+void ls_hist_summarize(const struct ls_hist *h, uint64_t budget_ns, struct ls_summary *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->count = h->count;
@@ -96,8 +95,8 @@ void ls_hist_summarize(const struct ls_hist *h, struct ls_summary *s)
 	if (!h->count)
 		return;
 	s->mean = (double)h->sum / h->count;
-	if (ls_tail_budget_ns)
-		s->above_budget = tail_share(h, ls_tail_budget_ns);
+	if (budget_ns)
+		s->above_budget = tail_share(h, budget_ns);
 	for (int i = 0; i < LS_NPCT; i++) {
 		uint64_t rank = (uint64_t)ceil(ls_pct_values[i] * h->count - 1e-9), seen = 0;
 		double v = h->max;

@@ -50,6 +50,27 @@ double ls_jitter_tax(double volume, double slippage, const double *p, int n, dou
 	return volume * slippage * *pj;
 }
 
+/*
+ * jitter_finding - the rule the man page states: PASS when no event of the
+ * monitored code was late beyond the budget (the tax is 0), WARN when some
+ * were (the tax says what they cost); never a violation by itself
+ */
+static void jitter_finding(struct ls_section *s, const struct ls_opts *o, double pj, double daily)
+{
+	char budget[32], day[48], year[48];
+
+	ls_fmt_ns(budget, sizeof(budget), (double)o->latency_budget_ns, o->ascii);
+	ls_fmt_usd(day, sizeof(day), daily);
+	ls_fmt_usd(year, sizeof(year), daily * o->trading_days);
+	if (pj > 0)
+		ls_section_finding(s, LS_WARN, "find the dominant distribution's module above and "
+		    "apply its fix", "%.4f %% of events were late by more than %s: a tax of about "
+		    "%s USD a day, %s USD a year", pj * 100, budget, day, year);
+	else
+		ls_section_finding(s, LS_PASS, NULL, "no event was late by more than %s: no tax",
+		    budget);
+}
+
 /* ls_jitter_section - the JITTER TAX box, from the modules' sections already in r */
 void ls_jitter_section(struct ls_report *rep, const struct ls_run *run)
 {
@@ -81,21 +102,16 @@ void ls_jitter_section(struct ls_report *rep, const struct ls_run *run)
 	}
 	daily = ls_jitter_tax(o->volume, o->slippage, p, n, &pj, &dom);
 	s = ls_report_add_section(rep, "jitter_tax", "JITTER TAX");
-	ls_section_metric(s, "volume_usd_per_day", "Volume per day (USD)", ls_v_double(o->volume, LS_F_COUNT));
+	ls_section_metric(s, "volume_usd_per_day", "Volume per day (USD)", ls_v_double(o->volume, LS_F_USD));
 	ls_section_metric(s, "slippage", NULL, ls_v_double(o->slippage, LS_F_PLAIN));
 	snprintf(b, sizeof(b), "%g", o->slippage);
 	ls_section_metric(s, NULL, "Slippage when late", ls_v_str(b));
-	ls_fmt_ns(b, sizeof(b), (double)o->latency_budget_ns, o->ascii);
-	ls_section_metric(s, "latency_budget_ns", NULL, ls_v_uint(o->latency_budget_ns, LS_F_NS));
-	ls_section_metric(s, NULL, "Latency budget", ls_v_str(b));
+	ls_section_metric(s, "latency_budget_ns", "Latency budget", ls_v_uint(o->latency_budget_ns, LS_F_NS));
 	ls_section_metric(s, "trading_days", "Trading days per year", ls_v_uint(o->trading_days, LS_F_PLAIN));
 	ls_section_metric(s, "p_late", "P(J): an event is late", ls_v_double(pj, LS_F_PERCENT));
-	ls_section_metric(s, "daily_usd", NULL, ls_v_double(daily, LS_F_PLAIN));
-	ls_section_metric(s, "annual_usd", NULL, ls_v_double(daily * o->trading_days, LS_F_PLAIN));
-	snprintf(b, sizeof(b), "%.2f", daily);
-	ls_section_metric(s, NULL, "Tax per day (USD)", ls_v_str(b));
-	snprintf(b, sizeof(b), "%.0f", daily * o->trading_days);
-	ls_section_metric(s, NULL, "Tax per year (USD)", ls_v_str(b));
+	ls_section_metric(s, "daily_usd", "Tax per day (USD)", ls_v_double(daily, LS_F_USD));
+	ls_section_metric(s, "annual_usd", "Tax per year (USD)", ls_v_double(daily * o->trading_days,
+	    LS_F_USD));
 	ls_section_metric(s, "dominant", "Dominated by", dom >= 0 ? ls_v_str(delays[idx[dom]].what) :
 	    ls_v_str("none: nothing was late"));
 	ls_section_metric(s, "formula", NULL, ls_v_str("L = V x F x P(J), P(J) = 1 - prod(1 - p_i)"));
@@ -112,8 +128,7 @@ void ls_jitter_section(struct ls_report *rep, const struct ls_run *run)
 	if (!n)
 		ls_section_note(s, "no module measured a delay distribution of the monitored code "
 		    "(isolation, syscall, network or memory): P(J) is 0 for lack of data");
-	ls_section_finding(s, LS_PASS, NULL, "%.4f %% of events late by more than %s: about %.2f USD "
-	    "a day, %.0f USD a year", pj * 100, b, daily, daily * o->trading_days);
+	jitter_finding(s, o, pj, daily);
 	ls_section_set_verdict(s);
 }
 
@@ -148,9 +163,12 @@ static json_t *host_fingerprint(const struct ls_run *r)
 		*z = '\0';
 		memmove(thp, a + 1, strlen(a + 1) + 1);
 	}
-	h = json_pack("{s:s, s:s?, s:i, s:s, s:s, s:s?, s:s?}", "kernel", r->host->kernel,
-	    "cpu_model", model, "cpus_online", r->host->nr_online, "isolated_cpus", iso ? iso : "",
-	    "nohz_full_cpus", nohz ? nohz : "", "cpufreq_governor", gov, "transparent_hugepage", thp);
+	/* the same shape as the report's "host": CPU lists as arrays */
+	h = json_pack("{s:s, s:s?, s:s, s:s?, s:i, s:o, s:o, s:s?, s:s?}", "hostname",
+	    r->host->hostname, "boot_id", r->host->boot_id[0] ? r->host->boot_id : NULL,
+	    "kernel", r->host->kernel, "cpu_model", model, "cpus_online", r->host->nr_online,
+	    "isolated_cpus", ls_cpulist_json(iso), "nohz_full_cpus", ls_cpulist_json(nohz),
+	    "cpufreq_governor", gov, "transparent_hugepage", thp);
 
 	free(model);
 	free(gov);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * latencyscope.c - main: every module goes through the same phases
- * (parse -> preflight -> load -> attach -> run -> collect -> judge ->
- * detach -> render), and every exit path detaches what was attached.
+ * latencyscope.c - main: a run's phases, each a function every module goes
+ * through: prepare (options, preflight, outputs), load (compile, setup), run
+ * (attach, gate, trace, detach), report (collect, judge, render); one
+ * cleanup path closes whatever was opened.
  */
 
 #include "config.h"
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 
 #include "latencyscope.h"
 
@@ -66,6 +68,8 @@ static void list_modules(void)
 				snprintf(v, sizeof(v), "%llu", (unsigned long long)d->def);
 			printf("  --threshold %s=%s\n      %s\n", d->key, v, d->help);
 		}
+		for (const struct ls_module_opt *mo = m->options; mo && mo->name; mo++)
+			ls_module_opt_help(stdout, mo);
 	}
 }
 
@@ -119,6 +123,8 @@ static void fill_report_header(struct ls_report *rep, const struct ls_run *r, co
 
 	rep->tool_version = PACKAGE_VERSION;
 	rep->kernel = ls_xstrdup(r->host->kernel);
+	rep->hostname = ls_xstrdup(r->host->hostname);
+	rep->boot_id = ls_xstrdup(r->host->boot_id);
 	rep->nr_cpus = r->host->nr_online;
 	rep->isolated_cpus = ls_cpulist_format(&r->host->isolated);
 	rep->nohz_full_cpus = ls_cpulist_format(&r->host->nohz_full);
@@ -179,6 +185,21 @@ static int write_trace_format(FILE *out, const struct ls_opts *o, const struct l
 }
 
 /*
+ * box_width - --width, else the terminal's columns when the box goes to one
+ * (and it is wider than the default), else 0: the default 78
+ */
+static int box_width(const struct ls_opts *o, int fd)
+{
+	struct winsize ws;
+
+	if (o->width)
+		return o->width;
+	if (fd >= 0 && isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 78)
+		return ws.ws_col > 1000 ? 1000 : ws.ws_col;
+	return 0;
+}
+
+/*
  * write_report - the report in the asked-for format to stdout or --output,
  * then the bill of health; -1 when an asked-for file could not be written
  * in full (the run then exits 3: a report that is not there is no pass)
@@ -197,6 +218,9 @@ static int write_report(const struct ls_opts *o, const struct ls_report *rep, st
 		return -1;
 	}
 	ro.ascii = o->ascii;
+	/* where the boxes go: the report, or beside a trace format the other stream */
+	ro.width = box_width(o, o->format >= LS_FMT_FOLDED ? (out == stdout ? STDERR_FILENO :
+	    STDOUT_FILENO) : out == stdout ? STDOUT_FILENO : -1);
 	ro.color = !o->no_color && !getenv("NO_COLOR") && out == stdout && isatty(STDOUT_FILENO);
 	if (o->format >= LS_FMT_FOLDED) {
 		if (write_trace_format(out, o, rep, tl, r) < 0)
@@ -214,7 +238,7 @@ static int write_report(const struct ls_opts *o, const struct ls_report *rep, st
 			ls_output_abort(&file);
 		} else if ((rc = ls_output_commit(&file, err, sizeof(err))) < 0) {
 			ls_err("%s: the report is lost (exit 3)", err);
-		} else {
+		} else if (!o->quiet) {
 			fprintf(stderr, "latencyscope: report written to %s (exit code %d)\n", o->output,
 			    rep->exit_code);
 		}
@@ -226,7 +250,7 @@ static int write_report(const struct ls_opts *o, const struct ls_report *rep, st
 		if (ls_bill_of_health(o->bill_of_health, rep, r, err, sizeof(err)) < 0) {
 			ls_err("cannot write the bill of health: %s", err);
 			rc = -1;
-		} else {
+		} else if (!o->quiet) {
 			fprintf(stderr, "latencyscope: bill of health written to %s\n", o->bill_of_health);
 		}
 	}
@@ -249,242 +273,303 @@ static void set_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
-int main(int argc, char **argv)
-{
-	struct ls_probe probes[LS_MAX_MODULES];
-	struct ls_report rep = { 0 };
-	struct ls_timeline tl = { 0 };
+/* one run: what the phases share, and what the one cleanup path frees */
+struct run {
+	struct ls_opts	 o;
+	struct ls_host	 h;
+	struct ls_run	 r;
+	struct ls_timeline tl;
 	struct ls_targets targets;
-	struct ls_opts o;
-	struct ls_host h = { 0 };
-	struct ls_run r = { 0 };
-	char err[2048] = "";
-	int nprobes = 0, rc = LS_EXIT_ERROR, stats = -1;
-	uint64_t t0 = ls_now_ns(CLOCK_MONOTONIC), end_ns, attached_ns;
+	struct ls_probe	 probes[LS_MAX_MODULES];
+	int		 nprobes;
+	int		 stats;	/* ls_overhead_enable()'s answer: 0 = we switched them on */
+	uint64_t	 t0;	/* when the process started, for the attach time */
+	char		 err[2048];
+};
 
-	if (ls_opts_parse(&o, argc, argv, err, sizeof(err)) < 0) {
-		ls_err("%s", err);
-		ls_opts_free(&o);
-		return LS_EXIT_ERROR;
+/* check_outputs - the files the run will write, checked now, written at its end */
+static int check_outputs(struct run *x)
+{
+	const struct ls_opts *o = &x->o;
+
+	if ((o->output && ls_output_check(o->output, "--output", x->err, sizeof(x->err)) < 0) ||
+	    (o->bill_of_health && ls_output_check(o->bill_of_health, "--bill-of-health", x->err,
+	    sizeof(x->err)) < 0))
+		return -1;
+	if (o->output && o->bill_of_health && ls_output_same(o->output, o->bill_of_health)) {
+		snprintf(x->err, sizeof(x->err), "--output and --bill-of-health both name %s: the bill "
+		    "of health would overwrite the report; give it another file", o->output);
+		return -1;
 	}
-	if (o.help || o.version || o.list_modules) {
-		if (o.help)
-			ls_opts_usage(stdout);
-		else if (o.version)
-			printf("latencyscope %s\n", PACKAGE_VERSION);
-		else
-			list_modules();
-		ls_opts_free(&o);
-		return LS_EXIT_PASS;
+	return 0;
+}
+
+/*
+ * prepare - everything that can refuse the run before a probe compiles
+ * (seconds each): thresholds, the host, CPUs and PIDs, privileges, tracefs,
+ * headers, the output files, each module's own check
+ */
+static int prepare(struct run *x)
+{
+	struct ls_opts *o = &x->o;
+	struct ls_run *r = &x->r;
+
+	ls_verbose = o->verbose;
+	r->opts = o;
+	r->host = &x->h;
+	r->timeline = &x->tl;
+	r->targets = &x->targets;
+	if (ls_thresholds_init(&r->thresholds, o, x->err, sizeof(x->err)) < 0)
+		return -1;
+	ls_host_probe(&x->h);
+	r->cpus = o->cpus_given ? o->cpus : ls_cpuset_count(&x->h.isolated) ? x->h.isolated :
+	    x->h.online;
+	r->cpus_isolated = ls_cpuset_subset(&r->cpus, &x->h.isolated);
+	if (ls_preflight_cpus(&x->h, &r->cpus, x->err, sizeof(x->err)) < 0 ||
+	    ls_preflight_pids(o->pids, o->npids, x->err, sizeof(x->err)) < 0 ||
+	    ls_preflight_privileges(x->err, sizeof(x->err)) < 0 ||
+	    ls_preflight_tracefs(&x->h, x->err, sizeof(x->err)) < 0 ||
+	    ls_preflight_headers(&x->h, o->kernel_headers, x->err, sizeof(x->err)) < 0)
+		return -1;
+	ls_targets_init(&x->targets, o->pids, o->npids);	/* their start times, before the compile */
+	if (check_outputs(x) < 0)
+		return -1;
+	ls_opts_warn_unused(o);
+	for (int i = 0; i < o->nmodules; i++) {
+		const struct ls_module_ops *m = ls_module_find(o->modules[i]);
+
+		if (m->check && m->check(r, x->err, sizeof(x->err)) < 0)
+			return -1;
 	}
-	/* from here on a signal ends the process (before tracing) or the run, with a report */
-	set_signals();
-	ls_verbose = o.verbose;
-	r.opts = &o;
-	r.host = &h;
-	if (ls_thresholds_init(&r.thresholds, &o, err, sizeof(err)) < 0)
-		goto fail;
+	/* the trace formats need every event above --trace-threshold, not the worst few */
+	x->tl.on = o->format == LS_FMT_CHROME || (!ls_profiling_module(o) &&
+	    (o->format == LS_FMT_FOLDED || o->format == LS_FMT_SPEEDSCOPE));
+	x->tl.threshold_ns = o->trace_threshold_ns;
+	r->probes_dir = probes_dir(o);
+	if (ls_trust_probes_dir(&r->probes_dir, x->err, sizeof(x->err)) < 0)
+		return -1;
+	pin_self(r);
+	return 0;
+}
 
-	ls_host_probe(&h);
-	if (o.cpus_given)
-		r.cpus = o.cpus;
-	else if (ls_cpuset_count(&h.isolated))
-		r.cpus = h.isolated;
-	else
-		r.cpus = h.online;
-	r.cpus_isolated = ls_cpuset_subset(&r.cpus, &h.isolated);
-	if (ls_preflight_cpus(&h, &r.cpus, err, sizeof(err)) < 0 ||
-	    ls_preflight_pids(o.pids, o.npids, err, sizeof(err)) < 0 ||
-	    ls_preflight_interfaces(o.interfaces, o.ninterfaces, err, sizeof(err)) < 0 ||
-	    ls_preflight_privileges(err, sizeof(err)) < 0 ||
-	    ls_preflight_tracefs(&h, err, sizeof(err)) < 0 ||
-	    ls_preflight_headers(&h, o.kernel_headers, err, sizeof(err)) < 0)
-		goto fail;
-	ls_targets_init(&targets, o.pids, o.npids);	/* their start times, before the compile */
-	r.targets = &targets;
-	/* checked now, written at the end: a run that fails leaves both paths as they were */
-	if ((o.output && ls_output_check(o.output, "--output", err, sizeof(err)) < 0) ||
-	    (o.bill_of_health && ls_output_check(o.bill_of_health, "--bill-of-health", err,
-	    sizeof(err)) < 0))
-		goto fail;
-	if (o.output && o.bill_of_health && ls_output_same(o.output, o.bill_of_health)) {
-		snprintf(err, sizeof(err), "--output and --bill-of-health both name %s: the bill of "
-		    "health would overwrite the report; give it another file", o.output);
-		goto fail;
-	}
-	{
-		bool net = false, wc = false, sc = false;
+/* load - compile, load and set up each module's probe; one the kernel cannot run is noted */
+static int load(struct run *x)
+{
+	for (int i = 0; i < x->o.nmodules; i++) {
+		const struct ls_module_ops *m = ls_module_find(x->o.modules[i]);
+		struct ls_probe *p = &x->probes[x->nprobes++];
+		int prc = ls_probe_open(p, m, &x->r, x->err, sizeof(x->err));
 
-		for (int i = 0; i < o.nmodules; i++) {
-			net = net || !strcmp(o.modules[i], "network");
-			wc = wc || !strcmp(o.modules[i], "wallclock");
-			sc = sc || !strcmp(o.modules[i], "syscall");
-		}
-		if (o.allow_block && !sc)
-			ls_warn("--allow-block only applies to the syscall module, which is not in this "
-			    "run (add it with --module ...,syscall)");
-		if (o.ninterfaces && !net)
-			ls_warn("--interface only applies to the network module, which is not in this run "
-			    "(add it with --module ...,network)");
-		if (o.wallclock_opt && !wc)
-			ls_warn("%s only applies to the wallclock module, which is not in this run (add it "
-			    "with --module ...,wallclock)", o.wallclock_opt);
-		/* the trace formats need every event above --trace-threshold, not the worst few */
-		tl.on = o.format == LS_FMT_CHROME ||
-		    (!wc && (o.format == LS_FMT_FOLDED || o.format == LS_FMT_SPEEDSCOPE));
-		tl.threshold_ns = o.trace_threshold_ns;
-		r.timeline = &tl;
-	}
-	if (o.volume > 0)
-		ls_tail_budget_ns = o.latency_budget_ns;
-	r.probes_dir = probes_dir(&o);
-	if (ls_trust_probes_dir(&r.probes_dir, err, sizeof(err)) < 0)
-		goto fail;
-	pin_self(&r);
-
-	/* load: a module whose tracepoints are missing is reported, not fatal */
-	for (int i = 0; i < o.nmodules; i++) {
-		const struct ls_module_ops *m = ls_module_find(o.modules[i]);
-		struct ls_probe *p = &probes[nprobes];
-		int prc = ls_probe_open(p, m, &r, err, sizeof(err));
-
-		nprobes++;
 		if (prc < 0)
-			goto fail;
-		err[0] = '\0';
-		if (prc == 0 && m->setup && m->setup(p, &r, err, sizeof(err)) < 0) {
-			if (!err[0])
-				snprintf(err, sizeof(err), "%s: cannot prepare the maps of %s (%s): "
+			return -1;
+		x->err[0] = '\0';
+		if (prc == 0 && m->setup && m->setup(p, &x->r, x->err, sizeof(x->err)) < 0) {
+			if (!x->err[0])
+				snprintf(x->err, sizeof(x->err), "%s: cannot prepare the maps of %s (%s): "
 				    "restore the probe file or point --probes-dir at a working copy",
 				    m->name, p->path, strerror(errno ? errno : EINVAL));
-			goto fail;
+			return -1;
 		}
 	}
-	/*
-	 * Compiling left LLVM's freed working memory in the heap: give it back,
-	 * so the tracer does not hold memory the traced code could use
-	 */
+	/* compiling left LLVM's freed working memory in the heap: give it back to the host */
 	malloc_trim(0);
-	tracing_may_start = 1;
-	stats = ls_overhead_enable(o.self_cost);
-	for (int i = 0; i < nprobes; i++)
-		if (probes[i].mod && ls_probe_attach(&probes[i], err, sizeof(err)) < 0)
-			goto fail;
-	if (stop_signal) {	/* while attaching: no window was traced, so no report */
-		snprintf(err, sizeof(err), "interrupted before tracing started: nothing was measured "
-		    "or written");
-		goto fail;
+	return 0;
+}
+
+/*
+ * tracing_started - the line scripts and tests wait for: printed once every
+ * probe is attached and the gates are open (not with --quiet)
+ */
+static void tracing_started(const struct run *x)
+{
+	char *cpus = ls_cpulist_format(&x->r.cpus);
+
+	if (!x->o.quiet) {
+		fprintf(stderr, "latencyscope: tracing CPUs %s%s", cpus,
+		    x->r.cpus_isolated ? " (isolated)" : "");
+		for (int i = 0; i < x->o.npids; i++)
+			fprintf(stderr, "%s%d", i ? "," : ", PIDs ", x->o.pids[i]);
+		fprintf(stderr, " for %g s; Ctrl-C ends early and still reports\n", x->o.duration);
 	}
-	/*
-	 * run: every probe's gate opens (and closes) at one instant; switching
-	 * the statistics on interrupts every CPU, so it is done before
-	 */
-	ls_overhead_start(probes, nprobes, ls_now_ns(CLOCK_MONOTONIC));
-	for (int i = 0; i < nprobes; i++)
-		ls_probe_gate(&probes[i], 1);
-	r.mono_start_ns = ls_now_ns(CLOCK_MONOTONIC);
-	r.real_start_ns = ls_now_ns(CLOCK_REALTIME);
-	attached_ns = r.mono_start_ns;
-	ls_targets_check(&targets, 0);	/* those gone during the compile */
-	ls_debug("probes attached %.3f s after start", (attached_ns - t0) / 1e9);
-	end_ns = r.mono_start_ns + (uint64_t)(o.duration * 1e9);
+	free(cpus);
+}
+
+/* trace - until the time is up, a signal comes or every --pid process is gone */
+static void trace(struct run *x)
+{
+	uint64_t end_ns = x->r.mono_start_ns + (uint64_t)(x->o.duration * 1e9);
+
 	while (!stop_signal) {
 		uint64_t now = ls_now_ns(CLOCK_MONOTONIC), next;
 		int slice;
 
-		if (now >= end_ns || ls_targets_check(&targets, (now - r.mono_start_ns) / 1e9))
-			break;	/* the time is up, or every --pid process has exited */
-		next = ls_overhead_tick(probes, nprobes, now);
+		if (now >= end_ns || ls_targets_check(&x->targets, (now - x->r.mono_start_ns) / 1e9))
+			break;
+		next = ls_overhead_tick(x->probes, x->nprobes, now);
 		next = next < end_ns - now ? next : end_ns - now;
 		slice = (int)(next / 1000000ULL);
 		slice = slice > 100 ? 100 : slice < 1 ? 1 : slice;
-		for (int i = 0; i < nprobes; i++)
-			if (probes[i].mod)
-				ls_probe_poll(&probes[i], slice / nprobes ? slice / nprobes : 1);
-		if (!nprobes)
+		for (int i = 0; i < x->nprobes; i++)
+			if (x->probes[i].mod)
+				ls_probe_poll(&x->probes[i], slice / x->nprobes ? slice / x->nprobes : 1);
+		if (!x->nprobes)
 			usleep(slice * 1000);
-		for (int i = 0; i < nprobes; i++)
-			if (probes[i].mod && probes[i].ops->tick)
-				probes[i].ops->tick(&probes[i], &r);
+		for (int i = 0; i < x->nprobes; i++)
+			if (x->probes[i].mod && x->probes[i].ops->tick)
+				x->probes[i].ops->tick(&x->probes[i], &x->r);
 	}
-	for (int i = 0; i < nprobes; i++)
-		ls_probe_gate(&probes[i], 0);
-	ls_overhead_stop(probes, nprobes, ls_now_ns(CLOCK_MONOTONIC));
-	r.duration_s = (ls_now_ns(CLOCK_MONOTONIC) - r.mono_start_ns) / 1e9;
-	ls_debug("probes stopped after %.3f s", r.duration_s);
-	for (int i = 0; i < nprobes; i++)
-		ls_probe_detach(&probes[i]);
+}
 
-	/* collect and judge */
-	fill_report_header(&rep, &r, &o);
-	rep.duration_s = r.duration_s;
-	rep.ended_by = ls_xstrdup(stop_signal == SIGINT ? "SIGINT" : stop_signal == SIGTERM ? "SIGTERM" :
-	    stop_signal == SIGHUP ? "SIGHUP" : targets.n && targets.nexited == targets.n ?
-	    "targets exited" : "duration");
-	rep.targets = targets;
-	for (int i = 0; i < nprobes; i++) {
-		struct ls_probe *p = &probes[i];
-		struct ls_section *s = ls_report_add_section(&rep, p->ops->name, p->ops->title);
-
-		if (!p->mod) {
-			s->verdict = LS_NOT_MEASURED;
-			ls_section_note(s, "not measured: %s", p->not_measured);
-			continue;
-		}
-		ls_probe_poll(p, 0);	/* drain what is left */
-		if (p->ops->collect(p, &r, s) < 0) {
-			s->verdict = LS_NOT_MEASURED;
-			ls_section_note(s, "not measured: reading the probe's maps failed (%s)",
-			    strerror(errno));
-			continue;
-		}
-		note_missing_tps(s, p);
-		if (p->ops->judge && !ls_targets_gone_before(&targets))
-			p->ops->judge(s, &r);
-		ls_section_set_verdict(s);
-		ls_targets_notes(&targets, s);
-		if (!rep.lost_per_cpu) {
-			rep.nlost_cpus = ls_nr_possible_cpus();
-			rep.lost_per_cpu = ls_xcalloc(rep.nlost_cpus, sizeof(*rep.lost_per_cpu));
-		}
-		rep.lost_events += ls_probe_lost(p, rep.lost_per_cpu);
+/*
+ * run - attach, open every gate at one instant, trace, close them, detach.
+ * Switching the BPF statistics on interrupts every CPU, so it is done before
+ * the gates open and after they close.
+ */
+static int run(struct run *x)
+{
+	tracing_may_start = 1;
+	x->stats = ls_overhead_enable(x->o.self_cost);
+	for (int i = 0; i < x->nprobes; i++)
+		if (x->probes[i].mod && ls_probe_attach(&x->probes[i], x->err, sizeof(x->err)) < 0)
+			return -1;
+	if (stop_signal) {	/* while attaching: no window was traced, so no report */
+		snprintf(x->err, sizeof(x->err), "interrupted before tracing started: nothing was "
+		    "measured or written");
+		return -1;
 	}
-	ls_overhead_collect(probes, nprobes, r.duration_s, ls_cpuset_count(&r.cpus), &rep.overhead);
-	if (stats == 0)
-		ls_overhead_disable();
-	for (int i = 0; i < nprobes; i++)
-		ls_probe_close(&probes[i]);
-	nprobes = 0;
-	if (o.volume > 0)
-		ls_jitter_section(&rep, &r);
-	ls_timeline_sort(&tl);
-	tl.lost = rep.lost_events;
-	rep.timeline_overflow = tl.dropped;
-	if (tl.dropped)
-		rep.timeline_full_at_s = tl.full_at > r.mono_start_ns ?
-		    (tl.full_at - r.mono_start_ns) / 1e9 : 0;
+	ls_overhead_start(x->probes, x->nprobes, ls_now_ns(CLOCK_MONOTONIC));
+	for (int i = 0; i < x->nprobes; i++)
+		ls_probe_gate(&x->probes[i], 1);
+	x->r.mono_start_ns = ls_now_ns(CLOCK_MONOTONIC);
+	x->r.real_start_ns = ls_now_ns(CLOCK_REALTIME);
+	ls_debug("probes attached %.3f s after start", (x->r.mono_start_ns - x->t0) / 1e9);
+	ls_targets_check(&x->targets, 0);	/* those gone during the compile */
+	tracing_started(x);
+	trace(x);
+	for (int i = 0; i < x->nprobes; i++)
+		ls_probe_gate(&x->probes[i], 0);
+	ls_overhead_stop(x->probes, x->nprobes, ls_now_ns(CLOCK_MONOTONIC));
+	x->r.duration_s = (ls_now_ns(CLOCK_MONOTONIC) - x->r.mono_start_ns) / 1e9;
+	ls_debug("probes stopped after %.3f s", x->r.duration_s);
+	for (int i = 0; i < x->nprobes; i++)
+		ls_probe_detach(&x->probes[i]);
+	return 0;
+}
+
+/* collect_one - one module's section: its maps read, judged, its notes */
+static void collect_one(struct run *x, struct ls_report *rep, struct ls_probe *p)
+{
+	struct ls_section *s = ls_report_add_section(rep, p->ops->name, p->ops->title);
+
+	if (!p->mod) {
+		s->verdict = LS_NOT_MEASURED;
+		ls_section_note(s, "not measured: %s", p->not_measured);
+		return;
+	}
+	ls_probe_poll(p, 0);	/* drain what is left */
+	if (p->ops->collect(p, &x->r, s) < 0) {
+		s->verdict = LS_NOT_MEASURED;
+		ls_section_note(s, "not measured: reading the probe's maps failed (%s)", strerror(errno));
+		return;
+	}
+	note_missing_tps(s, p);
+	if (p->ops->judge && !ls_targets_gone_before(&x->targets))
+		p->ops->judge(s, &x->r);
+	ls_section_set_verdict(s);
+	ls_targets_notes(&x->targets, s);
+	if (!rep->lost_per_cpu) {
+		rep->nlost_cpus = ls_nr_possible_cpus();
+		rep->lost_per_cpu = ls_xcalloc(rep->nlost_cpus, sizeof(*rep->lost_per_cpu));
+	}
+	rep->lost_events += ls_probe_lost(p, rep->lost_per_cpu);
+}
+
+/* report - collect and judge every module, then write what was asked for; the exit code */
+static int report(struct run *x)
+{
+	struct ls_report rep = { 0 };
+	struct ls_timeline *tl = &x->tl;
+	int rc;
+
+	fill_report_header(&rep, &x->r, &x->o);
+	rep.duration_s = x->r.duration_s;
+	rep.ended_by = ls_xstrdup(stop_signal == SIGINT ? "SIGINT" : stop_signal == SIGTERM ?
+	    "SIGTERM" : stop_signal == SIGHUP ? "SIGHUP" : x->targets.n &&
+	    x->targets.nexited == x->targets.n ? "targets exited" : "duration");
+	rep.targets = x->targets;
+	for (int i = 0; i < x->nprobes; i++)
+		collect_one(x, &rep, &x->probes[i]);
+	ls_overhead_collect(x->probes, x->nprobes, x->r.duration_s, ls_cpuset_count(&x->r.cpus),
+	    &rep.overhead);
+	if (x->o.volume > 0)
+		ls_jitter_section(&rep, &x->r);
+	ls_timeline_sort(tl);
+	tl->lost = rep.lost_events;
+	rep.timeline_overflow = tl->dropped;
+	if (tl->dropped)
+		rep.timeline_full_at_s = tl->full_at > x->r.mono_start_ns ?
+		    (tl->full_at - x->r.mono_start_ns) / 1e9 : 0;
 	ls_report_summarize(&rep);
-
-	if (write_report(&o, &rep, &tl, &r) < 0)
+	if (write_report(&x->o, &rep, tl, &x->r) < 0)
 		rc = LS_EXIT_ERROR;
-	else if ((rc = rep.exit_code) == LS_EXIT_ERROR && ls_targets_gone_before(&targets))
+	else if ((rc = rep.exit_code) == LS_EXIT_ERROR && ls_targets_gone_before(&x->targets))
 		ls_err("every --pid process exited before tracing started: nothing was measured; "
 		    "start latencyscope while the process runs");
 	else if (rc == LS_EXIT_ERROR)
 		ls_err("no module could measure anything on this machine: see the notes in the report");
 	ls_report_free(&rep);
-	goto done;
-fail:
-	ls_err("%s", err);
-	rc = LS_EXIT_ERROR;
-	for (int i = 0; i < nprobes; i++)
-		ls_probe_close(&probes[i]);
-	if (stats == 0)
+	return rc;
+}
+
+/* cleanup - the one way out: every probe closed (detached), the statistics as they were */
+static void cleanup(struct run *x)
+{
+	for (int i = 0; i < x->nprobes; i++)
+		ls_probe_close(&x->probes[i]);
+	if (x->stats == 0)
 		ls_overhead_disable();
-done:
-	ls_timeline_free(&tl);
-	free(r.probes_dir);
-	ls_host_free(&h);
-	ls_opts_free(&o);
+	ls_timeline_free(&x->tl);
+	free(x->r.probes_dir);
+	ls_host_free(&x->h);
+	ls_opts_free(&x->o);
+}
+
+/* info - --help, --version, --list-modules */
+static int info(const struct ls_opts *o)
+{
+	if (o->help)
+		ls_opts_usage(stdout);
+	else if (o->version)
+		printf("latencyscope %s\n", PACKAGE_VERSION);
+	else
+		list_modules();
+	return LS_EXIT_PASS;
+}
+
+int main(int argc, char **argv)
+{
+	static struct run x = { .stats = -1 };	/* static: the probes table is large */
+	int rc;
+
+	x.t0 = ls_now_ns(CLOCK_MONOTONIC);
+	if (ls_opts_parse(&x.o, argc, argv, x.err, sizeof(x.err)) < 0) {
+		ls_err("%s", x.err);
+		ls_opts_free(&x.o);
+		return LS_EXIT_ERROR;
+	}
+	if (x.o.help || x.o.version || x.o.list_modules) {
+		rc = info(&x.o);
+		ls_opts_free(&x.o);
+		return rc;
+	}
+	/* from here on a signal ends the process (before tracing) or the run, with a report */
+	set_signals();
+	if (prepare(&x) < 0 || load(&x) < 0 || run(&x) < 0) {
+		ls_err("%s", x.err);
+		rc = LS_EXIT_ERROR;
+	} else {
+		rc = report(&x);
+	}
+	cleanup(&x);
 	return rc;
 }

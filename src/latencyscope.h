@@ -55,6 +55,7 @@ int	 ls_edit_distance(const char *a, const char *b);
 char	*ls_housekeeping(const struct ls_cpuset *online, const struct ls_cpuset *monitored);
 int	 ls_read_u64_file(const char *path, uint64_t *v);
 void	 ls_fmt_ns(char *buf, size_t len, double ns, bool ascii);
+void	 ls_fmt_usd(char *buf, size_t len, double usd);
 void	 ls_fmt_count(char *buf, size_t len, uint64_t v);
 uint64_t ls_now_ns(int clock);
 char	*ls_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -74,14 +75,13 @@ struct ls_summary {
 	double	 mean;
 	double	 pct[LS_NPCT];
 	bool	 pct_valid[LS_NPCT];
-	double	 above_budget;	/* share of samples above ls_tail_budget_ns (0 when unset) */
+	double	 above_budget;	/* share of samples above the budget summarized with (0: none) */
 };
-extern uint64_t ls_tail_budget_ns;	/* the jitter tax's latency budget */
 uint64_t ls_hist_bucket_low(unsigned idx);
 uint64_t ls_hist_bucket_high(unsigned idx);
 void	 ls_hist_merge(struct ls_hist *dst, const struct ls_hist *src);
 uint64_t ls_pct_min_samples(double p);
-void	 ls_hist_summarize(const struct ls_hist *h, struct ls_summary *s);
+void	 ls_hist_summarize(const struct ls_hist *h, uint64_t budget_ns, struct ls_summary *s);
 
 /* report.c: the neutral report model filled by modules and read by renderers */
 enum ls_level {
@@ -93,7 +93,7 @@ enum ls_level {
 const char *ls_level_name(enum ls_level l);	/* "pass", "warn", ... */
 
 enum ls_vtype { LS_V_NULL, LS_V_UINT, LS_V_DOUBLE, LS_V_STR, LS_V_BOOL, LS_V_JSON };
-enum ls_vfmt { LS_F_PLAIN, LS_F_COUNT, LS_F_NS, LS_F_PERCENT, LS_F_HEX };
+enum ls_vfmt { LS_F_PLAIN, LS_F_COUNT, LS_F_NS, LS_F_PERCENT, LS_F_HEX, LS_F_USD };
 struct ls_value {
 	enum ls_vtype	 type;
 	enum ls_vfmt	 fmt;
@@ -184,6 +184,7 @@ bool	 ls_target_exited(const struct ls_run *r, int pid);
 struct ls_report {
 	const char	*tool_version;
 	char		*kernel;
+	char		*hostname, *boot_id;
 	int		 nr_cpus;
 	char		*isolated_cpus, *nohz_full_cpus;
 	char		*started_at;	/* ISO 8601 wall clock */
@@ -316,8 +317,7 @@ struct ls_timeline {
 struct ls_probe;
 struct ls_run;
 uint64_t ls_event_floor(const struct ls_probe *p, uint64_t worst_floor);
-bool	 ls_worst_keep(struct ls_probe *p, const char *floor_map, void *arr, int *n, int cap,
-	    size_t size, const void *rec, uint64_t (*key)(const void *rec));
+const char *ls_timeline_intern(struct ls_timeline *t, const char *s, size_t max);
 struct ls_tevent *ls_timeline_add(struct ls_probe *p, const char *kind, const char *culprit,
 	    uint64_t start, uint64_t dur, uint32_t cpu, uint32_t tid, uint32_t pid, const char *comm);
 void	 ls_timeline_instant(struct ls_probe *p, const char *kind, const char *culprit, uint64_t ts,
@@ -340,9 +340,12 @@ int	 ls_bill_of_health(const char *path, const struct ls_report *rep, const stru
 struct ls_render_opts {
 	bool	 color;
 	bool	 ascii;
+	int	 width;	/* the box's columns; 0: 78 */
 };
 void	 ls_render_box(FILE *f, const struct ls_report *r, const struct ls_render_opts *o);
 int	 ls_render_json(FILE *f, const struct ls_report *r);
+struct json_t;
+struct json_t *ls_cpulist_json(const char *list);
 
 /* options.c */
 enum ls_format {
@@ -366,19 +369,14 @@ struct ls_opts {
 	bool		 cpus_given;
 	int		 pids[LS_MAX_PIDS];
 	int		 npids;
-	char		*interfaces[LS_MAX_IFACES];	/* --interface */
-	int		 ninterfaces;
 	double		 duration;
 	enum ls_format	 format;
 	bool		 format_given;
 	char		*output;
 	char		*probes_dir;
 	char		*kernel_headers;
-	unsigned	 frequency;	/* wallclock: on-CPU samples per second per CPU */
-	uint64_t	 min_block_ns;	/* wallclock: shorter off-CPU blocks are ignored */
-	char		*states;	/* wallclock: off-CPU task states to keep ("S,D"), NULL: all */
-	char		*allow_block;	/* syscall: --allow-block, comma-separated names; NULL: none */
-	const char	*wallclock_opt;	/* the last wallclock-only option given, NULL: none */
+	void		*modopts[LS_MAX_MODULES];	/* each module's own options, by ls_modules index */
+	const char	*modopt_given[LS_MAX_MODULES];	/* the last of them given, NULL: none */
 	uint64_t	 trace_threshold_ns;	/* timeline: shorter events are only aggregated */
 	unsigned	 trace_buffer_kib;	/* ring buffer per module, 0: sized from the run */
 	double		 notional, bps_per_us;	/* alpha flame graph: money per us of delay */
@@ -390,12 +388,17 @@ struct ls_opts {
 	struct ls_threshold_override thresholds[32];
 	int		 nthresholds;
 	bool		 no_color, ascii;
+	bool		 quiet;	/* no progress lines on stderr */
+	int		 width;	/* --width: the box's columns, 0: the terminal's or 78 */
 	int		 verbose;
 	bool		 help, version, list_modules;
 };
 int	 ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t errlen);
 void	 ls_opts_usage(FILE *f);
 void	 ls_opts_free(struct ls_opts *o);
+void	 ls_opts_warn_unused(const struct ls_opts *o);
+struct ls_module_opt;
+void	 ls_module_opt_help(FILE *f, const struct ls_module_opt *mo);
 
 /* module.c */
 struct ls_probe;
@@ -427,6 +430,19 @@ struct ls_map_layout {
 };
 #define LS_MAP(name, key, value) { (name), sizeof(key), sizeof(value) }
 
+/*
+ * ls_module_opt - a module's own command-line option, --NAME ARG: options.c
+ * hands the value to parse() with the module's options struct (opts_size
+ * bytes, defaults from opts_init), which the module reads with
+ * ls_module_opts(); --help and --list-modules print help
+ */
+struct ls_module_opt {
+	const char	*name;	/* "interface" for --interface */
+	const char	*arg;	/* "LIST" */
+	const char	*help;	/* lines of at most 52 columns joined by "\n", the default included */
+	int		(*parse)(void *opts, const char *arg, char *err, size_t errlen);
+};
+
 struct ls_module_ops {
 	const char	*name;	/* "isolation" -> probes/isolation.c */
 	const char	*title;	/* "ISOLATION VERIFIER" */
@@ -434,12 +450,32 @@ struct ls_module_ops {
 	bool		 on_request;	/* not in the default set: only with --module */
 	const struct ls_threshold_def *thresholds;	/* NULL-key terminated */
 	const struct ls_map_layout *maps;	/* the maps collect() reads; NULL-name terminated */
+	const struct ls_module_opt *options;	/* its own options; NULL-name terminated */
+	size_t		 opts_size;	/* the struct they are parsed into */
+	void	(*opts_init)(void *opts);	/* its defaults */
+	void	(*opts_free)(void *opts);	/* what parse() allocated */
+	bool		 profiles;	/* records stacks: the profile formats and pprof write them */
+	/* before any probe compiles (seconds each): refuse bad input early; fill err */
+	int	(*check)(const struct ls_run *r, char *err, size_t errlen);
 	/* before compiling: allocate p->priv, add -D flags with ls_probe_cflag(); on failure fill err */
 	int	(*prepare)(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen);
 	/* after loading, before attaching: seed maps (p->priv if prepare did not); on failure fill err */
 	int	(*setup)(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen);
-	/* one ring-buffer record */
-	int	(*event)(struct ls_probe *p, const void *data, size_t size);
+	/*
+	 * The event stream (a probe's ls_emit()): records of rec_size bytes. The
+	 * engine drops short ones, gives each to record() (its timeline entry,
+	 * anything the module counts; false: not ranked) and keeps the worst_n
+	 * with the largest rec_key() in p->worst, largest first; rec_same()
+	 * (optional) says two records are one event, whose larger one is kept.
+	 * Once the list is full the probe's floor_map (if any) is raised so the
+	 * kernel sends only what can still rank (or what the timeline needs).
+	 */
+	size_t		 rec_size;
+	bool	(*record)(struct ls_probe *p, const void *rec);
+	uint64_t (*rec_key)(const void *rec);
+	bool	(*rec_same)(const void *a, const void *b);
+	int		 worst_n;
+	const char	*floor_map;
 	/* called about every 100 ms while running */
 	void	(*tick)(struct ls_probe *p, const struct ls_run *r);
 	int	(*collect)(struct ls_probe *p, const struct ls_run *r, struct ls_section *out);
@@ -447,12 +483,21 @@ struct ls_module_ops {
 	void	(*cleanup)(struct ls_probe *p);	/* free what priv holds; the engine frees priv */
 };
 extern const struct ls_module_ops *const ls_modules[];
+/* each in its src/mod-<name>.c; the registry (module.c) lists them in report order */
+extern const struct ls_module_ops ls_mod_isolation, ls_mod_irq, ls_mod_syscall, ls_mod_memory,
+    ls_mod_network, ls_mod_wallclock;
 const struct ls_module_ops *ls_module_find(const char *name);
+int	 ls_module_index(const struct ls_module_ops *m);
+const void *ls_module_opts(const struct ls_opts *o, const struct ls_module_ops *m);
+bool	 ls_module_selected(const struct ls_opts *o, const struct ls_module_ops *m);
+const struct ls_module_ops *ls_profiling_module(const struct ls_opts *o);
 int	 ls_thresholds_init(struct ls_thresholds *t, const struct ls_opts *o, char *err, size_t errlen);
 
 /* preflight.c */
 struct ls_host {
 	char		 kernel[128];
+	char		 hostname[65];	/* uname's nodename */
+	char		 boot_id[40];	/* /proc/sys/kernel/random/boot_id, "" when unknown */
 	bool		 preempt_rt;	/* IRQ handlers and softirqs run in threads */
 	bool		 nohz_full_capable;	/* built with CONFIG_NO_HZ_FULL */
 	int		 nr_possible, nr_online;
@@ -526,6 +571,8 @@ struct ls_probe {
 	uint64_t	 perf_lost;
 	uint64_t	 events_seen;
 	void		*priv;	/* module state */
+	void		*worst;	/* the worst_n records ranked so far (ops->rec_size each) */
+	int		 nworst;
 	uint64_t	 sample_freq;	/* cpu_clock/task_clock samples per second (prepare) */
 	struct ls_cflags cflags;	/* the module's own -D flags (prepare) */
 	char		*not_measured;	/* why, when the module could not run */
@@ -544,6 +591,7 @@ void	*ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t ents
 uint64_t ls_probe_lost(const struct ls_probe *p, uint64_t *per_cpu);
 int	 ls_probe_gate(struct ls_probe *p, uint32_t on);
 void	 ls_probe_cflag(struct ls_probe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+uint64_t ls_probe_budget(const struct ls_probe *p);
 int	 ls_probe_set_u64(struct ls_probe *p, const char *table, uint64_t v);
 void	 ls_probe_detach(struct ls_probe *p);
 void	 ls_probe_close(struct ls_probe *p);

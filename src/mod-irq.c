@@ -47,8 +47,6 @@ static const struct ls_threshold_def irq_thresholds[] = {
 };
 
 struct irq_priv {
-	int		 nworst;
-	struct irq_event worst[IRQ_WORST];	/* worst first */
 	/* hard IRQ names for the source strings, filled by collect */
 	int		 nnames;
 	struct { uint32_t irq; char name[IRQ_NAME_LEN + 1]; } names[256];
@@ -64,50 +62,36 @@ static int irq_setup(struct ls_probe *p, const struct ls_run *r, char *err, size
 	return 0;
 }
 
-/*
- * irq_event - keep the IRQ_WORST longest interruptions. One interruption
- * may be reported more than once as it grows (after the IRQ, after each
- * softirq): records with the same CPU and start are one interruption.
- */
 static void chain_name(const struct irq_priv *ip, const struct irq_event *e, char *buf, size_t len);
 
-static int irq_event(struct ls_probe *p, const void *data, size_t size)
+/* irq_record - an interruption as a timeline slice, named by its chain */
+static bool irq_record(struct ls_probe *p, const void *rec)
 {
-	struct irq_priv *ip = p->priv;
-	const struct irq_event *ev = data;
-	int i;
+	const struct irq_event *ev = rec;
+	char chain[160], comm[IRQ_COMM_LEN + 1];
 
-	if (size < sizeof(*ev))
-		return 0;
-	{
-		char chain[160], comm[IRQ_COMM_LEN + 1];
+	chain_name(p->priv, ev, chain, sizeof(chain));
+	ls_timeline_add(p, ev->kind == IRQ_K_HARD ? "hardirq" : ev->kind == IRQ_K_SOFT ? "softirq" :
+	    "vector", chain, ev->start, ev->duration_ns, ev->cpu, ev->tid, ev->tgid,
+	    ls_comm(comm, ev->comm, IRQ_COMM_LEN));
+	return true;
+}
 
-		chain_name(ip, ev, chain, sizeof(chain));
-		ls_timeline_add(p, ev->kind == IRQ_K_HARD ? "hardirq" : ev->kind == IRQ_K_SOFT ? "softirq" :
-		    "vector", chain, ev->start, ev->duration_ns, ev->cpu, ev->tid, ev->tgid,
-		    ls_comm(comm, ev->comm, IRQ_COMM_LEN));
-	}
-	for (i = 0; i < ip->nworst; i++)
-		if (ip->worst[i].cpu == ev->cpu && ip->worst[i].start == ev->start)
-			break;
-	if (i < ip->nworst) {
-		if (ev->duration_ns <= ip->worst[i].duration_ns)
-			return 0;
-	} else if (ip->nworst < IRQ_WORST) {
-		i = ip->nworst++;
-	} else if (ev->duration_ns > ip->worst[IRQ_WORST - 1].duration_ns) {
-		i = IRQ_WORST - 1;
-	} else {
-		return 0;
-	}
-	while (i > 0 && ip->worst[i - 1].duration_ns < ev->duration_ns) {
-		ip->worst[i] = ip->worst[i - 1];
-		i--;
-	}
-	ip->worst[i] = *ev;
-	if (ip->nworst == IRQ_WORST)
-		ls_probe_set_u64(p, "irq_floor", ls_event_floor(p, ip->worst[IRQ_WORST - 1].duration_ns + 1));
-	return 0;
+static uint64_t irq_key(const void *rec)
+{
+	return ((const struct irq_event *)rec)->duration_ns;
+}
+
+/*
+ * irq_same - one interruption may be reported more than once as it grows
+ * (after the IRQ, after each softirq): records with the same CPU and start
+ * are one interruption
+ */
+static bool irq_same(const void *a, const void *b)
+{
+	const struct irq_event *x = a, *y = b;
+
+	return x->cpu == y->cpu && x->start == y->start;
 }
 
 static const char *hard_name(const struct irq_priv *ip, uint32_t irq)
@@ -299,7 +283,7 @@ static void collect_hard(struct ls_probe *p, const struct ls_run *r, struct ls_s
 			ip->names[ip->nnames].irq = kv[i].k.irq;
 			snprintf(ip->names[ip->nnames++].name, IRQ_NAME_LEN + 1, "%s", name);
 		}
-		ls_hist_summarize(&kv[i].v.h, &sum);
+		ls_hist_summarize(&kv[i].v.h, ls_probe_budget(p), &sum);
 		row = ls_table_row(t);
 		row[0] = ls_v_uint(kv[i].k.irq, LS_F_PLAIN);
 		row[1] = ls_v_str(name);
@@ -379,7 +363,7 @@ static void collect_soft(struct ls_probe *p, const struct ls_run *r, struct ls_s
 
 			if (!h[c].count || !ls_cpuset_isset(&r->cpus, c))
 				continue;
-			ls_hist_summarize(&h[c], &sum);
+			ls_hist_summarize(&h[c], ls_probe_budget(p), &sum);
 			row = ls_table_row(t);
 			row[0] = ls_v_str(softirq_names[v]);
 			row[1] = ls_v_uint(c, LS_F_PLAIN);
@@ -475,8 +459,8 @@ static void collect_worst(struct ls_probe *p, const struct ls_run *r, struct ls_
 	struct ls_table *t = ls_section_table(s, "worst", "Longest interruptions of a task", 7, cols);
 	char when[64], comm[IRQ_COMM_LEN + 1], src[160];
 
-	for (int i = 0; ip && i < ip->nworst; i++) {
-		const struct irq_event *e = &ip->worst[i];
+	for (int i = 0; i < p->nworst; i++) {
+		const struct irq_event *e = &((const struct irq_event *)p->worst)[i];
 		struct ls_value *row = ls_table_row(t);
 
 		ls_wallclock(r, e->start, when, sizeof(when));
@@ -604,7 +588,12 @@ const struct ls_module_ops ls_mod_irq = {
 	.thresholds = irq_thresholds,
 	.maps = irq_maps,
 	.setup = irq_setup,
-	.event = irq_event,
+	.rec_size = sizeof(struct irq_event),
+	.record = irq_record,
+	.rec_key = irq_key,
+	.rec_same = irq_same,
+	.worst_n = IRQ_WORST,
+	.floor_map = "irq_floor",
 	.collect = irq_collect,
 	.judge = irq_judge,
 };

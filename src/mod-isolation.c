@@ -22,11 +22,6 @@
 
 #define ISO_WORST 10
 
-struct iso_priv {
-	int		 nworst;
-	struct iso_event worst[ISO_WORST];	/* sorted, worst first */
-};
-
 static const struct ls_threshold_def iso_thresholds[] = {
 	{ "isolation.runq_p99_99", LS_T_NS, 50000,
 	  "WARN when the P99.99 runqueue latency (wakeup to running) exceeds this" },
@@ -69,29 +64,23 @@ static int seed_threads(struct ls_probe *p, const struct ls_run *r)
 
 static int iso_setup(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen)
 {
-	struct iso_priv *ip = ls_xcalloc(1, sizeof(*ip));
-
-	p->priv = ip;
 	ls_probe_set_u64(p, "iso_floor", 1);
 	return seed_threads(p, r);
 }
 
 /*
- * iso_event - keep the ISO_WORST worst runqueue latencies; once the list
- * is full, raise the probe's floor so only worse ones are sent
+ * iso_record - a wait as a timeline slice; a migration or a run of the
+ * monitored thread is drawn but not ranked among the worst waits
  */
 static uint64_t iso_key(const void *rec)
 {
 	return ((const struct iso_event *)rec)->latency_ns;
 }
 
-static int iso_event(struct ls_probe *p, const void *data, size_t size)
+static bool iso_record(struct ls_probe *p, const void *rec)
 {
-	struct iso_priv *ip = p->priv;
-	const struct iso_event *ev = data;
+	const struct iso_event *ev = rec;
 
-	if (size < sizeof(*ev))
-		return 0;
 	{
 		char victim[ISO_COMM_LEN + 1], culprit[ISO_COMM_LEN + 1];
 		struct ls_tevent *te;
@@ -107,21 +96,20 @@ static int iso_event(struct ls_probe *p, const void *data, size_t size)
 			}
 			snprintf(culprit, sizeof(culprit), "CPU %u", ev->culprit);
 			ls_timeline_instant(p, "migration", culprit, ev->ts, ev->cpu, ev->victim, 0, victim);
-			return 0;
+			return false;
 		}
 		if (ev->kind == ISO_EV_RUN) {	/* timeline only: the monitored thread ran */
 			if ((te = ls_timeline_add(p, "running", victim, ev->ts - ev->latency_ns,
 			    ev->latency_ns, ev->cpu, ev->victim, 0, victim)))
 				te->running = true;
-			return 0;
+			return false;
 		}
 		te = ls_timeline_add(p, "waiting for CPU", ls_comm(culprit, ev->culprit_comm, ISO_COMM_LEN),
 		    ev->ts - ev->latency_ns, ev->latency_ns, ev->cpu, ev->victim, 0, victim);
 		if (te && ev->waker)
 			te->waker = ev->waker;	/* its name: when the timeline is written */
 	}
-	ls_worst_keep(p, "iso_floor", ip->worst, &ip->nworst, ISO_WORST, sizeof(*ev), ev, iso_key);
-	return 0;
+	return true;
 }
 
 /* is_kthread - PF_KTHREAD in /proc/<tid>/stat flags: kernel threads cannot be moved */
@@ -219,7 +207,7 @@ static void collect_runq(struct ls_probe *p, struct ls_section *s)
 		for (int i = 0; i < ncpu; i++)
 			ls_hist_merge(&all, &h[i]);
 	free(h);
-	ls_hist_summarize(&all, &sum);
+	ls_hist_summarize(&all, ls_probe_budget(p), &sum);
 	ls_section_histo(s, "runqueue_latency_ns", "Runqueue latency (wakeup or preemption to running)",
 	    &sum);
 	ls_section_metric(s, "p99_999_runqueue_ns", NULL,
@@ -296,13 +284,13 @@ static void collect_worst(struct ls_probe *p, const struct ls_run *r, struct ls_
 		{ "victim.comm", "VICTIM", 15 }, { "victim.pid", "PID", 7 },
 		{ "culprit.comm", "RAN INSTEAD", 15 }, { "culprit.pid", NULL, 0 },
 	};
-	struct iso_priv *ip = p->priv;
+	const struct iso_event *worst = p->worst;
 	struct ls_table *t = ls_section_table(s, "worst", "Worst runqueue latencies", 8, cols);
 	char comm[ISO_COMM_LEN + 1], when[64];
 
-	for (int i = 0; ip && i < ip->nworst; i++) {
+	for (int i = 0; i < p->nworst; i++) {
 		struct ls_value *row = ls_table_row(t);
-		const struct iso_event *e = &ip->worst[i];
+		const struct iso_event *e = &worst[i];
 
 		ls_wallclock(r, e->ts, when, sizeof(when));
 		row[0] = ls_v_str(when);
@@ -572,7 +560,11 @@ const struct ls_module_ops ls_mod_isolation = {
 	.thresholds = iso_thresholds,
 	.maps = iso_maps,
 	.setup = iso_setup,
-	.event = iso_event,
+	.rec_size = sizeof(struct iso_event),
+	.record = iso_record,
+	.rec_key = iso_key,
+	.worst_n = ISO_WORST,
+	.floor_map = "iso_floor",
 	.collect = iso_collect,
 	.judge = iso_judge,
 };

@@ -49,8 +49,6 @@ static const struct ls_threshold_def mem_thresholds[] = {
 struct mem_priv {
 	uint64_t		cum[MEM_RATE_SLOTS];	/* faults before the end of second i */
 	int			ncum;
-	int			nworst;
-	struct mem_stall_event	worst[MEM_WORST];	/* longest first */
 	uint64_t		stalls[MEM_NR_STALLS];
 };
 
@@ -82,23 +80,20 @@ static uint64_t mem_key(const void *rec)
 }
 
 /* mem_event - every stall is counted; the MEM_WORST longest are kept */
-static int mem_event(struct ls_probe *p, const void *data, size_t size)
+/* mem_record - a stall as a timeline slice, counted by kind */
+static bool mem_record(struct ls_probe *p, const void *rec)
 {
 	struct mem_priv *mp = p->priv;
-	const struct mem_stall_event *ev = data;
+	const struct mem_stall_event *ev = rec;
+	char comm[MEM_COMM_LEN + 1];
 
-	if (size < sizeof(*ev) || ev->kind >= MEM_NR_STALLS)
-		return 0;
-	{
-		char comm[MEM_COMM_LEN + 1];
-
-		ls_comm(comm, ev->comm, MEM_COMM_LEN);
-		ls_timeline_add(p, stall_names[ev->kind], comm, ev->start, ev->duration_ns, ev->cpu,
-		    ev->tid, ev->tgid, comm);
-	}
+	if (ev->kind >= MEM_NR_STALLS)
+		return false;
+	ls_comm(comm, ev->comm, MEM_COMM_LEN);
+	ls_timeline_add(p, stall_names[ev->kind], comm, ev->start, ev->duration_ns, ev->cpu,
+	    ev->tid, ev->tgid, comm);
 	mp->stalls[ev->kind]++;
-	ls_worst_keep(p, NULL, mp->worst, &mp->nworst, MEM_WORST, sizeof(*ev), ev, mem_key);
-	return 0;
+	return true;
 }
 
 /* total_faults - every fault counted so far, all CPUs */
@@ -412,7 +407,6 @@ static void collect_stalls(struct ls_probe *p, const struct ls_run *r, struct ls
 	static const char *const keys[MEM_NR_STALLS] = { "reclaim_ns", "compaction_ns" };
 	static const char *const labels[MEM_NR_STALLS] = {
 		"Reclaim stalls (direct and cgroup limit)", "Compaction stalls" };
-	struct mem_priv *mp = p->priv;
 	struct ls_hist *h = ls_xcalloc(ncpu, sizeof(*h)), all;
 	char when[64], comm[MEM_COMM_LEN + 1];
 	uint64_t unmatched = 0;
@@ -425,13 +419,13 @@ static void collect_stalls(struct ls_probe *p, const struct ls_run *r, struct ls
 		if (h && ls_probe_read_percpu(p, "mem_stall_hist", k, h, sizeof(*h)) == 0)
 			for (int c = 0; c < ncpu; c++)
 				ls_hist_merge(&all, &h[c]);
-		ls_hist_summarize(&all, &sum);
+		ls_hist_summarize(&all, ls_probe_budget(p), &sum);
 		ls_section_histo(s, keys[k], labels[k], &sum);
 	}
 	free(h);
 	t = ls_section_table(s, "worst", "Longest memory stalls", 9, cols);
-	for (int i = 0; mp && i < mp->nworst; i++) {
-		const struct mem_stall_event *e = &mp->worst[i];
+	for (int i = 0; i < p->nworst; i++) {
+		const struct mem_stall_event *e = &((const struct mem_stall_event *)p->worst)[i];
 		struct ls_value *row = ls_table_row(t);
 
 		ls_wallclock(r, e->start, when, sizeof(when));
@@ -658,7 +652,10 @@ const struct ls_module_ops ls_mod_memory = {
 	.maps = mem_maps,
 	.prepare = mem_prepare,
 	.setup = mem_setup,
-	.event = mem_event,
+	.rec_size = sizeof(struct mem_stall_event),
+	.record = mem_record,
+	.rec_key = mem_key,
+	.worst_n = MEM_WORST,
 	.tick = mem_tick,
 	.collect = mem_collect,
 	.judge = mem_judge,

@@ -30,31 +30,87 @@ static const struct ls_threshold_def net_thresholds[] = {
 };
 
 struct net_priv {
-	int		 nworst;
-	struct net_event worst[NET_WORST];	/* longest first */
 	char		*reasons[NET_NR_REASONS];	/* drop reason names */
 };
+
+/* the network module's options: --interface */
+struct net_opts {
+	char	*ifaces[LS_MAX_IFACES];
+	int	 n;
+};
+
+/* net_opt_interface - a comma-separated list of device names (repeatable) */
+static int net_opt_interface(void *opts, const char *arg, char *err, size_t errlen)
+{
+	struct net_opts *no = opts;
+	char *copy, *save = NULL;
+	size_t len = strlen(arg);
+	int rc = 0;
+
+	if (!len || arg[0] == ',' || arg[len - 1] == ',' || strstr(arg, ",,")) {
+		snprintf(err, errlen, "bad --interface name '': give names like eth0,eth1 with no "
+		    "empty entry");
+		return -1;
+	}
+	copy = ls_xstrdup(arg);
+	for (char *t = strtok_r(copy, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
+		if (strlen(t) >= 16 || strchr(t, '/')) {
+			snprintf(err, errlen, "bad --interface name '%s': device names have 1 to 15 "
+			    "characters and no '/' (see ip link)", t);
+			rc = -1;
+		} else if (no->n == LS_MAX_IFACES) {
+			snprintf(err, errlen, "too many --interface names: at most %d", LS_MAX_IFACES);
+			rc = -1;
+		} else {
+			no->ifaces[no->n++] = ls_xstrdup(t);
+		}
+	}
+	free(copy);
+	return rc;
+}
+
+static void net_opts_free(void *opts)
+{
+	struct net_opts *no = opts;
+
+	for (int i = 0; i < no->n; i++)
+		free(no->ifaces[i]);
+}
+
+static const struct ls_module_opt net_options[] = {
+	{ "interface", "LIST", "only these devices, like eth0,eth1 (default:\nall; see ip link)",
+	    net_opt_interface },
+	{ NULL, NULL, NULL, NULL },
+};
+
+/* net_check - each --interface is a device of this network namespace, before any compile */
+static int net_check(const struct ls_run *r, char *err, size_t errlen)
+{
+	const struct net_opts *no = ls_module_opts(r->opts, &ls_mod_network);
+
+	return ls_preflight_interfaces(no->ifaces, no->n, err, errlen);
+}
 
 /* net_prepare - --interface as NET_IFACE_MATCH: each name as two little-endian words */
 static int net_prepare(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen)
 {
 	(void)err;
 	(void)errlen;
-	const struct ls_opts *o = r->opts;
+	const struct net_opts *no = ls_module_opts(r->opts, p->ops);
 	char *m = NULL;
 	size_t len = 0;
 	FILE *f;
 
-	if (!o->ninterfaces)
+	if (!no->n)
 		return 0;
 	f = open_memstream(&m, &len);
 	if (!f)
 		return -1;
 	fprintf(f, "-DNET_IFACE_MATCH(w0,w1)=(0");
-	for (int i = 0; i < o->ninterfaces; i++) {
+	for (int i = 0; i < no->n; i++) {
 		uint64_t w[2] = { 0, 0 };
 
-		memcpy(w, o->interfaces[i], strlen(o->interfaces[i]));	/* < 16 bytes */
+		memcpy(w, no->ifaces[i], strlen(no->ifaces[i]));	/* < 16 bytes */
 		fprintf(f, "||((w0)==0x%llxULL&&(w1)==0x%llxULL)", (unsigned long long)w[0],
 		    (unsigned long long)w[1]);
 	}
@@ -102,22 +158,15 @@ static uint64_t net_key(const void *rec)
 	return ((const struct net_event *)rec)->delay_ns;
 }
 
-/* net_event - keep the NET_WORST slowest deliveries; raise the floor when full */
-static int net_event(struct ls_probe *p, const void *data, size_t size)
+/* net_record - a delivery as a timeline slice on the reader's track */
+static bool net_record(struct ls_probe *p, const void *rec)
 {
-	struct net_priv *np = p->priv;
-	const struct net_event *ev = data;
+	const struct net_event *ev = rec;
+	char comm[NET_COMM_LEN + 1], dev[NET_DEV_LEN + 1];
 
-	if (size < sizeof(*ev))
-		return 0;
-	{
-		char comm[NET_COMM_LEN + 1], dev[NET_DEV_LEN + 1];
-
-		ls_timeline_add(p, "packet delivery", dev_name(dev, ev->dev), ev->arrival, ev->delay_ns,
-		    ev->cpu, ev->tid, ev->tgid, ls_comm(comm, ev->comm, NET_COMM_LEN));
-	}
-	ls_worst_keep(p, "net_floor", np->worst, &np->nworst, NET_WORST, sizeof(*ev), ev, net_key);
-	return 0;
+	ls_timeline_add(p, "packet delivery", dev_name(dev, ev->dev), ev->arrival, ev->delay_ns,
+	    ev->cpu, ev->tid, ev->tgid, ls_comm(comm, ev->comm, NET_COMM_LEN));
+	return true;
 }
 
 static const char *reason_name(const struct net_priv *np, uint32_t r, char *buf, size_t len)
@@ -220,7 +269,7 @@ static void merged_hist(const struct ls_probe *p, const char *table, uint32_t ke
 		for (int c = 0; c < ncpu; c++)
 			ls_hist_merge(&all, &h[c]);
 	free(h);
-	ls_hist_summarize(&all, sum);
+	ls_hist_summarize(&all, ls_probe_budget(p), sum);
 }
 
 struct kv_thread {
@@ -294,7 +343,7 @@ static void collect_threads(struct ls_probe *p, struct ls_section *s)
 		struct ls_value *row = ls_table_row(t);
 		struct ls_summary sum;
 
-		ls_hist_summarize(&kv[i].v.h, &sum);
+		ls_hist_summarize(&kv[i].v.h, ls_probe_budget(p), &sum);
 		row[0] = ls_v_uint(kv[i].tid, LS_F_PLAIN);
 		row[1] = ls_v_uint(kv[i].v.tgid, LS_F_PLAIN);
 		row[2] = ls_v_str(ls_comm(comm, kv[i].v.comm, NET_COMM_LEN));
@@ -372,12 +421,11 @@ static void collect_worst(struct ls_probe *p, const struct ls_run *r, struct ls_
 		{ "comm", "READER", 12 }, { "tid", "TID", 7 }, { "pid", NULL, 0 },
 		{ "device", "DEVICE", 8 }, { "rx_cpu", "RX CPU", 6 }, { "cpu", "READ CPU", 8 },
 	};
-	struct net_priv *np = p->priv;
 	struct ls_table *t = ls_section_table(s, "worst", "Slowest deliveries", 9, cols);
 	char when[64], comm[NET_COMM_LEN + 1], name[NET_DEV_LEN + 1];
 
-	for (int i = 0; np && i < np->nworst; i++) {
-		const struct net_event *e = &np->worst[i];
+	for (int i = 0; i < p->nworst; i++) {
+		const struct net_event *e = &((const struct net_event *)p->worst)[i];
 		struct ls_value *row = ls_table_row(t);
 
 		ls_wallclock(r, e->arrival, when, sizeof(when));
@@ -581,9 +629,17 @@ const struct ls_module_ops ls_mod_network = {
 	    "latency, cross-CPU delivery, drops by reason",
 	.thresholds = net_thresholds,
 	.maps = net_maps,
+	.options = net_options,
+	.opts_size = sizeof(struct net_opts),
+	.opts_free = net_opts_free,
+	.check = net_check,
 	.prepare = net_prepare,
 	.setup = net_setup,
-	.event = net_event,
+	.rec_size = sizeof(struct net_event),
+	.record = net_record,
+	.rec_key = net_key,
+	.worst_n = NET_WORST,
+	.floor_map = "net_floor",
 	.collect = net_collect,
 	.judge = net_judge,
 	.cleanup = net_cleanup,

@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,7 @@
 
 #include "latencyscope.h"
 #include "syscall.h"
-
-#define SC_WORST 10
-#define SC_MAX_NR 1024
+#include "mod-syscall.h"
 
 static const char *const sleep_names[SC_NR_SLEEPS] = {
 	"nanosleep", "clock_nanosleep", "select", "pselect6", "poll", "ppoll", "epoll_wait",
@@ -41,105 +40,10 @@ static const struct ls_threshold_def sc_thresholds[] = {
 	{ NULL, 0, 0, NULL },
 };
 
-struct sc_priv {
-	int		 nworst;
-	struct sc_event	 worst[SC_WORST];
-	char		*names[SC_MAX_NR];	/* syscall names by number */
-};
-
-/*
- * load_names - syscall names by number from the architecture's
- * <asm/unistd_64.h> (the kernel's ABI, from the kernel headers in use or
- * linux-libc-dev); numbers it does not know print as syscall_<nr>
- */
-static void load_names(struct sc_priv *sp, const struct ls_run *r)
-{
-	char path[512];
-	const char *const cand[] = {
-		"/arch/x86/include/generated/uapi/asm/unistd_64.h",	/* under the kernel headers */
-		"/usr/include/x86_64-linux-gnu/asm/unistd_64.h",
-		"/usr/include/aarch64-linux-gnu/asm/unistd.h",
-		"/usr/include/asm/unistd_64.h",
-		"/usr/include/asm-generic/unistd.h",
-	};
-	char *text = NULL;
-
-	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]) && !text; i++) {
-		if (i == 0 && !r->host->headers)
-			continue;
-		snprintf(path, sizeof(path), "%s%s", i == 0 ? r->host->headers : "", cand[i]);
-		text = ls_read_file(path, NULL);
-	}
-	if (!text) {
-		ls_debug("syscall: no asm/unistd header: syscalls are named by number");
-		return;
-	}
-	for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
-		char name[64];
-		unsigned nr;
-
-		if (sscanf(l, "#define __NR_%63s %u", name, &nr) != 2 || nr >= SC_MAX_NR || sp->names[nr])
-			continue;
-		sp->names[nr] = ls_xstrdup(name);
-	}
-	free(text);
-}
-
-static const char *sc_name(const struct sc_priv *sp, uint32_t nr, char *buf, size_t len)
-{
-	if (sp && nr < SC_MAX_NR && sp->names[nr])
-		return sp->names[nr];
-	snprintf(buf, len, "syscall_%u", nr);
-	return buf;
-}
-
 /*
  * sc_prepare - the numbers of the syscalls the probe tells apart, as
  * SC_NR_<name>, and SC_DECODED(nr), true for any of them
  */
-/*
- * check_allow_block - every --allow-block name is a syscall of this kernel
- * (or syscall_<nr>, as the report names one the table lacks)
- */
-static int check_allow_block(const struct sc_priv *sp, const char *list, char *err, size_t errlen)
-{
-	char *copy = ls_xstrdup(list), *save = NULL;
-	int rc = 0;
-
-	for (char *t = strtok_r(copy, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
-		const char *near = NULL;
-		int best = 3;	/* suggest names within two edits */
-		unsigned nr;
-		char tail;
-		bool known = sscanf(t, "syscall_%u%c", &nr, &tail) == 1 && nr < SC_MAX_NR;
-
-		for (int i = 0; i < SC_MAX_NR && !known; i++) {
-			int d;
-
-			if (!sp->names[i])
-				continue;
-			d = ls_edit_distance(t, sp->names[i]);
-			known = d == 0;
-			if (d < best) {
-				best = d;
-				near = sp->names[i];
-			}
-		}
-		if (known)
-			continue;
-		if (near)
-			snprintf(err, errlen, "unknown syscall '%s' in --allow-block: did you mean "
-			    "%s? (names as in this kernel's syscall table)", t, near);
-		else
-			snprintf(err, errlen, "unknown syscall '%s' in --allow-block: not in this "
-			    "kernel's syscall table%s", t, sp->names[0] || sp->names[1] ? "" :
-			    " (none found: install linux-libc-dev, or name it syscall_<nr>)");
-		rc = -1;
-	}
-	free(copy);
-	return rc;
-}
-
 static int sc_prepare(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen)
 {
 	static const char *const wanted[] = {
@@ -149,8 +53,10 @@ static int sc_prepare(struct ls_probe *p, const struct ls_run *r, char *err, siz
 	struct sc_priv *sp = ls_xcalloc(1, sizeof(*sp));
 
 	p->priv = sp;
-	load_names(sp, r);
-	if (r->opts->allow_block && check_allow_block(sp, r->opts->allow_block, err, errlen) < 0)
+	sc_load_names(sp, r);
+	const struct sc_opts *so = ls_module_opts(r->opts, p->ops);
+
+	if (so->allow_block && sc_check_allow_block(sp, so->allow_block, err, errlen) < 0)
 		return -1;
 	char decoded[512] = "";
 	size_t len = 0;
@@ -182,28 +88,22 @@ static uint64_t sc_key(const void *rec)
 }
 
 /* sc_event - keep the SC_WORST worst oversleeps; raise the floor when full */
-static int sc_event(struct ls_probe *p, const void *data, size_t size)
+/* sc_record - a sleep as a timeline slice; a futex wait is drawn, not ranked */
+static bool sc_record(struct ls_probe *p, const void *rec)
 {
-	struct sc_priv *sp = p->priv;
-	const struct sc_event *ev = data;
+	const struct sc_event *ev = rec;
+	char comm[SC_COMM_LEN + 1], word[32];
 
-	if (size < sizeof(*ev))
-		return 0;
-	{
-		char comm[SC_COMM_LEN + 1], word[32];
-
-		ls_comm(comm, ev->comm, SC_COMM_LEN);
-		if (ev->kind == SC_EV_FUTEX_WAIT) {	/* timeline only: culprit is the futex word */
-			snprintf(word, sizeof(word), "0x%llx", (unsigned long long)ev->requested_ns);
-			ls_timeline_add(p, "futex wait", word, ev->ts - ev->actual_ns, ev->actual_ns, ev->cpu,
-			    ev->tid, ev->tgid, comm);
-			return 0;
-		}
-		ls_timeline_add(p, ev->kind < SC_NR_SLEEPS ? sleep_names[ev->kind] : "sleep", comm,
-		    ev->ts - ev->actual_ns, ev->actual_ns, ev->cpu, ev->tid, ev->tgid, comm);
+	ls_comm(comm, ev->comm, SC_COMM_LEN);
+	if (ev->kind == SC_EV_FUTEX_WAIT) {	/* the culprit is the futex word */
+		snprintf(word, sizeof(word), "0x%llx", (unsigned long long)ev->requested_ns);
+		ls_timeline_add(p, "futex wait", word, ev->ts - ev->actual_ns, ev->actual_ns, ev->cpu,
+		    ev->tid, ev->tgid, comm);
+		return false;
 	}
-	ls_worst_keep(p, "sc_floor", sp->worst, &sp->nworst, SC_WORST, sizeof(*ev), ev, sc_key);
-	return 0;
+	ls_timeline_add(p, ev->kind < SC_NR_SLEEPS ? sleep_names[ev->kind] : "sleep", comm,
+	    ev->ts - ev->actual_ns, ev->actual_ns, ev->cpu, ev->tid, ev->tgid, comm);
+	return true;
 }
 
 struct kv_rate {
@@ -292,7 +192,7 @@ static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct
 		for (int i = 0; i < ncpu; i++)
 			ls_hist_merge(&all, &h[i]);
 	free(h);
-	ls_hist_summarize(&all, &sum);
+	ls_hist_summarize(&all, ls_probe_budget(p), &sum);
 	ls_section_histo(s, "futex.wait_ns", "Futex wait time (woken waits)", &sum);
 
 	t = ls_section_table(s, "futex.per_thread", "Futex waits per thread", 6, tcols);
@@ -431,7 +331,7 @@ static void collect_blocking(struct ls_probe *p, struct ls_section *s)
 				done[j] = true;
 			}
 		}
-		ls_hist_summarize(m, &sum);
+		ls_hist_summarize(m, ls_probe_budget(p), &sum);
 		row = ls_table_row(t);
 		row[0] = ls_v_str(sc_name(sp, kv[best].k.nr, buf, sizeof(buf)));
 		row[1] = ls_v_uint(sum.count, LS_F_COUNT);
@@ -464,7 +364,7 @@ static void collect_sleeps(struct ls_probe *p, struct ls_section *s)
 		struct ls_value *row = ls_table_row(t);
 		struct ls_summary sum;
 
-		ls_hist_summarize(&kv[i].v.over, &sum);
+		ls_hist_summarize(&kv[i].v.over, ls_probe_budget(p), &sum);
 		row[0] = ls_v_str(kv[i].k.kind < SC_NR_SLEEPS ? sleep_names[kv[i].k.kind] : "?");
 		row[1] = ls_v_uint(kv[i].k.tid, LS_F_PLAIN);
 		row[2] = ls_v_uint(kv[i].v.tgid, LS_F_PLAIN);
@@ -615,12 +515,11 @@ static void collect_worst(struct ls_probe *p, const struct ls_run *r, struct ls_
 		{ "comm", "COMM", 11 }, { "tid", "TID", 7 }, { "pid", NULL, 0 }, { "cpu", NULL, 0 },
 		{ "requested_ns", "ASKED", 9 }, { "actual_ns", NULL, 0 }, { "oversleep_ns", "OVER", 9 },
 	};
-	struct sc_priv *sp = p->priv;
 	struct ls_table *t = ls_section_table(s, "worst", "Worst oversleeps", 10, cols);
 	char when[64], comm[SC_COMM_LEN + 1];
 
-	for (int i = 0; sp && i < sp->nworst; i++) {
-		const struct sc_event *e = &sp->worst[i];
+	for (int i = 0; i < p->nworst; i++) {
+		const struct sc_event *e = &((const struct sc_event *)p->worst)[i];
 		struct ls_value *row = ls_table_row(t);
 
 		ls_wallclock(r, e->ts, when, sizeof(when));
@@ -676,9 +575,49 @@ static bool waits_on_purpose(const char *name)
 	return false;
 }
 
+/*
+ * Without --pid every thread of every process is judged, and one kind of
+ * finding over many threads (a shell's wait4, make's pselect6) would fill
+ * the box: system-wide, each kind is one finding that counts the threads
+ * and names the top three, with its fix once. With --pid each thread of
+ * the monitored processes gets its own finding.
+ */
+struct sc_group {
+	enum ls_level	 level;
+	const char	*fix, *what;	/* "threads waited on futexes" */
+	int		 n;
+	char		 top[320];
+	size_t		 len;
+};
+
+__attribute__((format(printf, 4, 5)))
+static void sc_finding(struct ls_section *s, struct sc_group *g, bool grouped, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!grouped) {
+		ls_section_finding(s, g->level, g->fix, "%s", msg);
+	} else if (g->n++ < 3 && g->len < sizeof(g->top)) {
+		g->len += snprintf(g->top + g->len, sizeof(g->top) - g->len, "%s%s", g->len ? "; " : "",
+		    msg);
+	}
+}
+
+static void sc_group_flush(struct ls_section *s, const struct sc_group *g)
+{
+	if (g->n)
+		ls_section_finding(s, g->level, g->fix, "%d %s%s: %s", g->n, g->what,
+		    g->n > 3 ? " (top 3)" : "", g->top);
+}
+
 static void sc_judge(struct ls_section *s, const struct ls_run *r)
 {
-	enum ls_level hard = r->opts->npids ? LS_FAIL : LS_WARN;
+	bool grouped = !r->opts->npids;
+	enum ls_level hard = grouped ? LS_WARN : LS_FAIL;
 	const struct ls_table *ft = ls_section_find_table(s, "futex.per_thread");
 	const struct ls_table *bl = ls_section_find_table(s, "blocking");
 	const struct ls_table *sl = ls_section_find_table(s, "sleeps");
@@ -687,8 +626,22 @@ static void sc_judge(struct ls_section *s, const struct ls_run *r)
 	uint64_t bmax = ls_threshold(&r->thresholds, "syscall.blocked_max");
 	uint64_t smax = ls_threshold(&r->thresholds, "syscall.sleeps");
 	uint64_t rmax = ls_threshold(&r->thresholds, "syscall.rate_max");
-	const char *allow = r->opts->allow_block;
-	bool found = false, allowed = false;
+	const struct sc_opts *so = ls_module_opts(r->opts, &ls_mod_syscall);
+	const char *allow = so->allow_block;
+	struct sc_group fut = { hard, "replace the lock on the hot path with a lock-free queue "
+	    "(single producer/consumer ring) or spin with a bounded backoff instead of sleeping in "
+	    "the kernel", "threads waited on futexes", 0, "", 0 };
+	struct sc_group blk = { hard, "make the descriptor non-blocking and busy-poll it "
+	    "(O_NONBLOCK; for sockets SO_BUSY_POLL or sysctl net.core.busy_poll=50)",
+	    "syscalls blocked longer than syscall.blocked_max", 0, "", 0 };
+	struct sc_group slp = { hard, "do not sleep on the hot path: spin on the condition; if a "
+	    "delay is needed, clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, ...) against a "
+	    "deadline drifts less than relative sleeps, and a spin-wait on the TSC is exact",
+	    "threads called sleeping syscalls more than syscall.sleeps allows", 0, "", 0 };
+	struct sc_group rat = { LS_WARN, "batch the work (recvmmsg/sendmmsg, io_uring) or move it "
+	    "off the hot thread; vDSO clock_gettime needs no syscall",
+	    "threads made more syscalls per second than syscall.rate_max", 0, "", 0 };
+	bool allowed = false;
 	char v[32], l[32];
 
 	if (ft && ft->nrows && ls_list_has(allow, "futex")) {
@@ -696,78 +649,73 @@ static void sc_judge(struct ls_section *s, const struct ls_run *r)
 		ft = NULL;
 		allowed = true;
 	}
-	for (int i = 0; ft && i < ft->nrows; i++) {
+	ls_fmt_ns(l, sizeof(l), (double)fmax, r->opts->ascii);
+	for (int i = 0; ft && i < ft->nrows && i < 5; i++) {
 		uint64_t mx = ls_table_cell(ft, i, "max_ns")->u;
 
 		ls_fmt_ns(v, sizeof(v), (double)mx, r->opts->ascii);
-		ls_fmt_ns(l, sizeof(l), (double)fmax, r->opts->ascii);
-		ls_section_finding(s, mx > fmax ? hard : LS_WARN, "replace the lock on the hot path "
-		    "with a lock-free queue (single producer/consumer ring) or spin with a bounded "
-		    "backoff instead of sleeping in the kernel",
-		    "%s (tid %llu) waited on futexes %llu times, longest %s (syscall.futex_wait_max %s)",
-		    ls_table_cell(ft, i, "comm")->s, (unsigned long long)ls_table_cell(ft, i, "tid")->u,
+		fut.level = mx > fmax ? hard : LS_WARN;
+		sc_finding(s, &fut, grouped, "%s (tid %llu) waited on futexes %llu times, longest %s "
+		    "(syscall.futex_wait_max %s)", ls_table_cell(ft, i, "comm")->s,
+		    (unsigned long long)ls_table_cell(ft, i, "tid")->u,
 		    (unsigned long long)ls_table_cell(ft, i, "waits")->u, v, l);
-		found = true;
-		if (i == 4)
-			break;
 	}
 	for (int i = 0; bl && i < bl->nrows; i++) {
+		const char *sc = ls_table_cell(bl, i, "syscall")->s;
 		uint64_t mx = ls_table_cell(bl, i, "max_ns")->u;
+		unsigned long long n = ls_table_cell(bl, i, "count")->u;
 
-		if (mx <= bmax || waits_on_purpose(ls_table_cell(bl, i, "syscall")->s))
+		if (mx <= bmax || waits_on_purpose(sc))
 			continue;
 		ls_fmt_ns(v, sizeof(v), (double)mx, r->opts->ascii);
-		if (ls_list_has(allow, ls_table_cell(bl, i, "syscall")->s)) {
-			ls_section_note(s, "%s blocked %llu times, up to %s: allowed (--allow-block)",
-			    ls_table_cell(bl, i, "syscall")->s,
-			    (unsigned long long)ls_table_cell(bl, i, "count")->u, v);
+		if (ls_list_has(allow, sc)) {
+			ls_section_note(s, "%s blocked %llu times, up to %s: allowed (--allow-block)", sc, n,
+			    v);
 			allowed = true;
-			continue;
+		} else {
+			sc_finding(s, &blk, grouped, "%s blocked %llu times, up to %s%s", sc, n, v,
+			    grouped ? "" : " (syscall.blocked_max)");
 		}
-		ls_section_finding(s, hard, "make the descriptor non-blocking and busy-poll it "
-		    "(O_NONBLOCK; for sockets SO_BUSY_POLL or sysctl net.core.busy_poll=50)",
-		    "%s blocked %llu times, up to %s (syscall.blocked_max)", ls_table_cell(bl, i, "syscall")->s,
-		    (unsigned long long)ls_table_cell(bl, i, "count")->u, v);
-		found = true;
 	}
 	for (int i = 0; sl && i < sl->nrows; i++) {
-		uint64_t n = ls_table_cell(sl, i, "count")->u;
+		const char *sc = ls_table_cell(sl, i, "syscall")->s, *comm = ls_table_cell(sl, i, "comm")->s;
+		unsigned long long n = ls_table_cell(sl, i, "count")->u, tid = ls_table_cell(sl, i, "tid")->u;
 
 		if (n <= smax)
 			continue;
-		if (ls_list_has(allow, ls_table_cell(sl, i, "syscall")->s)) {
+		if (ls_list_has(allow, sc)) {
 			ls_section_note(s, "%s (tid %llu) called %s %llu times: allowed (--allow-block)",
-			    ls_table_cell(sl, i, "comm")->s, (unsigned long long)ls_table_cell(sl, i, "tid")->u,
-			    ls_table_cell(sl, i, "syscall")->s, (unsigned long long)n);
+			    comm, tid, sc, n);
 			allowed = true;
-			continue;
+		} else {
+			char lim[40] = "";
+
+			if (!grouped)
+				snprintf(lim, sizeof(lim), " (syscall.sleeps %llu)", (unsigned long long)smax);
+			sc_finding(s, &slp, grouped, "%s (tid %llu) called %s %llu times%s", comm, tid, sc, n,
+			    lim);
 		}
-		ls_section_finding(s, hard, "do not sleep on the hot path: spin on the condition; if a "
-		    "delay is needed, clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, ...) against a "
-		    "deadline drifts less than relative sleeps, and a spin-wait on the TSC is exact",
-		    "%s (tid %llu) called %s %llu times (syscall.sleeps %llu)", ls_table_cell(sl, i, "comm")->s,
-		    (unsigned long long)ls_table_cell(sl, i, "tid")->u, ls_table_cell(sl, i, "syscall")->s,
-		    (unsigned long long)n, (unsigned long long)smax);
-		found = true;
 	}
 	for (int i = 0; rt && i < rt->nrows; i++) {
 		double ps = ls_table_cell(rt, i, "per_s")->d;
 
-		if (ps <= (double)rmax)
-			continue;
-		ls_section_finding(s, LS_WARN, "batch the work (recvmmsg/sendmmsg, io_uring) or move "
-		    "it off the hot thread; vDSO clock_gettime needs no syscall",
-		    "%s (tid %llu) made %.0f syscalls per second (syscall.rate_max %llu)",
-		    ls_table_cell(rt, i, "comm")->s, (unsigned long long)ls_table_cell(rt, i, "tid")->u,
-		    ps, (unsigned long long)rmax);
-		found = true;
+		if (ps > (double)rmax)
+			sc_finding(s, &rat, grouped, "%s (tid %llu) made %.0f syscalls per second%s",
+			    ls_table_cell(rt, i, "comm")->s,
+			    (unsigned long long)ls_table_cell(rt, i, "tid")->u, ps,
+			    grouped ? "" : " (syscall.rate_max)");
 	}
-	if (!found && allowed)
+	sc_group_flush(s, &fut);
+	sc_group_flush(s, &blk);
+	sc_group_flush(s, &slp);
+	sc_group_flush(s, &rat);
+	if (grouped && (fut.n || blk.n || slp.n || rat.n))
+		ls_section_note(s, "without --pid every process's threads are judged together, so "
+		    "these are warnings grouped by kind; --pid PID judges one process (violations "
+		    "for its own threads)");
+	if (!s->nfindings)
 		ls_section_finding(s, LS_PASS, NULL, "no futex waits, blocking syscalls above "
-		    "syscall.blocked_max, or sleeps but what --allow-block allows");
-	else if (!found)
-		ls_section_finding(s, LS_PASS, NULL, "no futex waits, blocking syscalls above "
-		    "syscall.blocked_max, or sleeps");
+		    "syscall.blocked_max, or sleeps%s", allowed ? " but what --allow-block allows" : "");
 }
 
 static void sc_cleanup(struct ls_probe *p)
@@ -800,9 +748,16 @@ const struct ls_module_ops ls_mod_syscall = {
 	    "oversleep, syscall rates",
 	.thresholds = sc_thresholds,
 	.maps = sc_maps,
+	.options = sc_options,
+	.opts_size = sizeof(struct sc_opts),
+	.opts_free = sc_opts_free,
 	.prepare = sc_prepare,
 	.setup = sc_setup,
-	.event = sc_event,
+	.rec_size = sizeof(struct sc_event),
+	.record = sc_record,
+	.rec_key = sc_key,
+	.worst_n = SC_WORST,
+	.floor_map = "sc_floor",
 	.collect = sc_collect,
 	.judge = sc_judge,
 	.cleanup = sc_cleanup,

@@ -70,12 +70,94 @@ static void state_names(struct wc_priv *wp, const struct ls_run *r)
 	free(fmt);
 }
 
+/* the wallclock module's options */
+struct wc_opts {
+	unsigned	 frequency;	/* on-CPU samples per second per CPU */
+	uint64_t	 min_block_ns;	/* shorter off-CPU blocks are left out */
+	char		*states;	/* off-CPU task states to keep ("S,D"), NULL: all */
+};
+
+static void wc_opts_init(void *opts)
+{
+	struct wc_opts *wo = opts;
+
+	wo->frequency = 99;
+	wo->min_block_ns = 1000;
+}
+
+static void wc_opts_free(void *opts)
+{
+	free(((struct wc_opts *)opts)->states);
+}
+
+static int wc_opt_frequency(void *opts, const char *arg, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long hz;
+
+	errno = 0;
+	hz = strtoul(arg, &end, 10);
+	if (end == arg || *end || errno || hz < 1 || hz > 10000 || arg[0] == '-') {
+		snprintf(err, errlen, "invalid --frequency '%s': give samples per second from 1 to "
+		    "10000, like 99", arg);
+		return -1;
+	}
+	((struct wc_opts *)opts)->frequency = (unsigned)hz;
+	return 0;
+}
+
+static int wc_opt_min_block(void *opts, const char *arg, char *err, size_t errlen)
+{
+	return ls_parse_duration_ns(arg, &((struct wc_opts *)opts)->min_block_ns, err, errlen);
+}
+
+/* wc_opt_state - task state letters as sched_switch prints them */
+static int wc_opt_state(void *opts, const char *arg, char *err, size_t errlen)
+{
+	static const char *const known[] = { "R+", "R", "S", "D", "T", "t", "X", "Z", "P", "I" };
+	struct wc_opts *wo = opts;
+	char *copy = ls_xstrdup(arg), *save = NULL;
+	int n = 0, rc = 0;
+
+	for (char *t = strtok_r(copy, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save), n++) {
+		size_t i;
+
+		for (i = 0; i < sizeof(known) / sizeof(known[0]) && strcmp(known[i], t); i++)
+			;
+		if (i == sizeof(known) / sizeof(known[0])) {
+			snprintf(err, errlen, "unknown task state '%s' in --state: use R+ (preempted), R "
+			    "(runnable), S (sleeping), D (uninterruptible), T, t, X, Z, P, I, like S,D", t);
+			rc = -1;
+		}
+	}
+	free(copy);
+	if (!rc && !n) {
+		snprintf(err, errlen, "empty --state list: give states like S,D");
+		rc = -1;
+	}
+	if (!rc) {
+		free(wo->states);
+		wo->states = ls_xstrdup(arg);
+	}
+	return rc;
+}
+
+static const struct ls_module_opt wc_options[] = {
+	{ "frequency", "HZ", "on-CPU samples per second on each CPU\n(default: 99)",
+	    wc_opt_frequency },
+	{ "min-block", "DURATION", "leave out off-CPU blocks shorter than this\n(default: 1us; "
+	    "ns, us, ms or s)", wc_opt_min_block },
+	{ "state", "LIST", "off-CPU task states to keep, like S,D (R+\npreempted, R runnable, "
+	    "S sleeping, D disk\nwait, T, t, I idle...; default: all)", wc_opt_state },
+	{ NULL, NULL, NULL, NULL },
+};
+
 /* wc_prepare - frequency, minimum block and the states to keep, for the probe */
 static int wc_prepare(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen)
 {
 	(void)err;
 	(void)errlen;
-	const struct ls_opts *o = r->opts;
+	const struct wc_opts *o = ls_module_opts(r->opts, p->ops);
 	struct wc_priv *wp = ls_xcalloc(1, sizeof(*wp));
 	uint32_t mask = 0;
 
@@ -305,7 +387,8 @@ static void collect_tables(struct ls_section *s, const struct ls_profile *pf)
 static int wc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
 {
 	struct wc_counters c;
-	struct ls_profile *pf = ls_profile_new(1000000000ULL / r->opts->frequency);
+	const struct wc_opts *wo = ls_module_opts(r->opts, p->ops);
+	struct ls_profile *pf = ls_profile_new(1000000000ULL / wo->frequency);
 	int n, frames[2 * WC_MAX_DEPTH + 4];
 	struct kv_time *kv = ls_probe_read_hash(p, "wc_time", sizeof(*kv), offsetof(struct kv_time, v), &n);
 
@@ -326,11 +409,11 @@ static int wc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 	}
 	free(kv);
 	ls_profile_sort(pf);
-	ls_section_metric(s, "frequency_hz", "On-CPU sampling", ls_v_uint(r->opts->frequency, LS_F_PLAIN));
+	ls_section_metric(s, "frequency_hz", "On-CPU sampling", ls_v_uint(wo->frequency, LS_F_PLAIN));
 	ls_section_metric(s, "samples", "On-CPU samples", ls_v_uint(c.samples, LS_F_COUNT));
 	ls_section_metric(s, "blocks", "Off-CPU blocks", ls_v_uint(c.blocks, LS_F_COUNT));
 	ls_section_metric(s, "short_blocks", NULL, ls_v_uint(c.short_blocks, LS_F_COUNT));
-	ls_section_metric(s, "min_block_ns", NULL, ls_v_uint(r->opts->min_block_ns, LS_F_NS));
+	ls_section_metric(s, "min_block_ns", NULL, ls_v_uint(wo->min_block_ns, LS_F_NS));
 	ls_section_metric(s, "lost.stacks", NULL, ls_v_uint(c.stack_errors, LS_F_COUNT));
 	ls_section_metric(s, "lost.records", NULL, ls_v_uint(c.table_full, LS_F_COUNT));
 	ls_section_metric(s, "lost.block_slots", NULL, ls_v_uint(c.slot_busy, LS_F_COUNT));
@@ -392,6 +475,11 @@ const struct ls_module_ops ls_mod_wallclock = {
 	.on_request = true,
 	.thresholds = wc_thresholds,
 	.maps = wc_maps,
+	.options = wc_options,
+	.opts_size = sizeof(struct wc_opts),
+	.opts_init = wc_opts_init,
+	.opts_free = wc_opts_free,
+	.profiles = true,
 	.prepare = wc_prepare,
 	.tick = wc_tick,
 	.collect = wc_collect,

@@ -9,13 +9,6 @@
 
 #include "latencyscope.h"
 
-extern const struct ls_module_ops ls_mod_isolation;
-extern const struct ls_module_ops ls_mod_irq;
-extern const struct ls_module_ops ls_mod_syscall;
-extern const struct ls_module_ops ls_mod_memory;
-extern const struct ls_module_ops ls_mod_network;
-extern const struct ls_module_ops ls_mod_wallclock;
-
 /* ls_modules - every module this build has, in report order */
 const struct ls_module_ops *const ls_modules[] = {
 	&ls_mod_isolation,
@@ -32,6 +25,40 @@ const struct ls_module_ops *ls_module_find(const char *name)
 {
 	for (int i = 0; ls_modules[i]; i++)
 		if (strcmp(ls_modules[i]->name, name) == 0)
+			return ls_modules[i];
+	return NULL;
+}
+
+/* ls_module_index - a module's place in ls_modules (its slot in ls_opts) */
+int ls_module_index(const struct ls_module_ops *m)
+{
+	for (int i = 0; ls_modules[i]; i++)
+		if (ls_modules[i] == m)
+			return i;
+	return -1;
+}
+
+/* ls_module_opts - the module's own options, parsed (or its defaults) */
+const void *ls_module_opts(const struct ls_opts *o, const struct ls_module_ops *m)
+{
+	int i = ls_module_index(m);
+
+	return i < 0 ? NULL : o->modopts[i];
+}
+
+bool ls_module_selected(const struct ls_opts *o, const struct ls_module_ops *m)
+{
+	for (int i = 0; i < o->nmodules; i++)
+		if (!strcmp(o->modules[i], m->name))
+			return true;
+	return false;
+}
+
+/* ls_profiling_module - the selected module that records stacks, NULL: none */
+const struct ls_module_ops *ls_profiling_module(const struct ls_opts *o)
+{
+	for (int i = 0; ls_modules[i]; i++)
+		if (ls_modules[i]->profiles && ls_module_selected(o, ls_modules[i]))
 			return ls_modules[i];
 	return NULL;
 }

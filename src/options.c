@@ -17,11 +17,6 @@ enum {
 	OPT_KERNEL_HEADERS,
 	OPT_NO_COLOR,
 	OPT_ASCII,
-	OPT_INTERFACE,
-	OPT_FREQUENCY,
-	OPT_MIN_BLOCK,
-	OPT_STATE,
-	OPT_ALLOW_BLOCK,
 	OPT_TRACE_THRESHOLD,
 	OPT_TRACE_BUFFER,
 	OPT_NOTIONAL,
@@ -32,7 +27,11 @@ enum {
 	OPT_LATENCY_BUDGET,
 	OPT_BILL_OF_HEALTH,
 	OPT_SELF_COST,
+	OPT_WIDTH,
+	OPT_MODULE_BASE = 1024,	/* + the index of a module's option in the run's table */
 };
+
+#define LS_MAX_MODOPTS 64
 
 static const struct option long_opts[] = {
 	{ "module",		required_argument, NULL, 'm' },
@@ -40,11 +39,6 @@ static const struct option long_opts[] = {
 	{ "cpus",		required_argument, NULL, 'c' },
 	{ "pid",		required_argument, NULL, 'p' },
 	{ "duration",		required_argument, NULL, 'd' },
-	{ "interface",		required_argument, NULL, OPT_INTERFACE },
-	{ "frequency",		required_argument, NULL, OPT_FREQUENCY },
-	{ "min-block",		required_argument, NULL, OPT_MIN_BLOCK },
-	{ "state",		required_argument, NULL, OPT_STATE },
-	{ "allow-block",	required_argument, NULL, OPT_ALLOW_BLOCK },
 	{ "trace-threshold",	required_argument, NULL, OPT_TRACE_THRESHOLD },
 	{ "trace-buffer",	required_argument, NULL, OPT_TRACE_BUFFER },
 	{ "notional",		required_argument, NULL, OPT_NOTIONAL },
@@ -63,11 +57,44 @@ static const struct option long_opts[] = {
 	{ "threshold",		required_argument, NULL, 't' },
 	{ "no-color",		no_argument,	   NULL, OPT_NO_COLOR },
 	{ "ascii",		no_argument,	   NULL, OPT_ASCII },
+	{ "width",		required_argument, NULL, OPT_WIDTH },
 	{ "verbose",		no_argument,	   NULL, 'v' },
+	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "version",		no_argument,	   NULL, 'V' },
 	{ "help",		no_argument,	   NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
 };
+#define NLONG (sizeof(long_opts) / sizeof(long_opts[0]))
+
+/* ls_module_opt_help - one module option as --help prints it: help from column 27 */
+void ls_module_opt_help(FILE *f, const struct ls_module_opt *mo)
+{
+	int n = fprintf(f, "      --%s %s", mo->name, mo->arg);
+
+	for (const char *l = mo->help; l && *l; ) {
+		size_t len = strcspn(l, "\n");
+
+		if (n > 25) {
+			fputc('\n', f);
+			n = 0;
+		}
+		fprintf(f, "%*s%.*s\n", 26 - n, "", (int)len, l);
+		n = 0;
+		l += len + (l[len] == '\n');
+	}
+}
+
+/* module_usage - the options each module declares, under its name */
+static void module_usage(FILE *f)
+{
+	for (int i = 0; ls_modules[i]; i++) {
+		if (!ls_modules[i]->options || !ls_modules[i]->options->name)
+			continue;
+		fprintf(f, "%s module (options that apply when it runs):\n", ls_modules[i]->name);
+		for (const struct ls_module_opt *mo = ls_modules[i]->options; mo->name; mo++)
+			ls_module_opt_help(f, mo);
+		fputc('\n', f);
+	}
+}
 
 /* ls_opts_usage - --help: every option, with the defaults and examples */
 void ls_opts_usage(FILE *f)
@@ -92,27 +119,14 @@ void ls_opts_usage(FILE *f)
 "                          threads are included (default: every task on the CPUs)\n"
 "  -d, --duration SECONDS  how long to trace, fractions allowed (default: 10);\n"
 "                          Ctrl-C or SIGTERM ends the run early and still reports\n"
-"      --interface LIST    network module: only these devices, like eth0,eth1\n"
-"                          (default: all; see ip link)\n"
-"\n"
-"Wall-clock profile (--module wallclock):\n"
-"      --frequency HZ      on-CPU samples per second on each CPU (default: 99)\n"
-"      --min-block DURATION\n"
-"                          leave out off-CPU blocks shorter than this (default:\n"
-"                          1us; ns, us, ms or s)\n"
-"      --state LIST        off-CPU task states to keep, like S,D (R+ preempted,\n"
-"                          R runnable, S sleeping, D disk wait, T, t, I idle...;\n"
-"                          default: all)\n"
-"\n"
+"\n", f);
+	module_usage(f);
+	fputs(
 "Verdicts:\n"
 "  -t, --threshold KEY=VALUE\n"
 "                          override a verdict threshold, repeatable; durations\n"
 "                          take ns, us, ms or s (isolation.runq_p99_99=20us);\n"
 "                          --list-modules shows every key and its default\n"
-"      --allow-block LIST  syscall module: syscalls the monitored threads are\n"
-"                          meant to block or sleep in, like epoll_wait for an\n"
-"                          event loop (futex for its lock waits): measured and\n"
-"                          listed, never a verdict\n"
 "\n"
 "Output:\n"
 "  -j, --json              JSON on stdout instead of the boxed report\n"
@@ -149,6 +163,9 @@ void ls_opts_usage(FILE *f)
 "      --no-color          no colour (also NO_COLOR=1; colour is only used on a\n"
 "                          tty)\n"
 "      --ascii             draw boxes with ASCII instead of UTF-8\n"
+"      --width N           the boxes' width in columns, 60 to 1000 (default: the\n"
+"                          terminal's when stdout is one and wider than 78,\n"
+"                          else 78); wider boxes give long names room\n"
 "      --self-cost MODE    how the probes' own cost in the footer is measured:\n"
 "                          auto (default: every event if kernel.bpf_stats_enabled\n"
 "                          is already 1, else not measured), full (statistics on\n"
@@ -159,6 +176,9 @@ void ls_opts_usage(FILE *f)
 "                          the run, sampled twice a second during it\n"
 "  -v, --verbose           show the probe file, compiler flags and libbcc's\n"
 "                          diagnostics\n"
+"  -q, --quiet             no progress lines on stderr: not the one that says\n"
+"                          tracing started (\"latencyscope: tracing CPUs ...\"),\n"
+"                          nor where files were written; warnings and errors stay\n"
 "\n"
 "Environment:\n"
 "      --probes-dir DIR    where the BPF probe files are (default: the installed\n"
@@ -256,40 +276,6 @@ static int parse_threshold(struct ls_opts *o, const char *arg, char *err, size_t
 	return 0;
 }
 
-/* parse_interfaces - a comma-separated list of device names (checked in preflight) */
-static int parse_interfaces(struct ls_opts *o, const char *arg, char *err, size_t errlen)
-{
-	char *copy = ls_xstrdup(arg), *save = NULL;
-	size_t len = strlen(arg);
-
-	if (!len || arg[0] == ',' || arg[len - 1] == ',' || strstr(arg, ",,")) {
-		snprintf(err, errlen, "bad --interface name '': give names like eth0,eth1 with no "
-		    "empty entry");
-		free(copy);
-		return -1;
-	}
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (strlen(t) >= 16 || strchr(t, '/') || !*t) {
-			snprintf(err, errlen, "bad --interface name '%s': device names have 1 to 15 "
-			    "characters and no '/' (see ip link)", t);
-			free(copy);
-			return -1;
-		}
-		if (o->ninterfaces == LS_MAX_IFACES) {
-			snprintf(err, errlen, "too many --interface names: at most %d", LS_MAX_IFACES);
-			free(copy);
-			return -1;
-		}
-		o->interfaces[o->ninterfaces++] = ls_xstrdup(t);
-	}
-	free(copy);
-	if (!o->ninterfaces) {
-		snprintf(err, errlen, "empty --interface list: give names like eth0,eth1");
-		return -1;
-	}
-	return 0;
-}
-
 static int parse_format(struct ls_opts *o, const char *arg, char *err, size_t errlen)
 {
 	static const struct { const char *name; enum ls_format f; } fmts[] = {
@@ -306,7 +292,7 @@ static int parse_format(struct ls_opts *o, const char *arg, char *err, size_t er
 		}
 	}
 	snprintf(err, errlen, "unknown --format '%s': use text, json, perfetto (chrome), folded, "
-	    "speedscope, or with --module wallclock pprof", arg);
+	    "speedscope, or pprof with a module that records stacks (see --list-modules)", arg);
 	return -1;
 }
 
@@ -334,35 +320,6 @@ static int parse_size_kib(const char *arg, unsigned *kib, char *err, size_t errl
 	return 0;
 }
 
-/* parse_states - task state letters as sched_switch prints them */
-static int parse_states(struct ls_opts *o, const char *arg, char *err, size_t errlen)
-{
-	static const char *const known[] = { "R+", "R", "S", "D", "T", "t", "X", "Z", "P", "I" };
-	char *copy = ls_xstrdup(arg), *save = NULL;
-	int n = 0;
-
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), n++) {
-		size_t i;
-
-		for (i = 0; i < sizeof(known) / sizeof(known[0]) && strcmp(known[i], t); i++)
-			;
-		if (i == sizeof(known) / sizeof(known[0])) {
-			snprintf(err, errlen, "unknown task state '%s' in --state: use R+ (preempted), R "
-			    "(runnable), S (sleeping), D (uninterruptible), T, t, X, Z, P, I, like S,D", t);
-			free(copy);
-			return -1;
-		}
-	}
-	free(copy);
-	if (!n) {
-		snprintf(err, errlen, "empty --state list: give states like S,D");
-		return -1;
-	}
-	free(o->states);
-	o->states = ls_xstrdup(arg);
-	return 0;
-}
-
 static bool ends_with(const char *s, const char *sfx)
 {
 	size_t a = strlen(s), b = strlen(sfx);
@@ -370,218 +327,215 @@ static bool ends_with(const char *s, const char *sfx)
 	return a >= b && strcmp(s + a - b, sfx) == 0;
 }
 
-/*
- * ls_opts_parse - fill o from argv. On error, err says what is wrong and
- * how to write it instead; the caller exits 3.
- */
-int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t errlen)
+/* parse_money - dollars for the alpha flame graph and the jitter tax, bounded so the maths stays finite */
+static int parse_money(struct ls_opts *o, int c, const char *arg, char *err, size_t errlen)
 {
-	bool json_flag = false;
-	int c;
+	double *dst = c == OPT_NOTIONAL ? &o->notional : c == OPT_BPS_PER_US ? &o->bps_per_us :
+	    c == OPT_VOLUME ? &o->volume : &o->slippage;
+	const char *name = c == OPT_NOTIONAL ? "--notional" : c == OPT_BPS_PER_US ?
+	    "--bps-per-us" : c == OPT_VOLUME ? "--volume" : "--slippage";
+	char *end;
 
+	if (c == OPT_TRADING_DAYS) {
+		unsigned long d = strtoul(arg, &end, 10);
+
+		if (end == arg || *end || d < 1 || d > 366 || arg[0] == '-') {
+			snprintf(err, errlen, "invalid --trading-days '%s': give days per year, 1 to 366",
+			    arg);
+			return -1;
+		}
+		o->trading_days = (unsigned)d;
+		return 0;
+	}
+	errno = 0;
+	*dst = strtod(arg, &end);
+	/* a quadrillion dollars, 100 % */
+	if (end == arg || *end || errno || !isfinite(*dst) || *dst <= 0 || *dst > 1e15 ||
+	    (c == OPT_SLIPPAGE && *dst > 1) || (c == OPT_BPS_PER_US && *dst > 10000)) {
+		snprintf(err, errlen, "invalid %s '%s': give a positive number%s", name, arg,
+		    c == OPT_SLIPPAGE ? " up to 1 (a fraction: 0.0001 is one basis point)" :
+		    c == OPT_BPS_PER_US ? " of basis points up to 10000, like 0.5" :
+		    " of US dollars up to 1e15, like 1e6");
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_width(struct ls_opts *o, const char *arg, char *err, size_t errlen)
+{
+	char *end;
+	long w;
+
+	errno = 0;
+	w = strtol(arg, &end, 10);
+	if (end == arg || *end || errno || w < 60 || w > 1000) {
+		snprintf(err, errlen, "invalid --width '%s': give the report's columns, 60 to 1000",
+		    arg);
+		return -1;
+	}
+	o->width = (int)w;
+	return 0;
+}
+
+static int parse_self_cost(struct ls_opts *o, const char *arg, char *err, size_t errlen)
+{
+	static const char *const modes[] = { "auto", "sampled", "full", "off" };
+	static const enum ls_self_cost mode[] = { LS_SELF_COST_AUTO, LS_SELF_COST_SAMPLED,
+	    LS_SELF_COST_FULL, LS_SELF_COST_OFF };
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (!strcmp(arg, modes[i])) {
+			o->self_cost = mode[i];
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "invalid --self-cost '%s': give auto, sampled, full or off", arg);
+	return -1;
+}
+
+/* set_file - --output and --bill-of-health: a file name, not empty */
+static int set_file(char **dst, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	if (!*arg) {
+		snprintf(err, errlen, "empty %s file name", opt);
+		return -1;
+	}
+	free(*dst);
+	*dst = ls_xstrdup(arg);
+	return 0;
+}
+
+/* parse_common - one of the options every run has (c from getopt_long) */
+static int parse_common(struct ls_opts *o, int c, bool *json_flag, char **argv, char *err,
+    size_t errlen)
+{
+	switch (c) {
+	case 'm':
+		return parse_modules(o, optarg, err, errlen);
+	case OPT_LIST_MODULES:
+		o->list_modules = true;
+		return 0;
+	case 'c':
+		o->cpus_given = true;
+		return ls_cpulist_parse(optarg, &o->cpus, false, err, errlen);
+	case 'p':
+		return ls_pidlist_parse(optarg, o->pids, &o->npids, err, errlen);
+	case 'd':
+		return parse_duration(o, optarg, err, errlen);
+	case 'j':
+		*json_flag = true;
+		return 0;
+	case 'o':
+		return set_file(&o->output, "--output", optarg, err, errlen);
+	case OPT_BILL_OF_HEALTH:
+		return set_file(&o->bill_of_health, "--bill-of-health", optarg, err, errlen);
+	case 'f':
+		return parse_format(o, optarg, err, errlen);
+	case OPT_TRACE_THRESHOLD:
+		return ls_parse_duration_ns(optarg, &o->trace_threshold_ns, err, errlen);
+	case OPT_LATENCY_BUDGET:
+		if (ls_parse_duration_ns(optarg, &o->latency_budget_ns, err, errlen) < 0)
+			return -1;
+		if (!o->latency_budget_ns) {
+			snprintf(err, errlen, "--latency-budget must be more than 0, like 50us");
+			return -1;
+		}
+		return 0;
+	case OPT_TRACE_BUFFER:
+		return parse_size_kib(optarg, &o->trace_buffer_kib, err, errlen);
+	case OPT_NOTIONAL: case OPT_BPS_PER_US: case OPT_VOLUME: case OPT_SLIPPAGE:
+	case OPT_TRADING_DAYS:
+		return parse_money(o, c, optarg, err, errlen);
+	case OPT_SELF_COST:
+		return parse_self_cost(o, optarg, err, errlen);
+	case OPT_PROBES_DIR:
+		free(o->probes_dir);
+		o->probes_dir = ls_xstrdup(optarg);
+		return 0;
+	case OPT_KERNEL_HEADERS:
+		free(o->kernel_headers);
+		o->kernel_headers = ls_xstrdup(optarg);
+		return 0;
+	case 't':
+		return parse_threshold(o, optarg, err, errlen);
+	case OPT_NO_COLOR:
+		o->no_color = true;
+		return 0;
+	case OPT_ASCII:
+		o->ascii = true;
+		return 0;
+	case OPT_WIDTH:
+		return parse_width(o, optarg, err, errlen);
+	case 'v':
+		o->verbose++;
+		return 0;
+	case 'q':
+		o->quiet = true;
+		return 0;
+	case 'V':
+		o->version = true;
+		return 0;
+	case 'h':
+		o->help = true;
+		return 0;
+	case ':':
+		snprintf(err, errlen, "option '%s' needs a value: see latencyscope --help",
+		    argv[optind - 1]);
+		return -1;
+	default:
+		snprintf(err, errlen, "unknown option '%s': see latencyscope --help", argv[optind - 1]);
+		return -1;
+	}
+}
+
+/*
+ * defaults - the common options' defaults, and each module's options struct
+ * with its own (so a module reads its options whether or not any was given)
+ */
+static void defaults(struct ls_opts *o)
+{
 	memset(o, 0, sizeof(*o));
 	o->duration = 10;
-	o->frequency = 99;
-	o->min_block_ns = 1000;
 	o->trace_threshold_ns = 10000;
 	o->trading_days = 252;
 	o->latency_budget_ns = 100000;
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":m:c:p:d:jo:f:t:vVh", long_opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (parse_modules(o, optarg, err, errlen) < 0)
-				return -1;
-			break;
-		case OPT_LIST_MODULES:
-			o->list_modules = true;
-			break;
-		case 'c':
-			if (ls_cpulist_parse(optarg, &o->cpus, false, err, errlen) < 0)
-				return -1;
-			o->cpus_given = true;
-			break;
-		case 'p':
-			if (ls_pidlist_parse(optarg, o->pids, &o->npids, err, errlen) < 0)
-				return -1;
-			break;
-		case 'd':
-			if (parse_duration(o, optarg, err, errlen) < 0)
-				return -1;
-			break;
-		case OPT_INTERFACE:
-			if (parse_interfaces(o, optarg, err, errlen) < 0)
-				return -1;
-			break;
-		case 'j':
-			json_flag = true;
-			break;
-		case 'o':
-			if (!*optarg) {
-				snprintf(err, errlen, "empty --output file name");
-				return -1;
-			}
-			free(o->output);
-			o->output = ls_xstrdup(optarg);
-			break;
-		case 'f':
-			if (parse_format(o, optarg, err, errlen) < 0)
-				return -1;
-			break;
-		case OPT_FREQUENCY: {
-			char *end;
-			unsigned long hz;
+	for (int i = 0; ls_modules[i] && i < LS_MAX_MODULES; i++) {
+		if (!ls_modules[i]->opts_size)
+			continue;
+		o->modopts[i] = ls_xcalloc(1, ls_modules[i]->opts_size);
+		if (ls_modules[i]->opts_init)
+			ls_modules[i]->opts_init(o->modopts[i]);
+	}
+}
 
-			errno = 0;
-			hz = strtoul(optarg, &end, 10);
-			if (end == optarg || *end || errno || hz < 1 || hz > 10000 || optarg[0] == '-') {
-				snprintf(err, errlen, "invalid --frequency '%s': give samples per second "
-				    "from 1 to 10000, like 99", optarg);
-				return -1;
-			}
-			o->frequency = (unsigned)hz;
-			o->wallclock_opt = "--frequency";
-			break;
-		}
-		case OPT_MIN_BLOCK:
-			if (ls_parse_duration_ns(optarg, &o->min_block_ns, err, errlen) < 0)
-				return -1;
-			o->wallclock_opt = "--min-block";
-			break;
-		case OPT_STATE:
-			if (parse_states(o, optarg, err, errlen) < 0)
-				return -1;
-			o->wallclock_opt = "--state";
-			break;
-		case OPT_ALLOW_BLOCK: {	/* names are checked against the syscall table */
-			size_t len = strlen(optarg);
+/*
+ * long_options - getopt_long's table: the common options, then every
+ * module's, numbered from OPT_MODULE_BASE; mo and mod say whose each is
+ */
+static int long_options(struct option *all, const struct ls_module_opt **mo, int *mod)
+{
+	int n = 0;
 
-			if (!len || optarg[0] == ',' || optarg[len - 1] == ',' || strstr(optarg, ",,")) {
-				snprintf(err, errlen, "bad --allow-block list '%s': give syscall names "
-				    "like epoll_wait,read with no empty entry", optarg);
-				return -1;
-			}
-			free(o->allow_block);
-			o->allow_block = ls_xstrdup(optarg);
-			break;
-		}
-		case OPT_TRACE_THRESHOLD:
-			if (ls_parse_duration_ns(optarg, &o->trace_threshold_ns, err, errlen) < 0)
-				return -1;
-			break;
-		case OPT_LATENCY_BUDGET:
-			if (ls_parse_duration_ns(optarg, &o->latency_budget_ns, err, errlen) < 0)
-				return -1;
-			if (!o->latency_budget_ns) {
-				snprintf(err, errlen, "--latency-budget must be more than 0, like 50us");
-				return -1;
-			}
-			break;
-		case OPT_TRACE_BUFFER:
-			if (parse_size_kib(optarg, &o->trace_buffer_kib, err, errlen) < 0)
-				return -1;
-			break;
-		case OPT_NOTIONAL:
-		case OPT_BPS_PER_US:
-		case OPT_VOLUME:
-		case OPT_SLIPPAGE: {
-			double *dst = c == OPT_NOTIONAL ? &o->notional : c == OPT_BPS_PER_US ? &o->bps_per_us :
-			    c == OPT_VOLUME ? &o->volume : &o->slippage;
-			const char *name = c == OPT_NOTIONAL ? "--notional" : c == OPT_BPS_PER_US ?
-			    "--bps-per-us" : c == OPT_VOLUME ? "--volume" : "--slippage";
-			char *end;
-
-			errno = 0;
-			*dst = strtod(optarg, &end);
-			/* bounded so the money maths stays finite: a quadrillion dollars, 100 % */
-			if (end == optarg || *end || errno || !isfinite(*dst) || *dst <= 0 || *dst > 1e15 ||
-			    (c == OPT_SLIPPAGE && *dst > 1) || (c == OPT_BPS_PER_US && *dst > 10000)) {
-				snprintf(err, errlen, "invalid %s '%s': give a positive number%s", name, optarg,
-				    c == OPT_SLIPPAGE ? " up to 1 (a fraction: 0.0001 is one basis point)" :
-				    c == OPT_BPS_PER_US ? " of basis points up to 10000, like 0.5" :
-				    " of US dollars up to 1e15, like 1e6");
-				return -1;
-			}
-			break;
-		}
-		case OPT_TRADING_DAYS: {
-			char *end;
-			unsigned long d = strtoul(optarg, &end, 10);
-
-			if (end == optarg || *end || d < 1 || d > 366 || optarg[0] == '-') {
-				snprintf(err, errlen, "invalid --trading-days '%s': give days per year, 1 to 366",
-				    optarg);
-				return -1;
-			}
-			o->trading_days = (unsigned)d;
-			break;
-		}
-		case OPT_BILL_OF_HEALTH:
-			if (!*optarg) {
-				snprintf(err, errlen, "empty --bill-of-health file name");
-				return -1;
-			}
-			free(o->bill_of_health);
-			o->bill_of_health = ls_xstrdup(optarg);
-			break;
-		case OPT_SELF_COST:
-			if (!strcmp(optarg, "auto"))
-				o->self_cost = LS_SELF_COST_AUTO;
-			else if (!strcmp(optarg, "sampled"))
-				o->self_cost = LS_SELF_COST_SAMPLED;
-			else if (!strcmp(optarg, "full"))
-				o->self_cost = LS_SELF_COST_FULL;
-			else if (!strcmp(optarg, "off"))
-				o->self_cost = LS_SELF_COST_OFF;
-			else {
-				snprintf(err, errlen, "invalid --self-cost '%s': give auto, sampled, full or off",
-				    optarg);
-				return -1;
-			}
-			break;
-		case OPT_PROBES_DIR:
-			free(o->probes_dir);
-			o->probes_dir = ls_xstrdup(optarg);
-			break;
-		case OPT_KERNEL_HEADERS:
-			free(o->kernel_headers);
-			o->kernel_headers = ls_xstrdup(optarg);
-			break;
-		case 't':
-			if (parse_threshold(o, optarg, err, errlen) < 0)
-				return -1;
-			break;
-		case OPT_NO_COLOR:
-			o->no_color = true;
-			break;
-		case OPT_ASCII:
-			o->ascii = true;
-			break;
-		case 'v':
-			o->verbose++;
-			break;
-		case 'V':
-			o->version = true;
-			break;
-		case 'h':
-			o->help = true;
-			break;
-		case ':':
-			snprintf(err, errlen, "option '%s' needs a value: see latencyscope --help",
-			    argv[optind - 1]);
-			return -1;
-		default:
-			snprintf(err, errlen, "unknown option '%s': see latencyscope --help",
-			    argv[optind - 1]);
-			return -1;
+	memcpy(all, long_opts, sizeof(long_opts));
+	for (int i = 0; ls_modules[i]; i++) {
+		for (const struct ls_module_opt *m = ls_modules[i]->options; m && m->name; m++) {
+			if (n == LS_MAX_MODOPTS)
+				break;
+			all[NLONG + n] = (struct option){ m->name, m->arg ? required_argument :
+			    no_argument, NULL, OPT_MODULE_BASE + n };
+			mo[n] = m;
+			mod[n++] = i;
 		}
 	}
-	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument '%s': options take the form --name VALUE "
-		    "(see latencyscope --help)", argv[optind]);
-		return -1;
-	}
+	all[NLONG + n] = (struct option){ NULL, 0, NULL, 0 };
+	return n;
+}
+
+/* finish - what the options mean together, and what they leave to defaults */
+static int finish(struct ls_opts *o, bool json_flag, char *err, size_t errlen)
+{
+	const struct ls_module_ops *prof = NULL;
+
 	if (json_flag) {
 		if (o->format_given && o->format != LS_FMT_JSON) {
 			snprintf(err, errlen, "--json conflicts with --format text: give one of them");
@@ -606,23 +560,64 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 	}
 	if (o->volume > 0 && !o->bill_of_health)
 		o->bill_of_health = ls_xstrdup("bill_of_health.json");
-	if (o->format >= LS_FMT_FOLDED) {
-		bool wc = false;
+	for (int i = 0; ls_modules[i] && !prof; i++)
+		prof = ls_modules[i]->profiles ? ls_modules[i] : NULL;
+	if (o->format == LS_FMT_PPROF && !ls_profiling_module(o)) {
+		snprintf(err, errlen, "--format pprof writes a stack profile: add --module %s",
+		    prof ? prof->name : "(none in this build)");
+		return -1;
+	}
+	if (o->format == LS_FMT_PPROF && !o->output) {
+		snprintf(err, errlen, "pprof output is gzipped binary: give --output FILE (like "
+		    "profile.pb.gz)");
+		return -1;
+	}
+	return 0;
+}
 
-		for (int i = 0; i < o->nmodules; i++)
-			wc = wc || !strcmp(o->modules[i], "wallclock");
-		if (!wc && o->format == LS_FMT_PPROF) {
-			snprintf(err, errlen, "--format pprof writes the wall-clock profile: add --module "
-			    "wallclock");
-			return -1;
-		}
-		if (o->format == LS_FMT_PPROF && !o->output) {
-			snprintf(err, errlen, "pprof output is gzipped binary: give --output FILE "
-			    "(like profile.pb.gz)");
+/*
+ * ls_opts_parse - fill o from argv. On error, err says what is wrong and
+ * how to write it instead; the caller exits 3. A module's option goes to its
+ * parse(); options.c knows no module by name.
+ */
+int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+	struct option all[NLONG + LS_MAX_MODOPTS + 1];
+	const struct ls_module_opt *mo[LS_MAX_MODOPTS];
+	int mod[LS_MAX_MODOPTS], nmo, c;
+	bool json_flag = false;
+
+	defaults(o);
+	nmo = long_options(all, mo, mod);
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":m:c:p:d:jo:f:t:vqVh", all, NULL)) != -1) {
+		if (c >= OPT_MODULE_BASE && c < OPT_MODULE_BASE + nmo) {
+			int k = c - OPT_MODULE_BASE;
+
+			if (mo[k]->parse(o->modopts[mod[k]], optarg, err, errlen) < 0)
+				return -1;
+			o->modopt_given[mod[k]] = mo[k]->name;
+		} else if (parse_common(o, c, &json_flag, argv, err, errlen) < 0) {
 			return -1;
 		}
 	}
-	return 0;
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s': options take the form --name VALUE "
+		    "(see latencyscope --help)", argv[optind]);
+		return -1;
+	}
+	return finish(o, json_flag, err, errlen);
+}
+
+/* ls_opts_warn_unused - an option of a module that is not in the run does nothing: say so */
+void ls_opts_warn_unused(const struct ls_opts *o)
+{
+	for (int i = 0; ls_modules[i]; i++)
+		if (o->modopt_given[i] && !ls_module_selected(o, ls_modules[i]))
+			ls_warn("--%s only applies to the %s module, which is not in this run (add it "
+			    "with --module ...,%s)", o->modopt_given[i], ls_modules[i]->name,
+			    ls_modules[i]->name);
 }
 
 /* ls_opts_free - what ls_opts_parse allocated */
@@ -634,10 +629,11 @@ void ls_opts_free(struct ls_opts *o)
 		free(o->thresholds[i].key);
 		free(o->thresholds[i].value);
 	}
-	for (int i = 0; i < o->ninterfaces; i++)
-		free(o->interfaces[i]);
-	free(o->states);
-	free(o->allow_block);
+	for (int i = 0; ls_modules[i] && i < LS_MAX_MODULES; i++) {
+		if (o->modopts[i] && ls_modules[i]->opts_free)
+			ls_modules[i]->opts_free(o->modopts[i]);
+		free(o->modopts[i]);
+	}
 	free(o->bill_of_health);
 	free(o->output);
 	free(o->probes_dir);

@@ -43,7 +43,15 @@ int ls_host_probe(struct ls_host *h)
 
 	if (uname(&u) == 0) {
 		snprintf(h->kernel, sizeof(h->kernel), "%s", u.release);
+		snprintf(h->hostname, sizeof(h->hostname), "%s", u.nodename);
 		h->preempt_rt = strstr(u.version, "PREEMPT_RT") != NULL;
+	}
+	{	/* reports from many hosts, and from reboots of one, told apart */
+		char *id = ls_read_file("/proc/sys/kernel/random/boot_id", NULL);
+
+		snprintf(h->boot_id, sizeof(h->boot_id), "%.*s", id ? (int)strcspn(id, "\n") : 0,
+		    id ? id : "");
+		free(id);
 	}
 	if (ls_read_u64_file("/sys/kernel/realtime", &rt) == 0 && rt == 1)
 		h->preempt_rt = true;

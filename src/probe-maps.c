@@ -191,3 +191,14 @@ int ls_probe_set_u64(struct ls_probe *p, const char *table, uint64_t v)
 	}
 	return bpf_update_elem(fd, &zero, &v, 0);
 }
+
+/*
+ * ls_probe_budget - the latency budget the jitter tax judges against (a
+ * summary's above_budget share), 0 when no jitter tax was asked for
+ */
+uint64_t ls_probe_budget(const struct ls_probe *p)
+{
+	const struct ls_opts *o = p->run ? p->run->opts : NULL;
+
+	return o && o->volume > 0 ? o->latency_budget_ns : 0;
+}

@@ -283,13 +283,55 @@ out:
 	return rc;
 }
 
+/* rank_at - the i-th kept record */
+static const void *rank_at(const struct ls_probe *p, int i)
+{
+	return (const char *)p->worst + (size_t)i * p->ops->rec_size;
+}
+
+/*
+ * keep_worst - rank rec among the worst_n kept (largest key first); a
+ * record of an event already kept replaces it only when larger. Once the
+ * list is full, the floor map says what a record must exceed to be sent.
+ */
+static void keep_worst(struct ls_probe *p, const void *rec)
+{
+	const struct ls_module_ops *o = p->ops;
+	size_t sz = o->rec_size;
+	char *a = p->worst;
+	uint64_t k = o->rec_key(rec);
+	int i;
+
+	for (i = 0; o->rec_same && i < p->nworst && !o->rec_same(rank_at(p, i), rec); i++)
+		;
+	if (o->rec_same && i < p->nworst) {
+		if (k <= o->rec_key(rank_at(p, i)))
+			return;
+		memmove(a + i * sz, a + (i + 1) * sz, (size_t)(p->nworst - i - 1) * sz);
+		p->nworst--;
+	}
+	if (p->nworst == o->worst_n && k <= o->rec_key(rank_at(p, o->worst_n - 1)))
+		return;
+	i = p->nworst < o->worst_n ? p->nworst++ : o->worst_n - 1;
+	for (; i > 0 && o->rec_key(rank_at(p, i - 1)) < k; i--)
+		memcpy(a + (size_t)i * sz, rank_at(p, i - 1), sz);
+	memcpy(a + (size_t)i * sz, rec, sz);
+	if (p->nworst == o->worst_n && o->floor_map)
+		ls_probe_set_u64(p, o->floor_map,
+		    ls_event_floor(p, o->rec_key(rank_at(p, o->worst_n - 1)) + 1));
+}
+
+/* ringbuf_cb - one record: the module's record(), then the worst-N ranking */
 static int ringbuf_cb(void *ctx, void *data, size_t size)
 {
 	struct ls_probe *p = ctx;
+	const struct ls_module_ops *o = p->ops;
 
 	p->events_seen++;
-	if (p->ops->event)
-		p->ops->event(p, data, size);
+	if (size < o->rec_size)
+		return 0;	/* a probe from another version: its records are not ours */
+	if ((!o->record || o->record(p, data)) && o->rec_key && o->worst_n > 0)
+		keep_worst(p, data);
 	return 0;
 }
 
@@ -324,8 +366,10 @@ static int open_events(struct ls_probe *p, char *err, size_t errlen)
 	struct perf_readers *pr;
 	int ncpu = ls_nr_possible_cpus();
 
-	if (fd < 0 || !p->ops->event)
+	if (fd < 0 || !p->ops->rec_size)
 		return 0;
+	if (p->ops->worst_n > 0)
+		p->worst = ls_xcalloc(p->ops->worst_n, p->ops->rec_size);
 	if (bpf_table_type(p->mod, "ls_events") == BPF_MAP_TYPE_RINGBUF) {
 		p->ringbuf = bpf_new_ringbuf(fd, ringbuf_cb, p);
 		if (!p->ringbuf) {
@@ -576,6 +620,7 @@ void ls_probe_close(struct ls_probe *p)
 	if (p->mod)
 		bpf_module_destroy(p->mod);
 	ls_cflags_free(&p->cflags);
+	free(p->worst);
 	free(p->progs);
 	free(p->tps);
 	free(p->path);

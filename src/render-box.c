@@ -9,12 +9,12 @@
 
 #include "latencyscope.h"
 
-#define BOX_WIDTH 78	/* outer width, borders included */
-#define INNER (BOX_WIDTH - 4)
+#define BOX_WIDTH 78	/* outer width, borders included, unless the terminal or --width says */
 
 struct box {
 	FILE *f;
 	const struct ls_render_opts *o;
+	int width, inner;	/* outer width, and the text inside the borders */
 	const char *v, *h, *tl, *tr, *bl, *br, *ml, *mr;
 };
 
@@ -92,7 +92,7 @@ static void fit_text(const struct box *b, char *s, int width)
 static void rule(const struct box *b, const char *l, const char *r)
 {
 	fputs(l, b->f);
-	for (int i = 0; i < BOX_WIDTH - 2; i++)
+	for (int i = 0; i < b->width - 2; i++)
 		fputs(b->h, b->f);
 	fputs(r, b->f);
 	fputc('\n', b->f);
@@ -101,7 +101,7 @@ static void rule(const struct box *b, const char *l, const char *r)
 /* line_raw - one boxed line; s must fit (callers wrap) */
 static void line_raw(const struct box *b, const char *s)
 {
-	int pad = INNER - display_width(s);
+	int pad = b->inner - display_width(s);
 
 	fprintf(b->f, "%s %s%*s %s\n", b->v, s, pad > 0 ? pad : 0, "", b->v);
 }
@@ -123,7 +123,7 @@ static void line(const struct box *b, int indent, const char *fmt, ...)
 	va_end(ap);
 	p = text;
 	do {
-		int avail = INNER - (first ? 0 : indent), cols = 0;
+		int avail = b->inner - (first ? 0 : indent), cols = 0;
 		char *cut = NULL, *q = p, buf[1024];
 
 		if (display_width(p) <= avail) {
@@ -172,6 +172,8 @@ static void fmt_value(const struct box *b, const struct ls_value *v, char *buf, 
 			ls_fmt_count(buf, len, (uint64_t)(v->d + 0.5));
 		else if (v->fmt == LS_F_PERCENT)
 			snprintf(buf, len, "%.3g %%", v->d * 100);
+		else if (v->fmt == LS_F_USD)
+			ls_fmt_usd(buf, len, v->d);
 		else
 			snprintf(buf, len, "%.3f", v->d);
 		break;
@@ -217,10 +219,32 @@ static void render_histo(const struct box *b, const struct ls_histo *h)
 	}
 }
 
+/*
+ * widths - the columns' widths: as the module declared them for the
+ * 78-column box; a wider box gives its extra room to the widest text column
+ * (names are what gets cut)
+ */
+static void widths(const struct box *b, const struct ls_table *t, int *w)
+{
+	int natural = 1, wide = -1;
+
+	for (int c = 0; c < t->ncols && c < 64; c++) {
+		w[c] = t->cols[c].width;
+		if (!t->cols[c].label)
+			continue;
+		natural += 1 + w[c];
+		if (t->nrows && t->cells[c].type == LS_V_STR && (wide < 0 || w[c] > w[wide]))
+			wide = c;
+	}
+	if (wide >= 0 && b->inner > BOX_WIDTH - 4 && b->inner > natural)
+		w[wide] += b->inner - natural;
+}
+
 static void render_table(const struct box *b, const struct ls_table *t)
 {
-	char row[512], cell[128];
+	char row[1024], cell[256];
 	int n = 0, shown = t->nrows < t->max_text_rows ? t->nrows : t->max_text_rows;
+	int w[64];
 
 	if (t->nrows > shown)
 		line(b, 2, "%s (top %d of %d)", t->title, shown, t->nrows);
@@ -231,26 +255,25 @@ static void render_table(const struct box *b, const struct ls_table *t)
 		return;
 	}
 	n = snprintf(row, sizeof(row), " ");
+	widths(b, t, w);
 	for (int c = 0; c < t->ncols; c++)
 		if (t->cols[c].label)
-			n += snprintf(row + n, sizeof(row) - n, " %-*s", t->cols[c].width, t->cols[c].label);
-	while (n > 0 && display_width(row) > INNER)
+			n += snprintf(row + n, sizeof(row) - n, " %-*s", w[c], t->cols[c].label);
+	while (n > 0 && display_width(row) > b->inner)
 		row[--n] = '\0';
 	line_raw(b, row);
 	for (int r = 0; r < shown; r++) {
 		n = snprintf(row, sizeof(row), " ");
 		for (int c = 0; c < t->ncols; c++) {
-			int w = t->cols[c].width;
-
 			if (!t->cols[c].label)
 				continue;
 			fmt_value(b, &t->cells[(size_t)r * t->ncols + c], cell, sizeof(cell));
 			if (t->cells[(size_t)r * t->ncols + c].type == LS_V_STR)
-				fit_text(b, cell, w);
+				fit_text(b, cell, w[c]);
 			n = append_padded(row, sizeof(row), n, " ", 1);
-			n = append_padded(row, sizeof(row), n, cell, w);
+			n = append_padded(row, sizeof(row), n, cell, w[c]);
 		}
-		while (n > 0 && display_width(row) > INNER)
+		while (n > 0 && display_width(row) > b->inner)
 			row[--n] = '\0';
 		line_raw(b, row);
 	}
@@ -278,7 +301,7 @@ static void render_section(const struct box *b, const struct ls_section *s)
 	    s->verdict == LS_NOT_MEASURED ? "NOT MEASURED" : s->verdict == LS_FAIL ? "FAIL" :
 	    s->verdict == LS_WARN ? "WARN" : "PASS", reset(b));
 	snprintf(title, sizeof(title), "%s%*s%s", s->title,
-	    INNER - display_width(s->title) - display_width(tag), "", tag);
+	    b->inner - display_width(s->title) - display_width(tag), "", tag);
 	rule(b, b->tl, b->tr);
 	line_raw(b, title);
 	rule(b, b->ml, b->mr);
@@ -307,7 +330,7 @@ static void render_section(const struct box *b, const struct ls_section *s)
 		const char *word = f->level == LS_FAIL ? "FAIL" : f->level == LS_WARN ? "WARN" : "PASS";
 
 		/* colour only when the line does not wrap (escapes would be split) */
-		if (display_width(f->message) + 12 <= INNER)
+		if (display_width(f->message) + 12 <= b->inner)
 			line(b, 10, "%s%s %s%s %s", color(b, f->level), mark(b, f->level), word,
 			    reset(b), f->message);
 		else
@@ -325,9 +348,10 @@ static void render_section(const struct box *b, const struct ls_section *s)
 /* ls_render_box - header, one box per module, overhead and summary lines */
 void ls_render_box(FILE *f, const struct ls_report *r, const struct ls_render_opts *o)
 {
-	struct box b = { .f = f, .o = o };
+	struct box b = { .f = f, .o = o, .width = o->width >= 60 ? o->width : BOX_WIDTH };
 	char dur[32];
 
+	b.inner = b.width - 4;
 	if (o->ascii) {
 		b.v = "|"; b.h = "-"; b.tl = b.tr = b.bl = b.br = b.ml = b.mr = "+";
 	} else {

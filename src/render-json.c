@@ -66,7 +66,8 @@ static json_t *summary_json(const struct ls_summary *s)
 	return o;
 }
 
-static json_t *cpulist_json(const char *list)
+/* ls_cpulist_json - a CPU list as a JSON array of numbers ([] when empty) */
+json_t *ls_cpulist_json(const char *list)
 {
 	struct ls_cpuset set;
 	char err[128];
@@ -130,16 +131,17 @@ int ls_render_json(FILE *f, const struct ls_report *r)
 	json_object_set_new(root, "schema_version", json_integer(LS_SCHEMA_VERSION));
 	json_object_set_new(root, "tool", json_pack("{s:s, s:s}", "name", "latencyscope",
 	    "version", r->tool_version ? r->tool_version : ""));
-	json_object_set_new(root, "host", json_pack("{s:s, s:i, s:o, s:o}",
-	    "kernel", r->kernel ? r->kernel : "", "nr_cpus", r->nr_cpus,
-	    "isolated_cpus", cpulist_json(r->isolated_cpus),
-	    "nohz_full_cpus", cpulist_json(r->nohz_full_cpus)));
+	json_object_set_new(root, "host", json_pack("{s:s, s:s, s:s?, s:i, s:o, s:o}",
+	    "hostname", r->hostname ? r->hostname : "", "kernel", r->kernel ? r->kernel : "",
+	    "boot_id", r->boot_id && *r->boot_id ? r->boot_id : NULL, "nr_cpus", r->nr_cpus,
+	    "isolated_cpus", ls_cpulist_json(r->isolated_cpus),
+	    "nohz_full_cpus", ls_cpulist_json(r->nohz_full_cpus)));
 
 	run = json_object();
 	json_object_set_new(run, "started_at", r->started_at ? json_string(r->started_at) : json_null());
 	json_object_set_new(run, "duration_s", json_real(r->duration_s));
 	json_object_set_new(run, "ended_by", r->ended_by ? json_string(r->ended_by) : json_null());
-	json_object_set_new(run, "cpus", cpulist_json(r->cpus));
+	json_object_set_new(run, "cpus", ls_cpulist_json(r->cpus));
 	a = json_array();
 	for (int i = 0; i < r->npids; i++)
 		json_array_append_new(a, json_integer(r->pids[i]));

@@ -285,6 +285,8 @@ void ls_report_free(struct ls_report *r)
 		section_free(&r->sections[i]);
 	free(r->sections);
 	free(r->kernel);
+	free(r->hostname);
+	free(r->boot_id);
 	free(r->isolated_cpus);
 	free(r->nohz_full_cpus);
 	free(r->started_at);

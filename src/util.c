@@ -456,6 +456,16 @@ void ls_fmt_ns(char *buf, size_t len, double ns, bool ascii)
 		snprintf(buf, len, "%.2f s", ns / 1e9);
 }
 
+/* ls_fmt_usd - dollars as every money figure is shown: "1,234,567.89" */
+void ls_fmt_usd(char *buf, size_t len, double usd)
+{
+	uint64_t cents = usd > 0 && usd < 1e17 ? (uint64_t)(usd * 100 + 0.5) : 0;
+	char whole[32];
+
+	ls_fmt_count(whole, sizeof(whole), cents / 100);
+	snprintf(buf, len, "%s.%02u", whole, (unsigned)(cents % 100));
+}
+
 /* ls_fmt_count - a count with thousands separators: "1,234,567" */
 void ls_fmt_count(char *buf, size_t len, uint64_t v)
 {

@@ -31,7 +31,7 @@ irq_delta() {
 "$LS" -v --module irq --duration 5 --json -o "$TMP/all.json" 2>"$TMP/all.err" &
 L=$!
 bg_pids="$bg_pids $L"
-wait_for "$TMP/all.err" "probes attached" || diag "never attached"
+wait_for "$TMP/all.err" "latencyscope: tracing CPUs" || diag "never attached"
 snapshot "$TMP/a"
 "$WL/udp" flood 1 "$OTHER" >/dev/null
 dd if=/dev/zero of="$TMP/dd" bs=4k count=1000 oflag=direct 2>/dev/null
@@ -107,7 +107,7 @@ if [ -w "$rps" ]; then
 	"$LS" -v --module irq --cpus "$CPU" --pid "$T" --duration 3 --json -o "$TMP/st.json" 2>"$TMP/st.err" &
 	L=$!
 	bg_pids="$bg_pids $L"
-	wait_for "$TMP/st.err" "probes attached" || diag "never attached"
+	wait_for "$TMP/st.err" "latencyscope: tracing CPUs" || diag "never attached"
 	"$WL/udp" flood 1.5 "$OTHER" >/dev/null
 	wait "$L"
 	rc=$?

@@ -24,7 +24,7 @@ bg "$WL/spinner" "$CPU" 0
 C=$BG
 sleep 0.3
 run_ls "$TMP/comp.json" --module isolation --cpus "$CPU" --pid "$T" --duration 3
-wait_for "$TMP/comp.json.err" "probes attached" || diag "never attached"
+wait_for "$TMP/comp.json.err" "latencyscope: tracing CPUs" || diag "never attached"
 v0=$(status_field "$T" voluntary_ctxt_switches)
 n0=$(status_field "$T" nonvoluntary_ctxt_switches)
 wait_for "$TMP/comp.json.err" "probes stopped" 10
@@ -72,7 +72,7 @@ mkfifo "$TMP/go"
 S=$!
 bg_pids="$bg_pids $S"
 run_ls "$TMP/sleep.json" --module isolation --cpus "$CPU" --pid "$S" --duration 30
-wait_for "$TMP/sleep.json.err" "probes attached" || diag "never attached"
+wait_for "$TMP/sleep.json.err" "latencyscope: tracing CPUs" || diag "never attached"
 echo go >"$TMP/go"
 wait "$S"
 kill -INT "$LSPID"
@@ -135,7 +135,7 @@ selfcost() {	# selfcost MODE OUT: run the isolation module over a ping-pong; set
 	sleep 0.2
 	child=$(pgrep -P "$pp")
 	run_ls "$2" --module isolation --cpus "$CPU" --duration 3 --self-cost "$1"
-	wait_for "$2.err" "probes attached" || diag "never attached"
+	wait_for "$2.err" "latencyscope: tracing CPUs" || diag "never attached"
 	local a0 b0
 	a0=$(status_field "$pp" voluntary_ctxt_switches)
 	b0=$(status_field "$child" voluntary_ctxt_switches)
@@ -195,7 +195,7 @@ ok "--self-cost off: the overhead is not measured, and the report says why" \
 
 # --- SIGTERM -----------------------------------------------------------------
 run_ls "$TMP/term.json" --module isolation --duration 60
-wait_for "$TMP/term.json.err" "probes attached" || diag "never attached"
+wait_for "$TMP/term.json.err" "latencyscope: tracing CPUs" || diag "never attached"
 sleep 0.3
 kill -TERM "$LSPID"
 wait "$LSPID"

@@ -16,7 +16,7 @@ start() {
 	"$LS" -v --module memory --duration "${DUR:-60}" --json -o "$out" "$@" 2>"$out.err" &
 	L=$!
 	bg_pids="$bg_pids $L"
-	wait_for "$out.err" "probes attached" || diag "never attached"
+	wait_for "$out.err" "latencyscope: tracing CPUs" || diag "never attached"
 }
 
 # stop: end the run with SIGINT (its report is still written)

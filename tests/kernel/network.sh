@@ -25,7 +25,7 @@ start() {
 	"$LS" -v --module network --duration 60 --json -o "$out" "$@" 2>"$out.err" &
 	L=$!
 	bg_pids="$bg_pids $L"
-	wait_for "$out.err" "probes attached" || diag "never attached: $(tail -3 "$out.err")"
+	wait_for "$out.err" "latencyscope: tracing CPUs" || diag "never attached: $(tail -3 "$out.err")"
 }
 stop() { kill -INT "$L"; wait "$L"; rc=$?; }
 

@@ -59,7 +59,7 @@ ok "so does a pprof profile that cannot be written (exit $rc)" [ "$rc" -eq 3 ]
 mkdir "$TMP/adir"
 "$LS" -v $RUN --bill-of-health "$TMP/adir" 2>"$TMP/err"
 rc=$?
-r=false; [ "$rc" -eq 3 ] && grep -q "is a directory" "$TMP/err" && ! grep -q "probes attached" "$TMP/err" && r=true
+r=false; [ "$rc" -eq 3 ] && grep -q "is a directory" "$TMP/err" && ! grep -q "latencyscope: tracing CPUs" "$TMP/err" && r=true
 ok "a directory as --bill-of-health exits 3 (exit $rc) before the run" $r
 "$LS" $RUN -o "$TMP/same.json" --bill-of-health "$TMP/same.json" 2>"$TMP/err"
 rc=$?
@@ -88,6 +88,41 @@ chmod 644 "$TMP/keep.txt"
 "$LS" $RUN -o "$TMP/keep.txt" 2>"$TMP/err"
 r=false; [ "$(stat -c %a "$TMP/keep.txt")" = 644 ] && grep -q ISOLATION "$TMP/keep.txt" && r=true
 ok "a replaced report keeps its mode (644) and holds the report" $r
+# the README's CI gate, as written there, must fail on a run with too few
+# samples for its percentile (null), not pass on it
+gate=$(sed -n "s/^sudo latencyscope .* | \(jq -e '.*'\)$/\1/p" "$top_srcdir/README.md" | head -1)
+"$LS" -m isolation --cpus 0 -d 0.3 --json >"$TMP/gate.json" 2>/dev/null
+diag "README gate: $gate; p99_999 = $(jq_ "$TMP/gate.json" .isolation.p99_999_runqueue_ns)"
+r=false; [ -n "$gate" ] && [ "$(jq_ "$TMP/gate.json" .isolation.p99_999_runqueue_ns)" = null ] &&
+	! sh -c "$gate" <"$TMP/gate.json" >/dev/null 2>&1 && r=true
+ok "the README's jq gate fails when its percentile is null (too few samples)" $r
+printf '{"isolation":{"p99_999_runqueue_ns":500}}' >"$TMP/gate-ok.json"
+ok "... and passes on a value under its limit" sh -c "$gate" <"$TMP/gate-ok.json"
+
+# the box's width: --width, else a terminal's own (script gives a pty of 132)
+boxw() { awk '/^[|+]/ { print length($0) }' "$1" | sort -u | tr '\n' ' '; }	# --ascii boxes
+"$LS" -m isolation --cpus 0 -d 0.3 --width 100 --ascii >"$TMP/w100.txt" 2>/dev/null
+ok "--width 100: every box line is 100 columns ($(boxw "$TMP/w100.txt"))" [ "$(boxw "$TMP/w100.txt")" = "100 " ]
+if command -v script >/dev/null; then
+	LC_ALL=C script -qec "stty cols 132; '$LS' -m isolation --cpus 0 -d 0.3 --ascii" /dev/null |
+		tr -d '\r' >"$TMP/tty.txt"
+	ok "on a 132-column terminal the boxes are 132 wide ($(boxw "$TMP/tty.txt"))" [ "$(boxw "$TMP/tty.txt")" = "132 " ]
+else
+	ok "script(1) from util-linux is installed (it gives the test a terminal)" false
+fi
+"$LS" -m isolation --cpus 0 -d 0.3 --ascii >"$TMP/w78.txt" 2>/dev/null
+ok "not a terminal, no --width: 78 columns as before" [ "$(boxw "$TMP/w78.txt")" = "78 " ]
+
+# reports from many hosts (and reboots) are told apart; one JSON shape per field
+"$LS" -m isolation --cpus 0 -d 0.3 --json --bill-of-health "$TMP/boh.json" >"$TMP/host.json" 2>/dev/null
+boot=$(cat /proc/sys/kernel/random/boot_id)
+ok "the report names the host (uname -n) and its boot id" \
+	[ "$(jq_ "$TMP/host.json" '.host.hostname + " " + .host.boot_id')" = "$(uname -n) $boot" ]
+ok "... so does the bill of health" \
+	[ "$(jq_ "$TMP/boh.json" '.host.hostname + " " + .host.boot_id')" = "$(uname -n) $boot" ]
+ok "the bill of health's CPU lists are arrays, as in the report" \
+	[ "$(jq_ "$TMP/boh.json" '[.host.isolated_cpus, .host.nohz_full_cpus] | map(type) | unique | join(",")')" = array ]
+
 ok "no program of ours is left" no_programs_left
 
 done_testing

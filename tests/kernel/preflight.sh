@@ -33,6 +33,18 @@ ok "a wallclock option without the wallclock module is named in a warning" sh -c
 	'"$0" -m isolation --state S -d 0.2 2>&1 >/dev/null | grep -q -- "--state only applies to the wallclock module"' "$LS"
 ok "--allow-block without the syscall module is named in a warning" sh -c \
 	'"$0" -m isolation --allow-block read -d 0.2 2>&1 >/dev/null | grep -q -- "--allow-block only applies to the syscall module"' "$LS"
+ok "--interface without the network module is named in a warning" sh -c \
+	'"$0" -m isolation --interface lo -d 0.2 2>&1 >/dev/null | grep -q -- "--interface only applies to the network module"' "$LS"
+ok "--help lists each module's own options under its name" sh -c \
+	'"$0" --help | grep -A2 "^network module" | grep -q -- "--interface LIST"' "$LS"
+ok "--list-modules lists them too" sh -c '"$0" --list-modules | grep -q -- "--allow-block LIST"' "$LS"
+"$LS" -m isolation --cpus 0 --pid $$ -d 0.3 >/dev/null 2>"$TMP/started.err"
+ok "once attached, one line says what is traced and for how long" \
+	grep -q "^latencyscope: tracing CPUs 0\( (isolated)\)\{0,1\}, PIDs $$ for 0.3 s; Ctrl-C ends early and still reports$" \
+	"$TMP/started.err"
+"$LS" -q -m isolation --cpus 0 -d 0.3 -o "$TMP/q.txt" 2>"$TMP/quiet.err"
+ok "--quiet: no progress lines (neither that one nor where the report went)" \
+	sh -c '! grep -q "tracing CPUs\|written to" "$0" && grep -q ISOLATION "$1"' "$TMP/quiet.err" "$TMP/q.txt"
 ok "a missing probe file exits 3 naming --probes-dir" fails 3 "pass --probes-dir" \
 	--probes-dir "$TMP" --duration 1
 
@@ -47,7 +59,7 @@ rc=$?
 ok "SIGINT while compiling exits 3 (exit $rc)" [ "$rc" -eq 3 ]
 ok "... saying that tracing had not started" grep -q "interrupted before tracing started" "$TMP/int.err"
 ok "... before attaching anything, and writes no report" \
-	sh -c '! grep -q "probes attached" "$0" && [ ! -e "$1" ]' "$TMP/int.err" "$TMP/int.json"
+	sh -c '! grep -q "latencyscope: tracing CPUs" "$0" && [ ! -e "$1" ]' "$TMP/int.err" "$TMP/int.json"
 
 # non-root: exit 3 with the fix
 ok "non-root exits 3 with the fix" sh -c '

@@ -14,7 +14,7 @@ traced() {
 	"$LS" -v --module syscall --pid "$2" $EXTRA --duration 60 --json -o "$1" 2>"$1.err" &
 	L=$!
 	bg_pids="$bg_pids $L"
-	wait_for "$1.err" "probes attached" || diag "never attached"
+	wait_for "$1.err" "latencyscope: tracing CPUs" || diag "never attached"
 	echo go >"$TMP/go"
 }
 
@@ -202,6 +202,13 @@ kill "$S" 2>/dev/null
 ok "without --pid other processes' sleeps are seen, as a warning (exit $rc)" sh -c \
 	'[ "$1" -eq 1 ] && [ "$(jq -r "[.syscall.sleeps[] | select(.pid == $2)] | length" "$0")" -ge 1 ]' \
 	"$TMP/all.json" "$rc" "$S"
+diag "system-wide findings: $(jq -c '[.syscall.findings[] | .message[0:90]]' "$TMP/all.json")"
+ok "... grouped: one sleep finding for every sleeping thread, with their count" \
+	[ "$(jq_ "$TMP/all.json" '[.syscall.findings[] | select(.message | test("^[0-9]+ threads called sleeping syscalls"))] | length')" = 1 ]
+ok "... no fix text is repeated" \
+	[ "$(jq_ "$TMP/all.json" '[.syscall.findings[].recommendation | select(. != null)] | (length == (unique | length))')" = true ]
+ok "... and the notes say --pid gives per-process verdicts" \
+	[ "$(jq_ "$TMP/all.json" '[.syscall.notes[] | select(test("--pid PID judges one process"))] | length')" = 1 ]
 ok "latencyscope does not judge its own syscalls" \
 	[ "$(jq_ "$TMP/all.json" "[.syscall.rates[], .syscall.sleeps[] | select(.pid == $L)] | length")" = 0 ]
 

@@ -18,7 +18,7 @@ S=$!
 "$LS" -v --module "$MODS" --cpus "$CPU" --pid "$S" --duration 30 --json >"$TMP/mid.json" 2>"$TMP/mid.err" &
 L=$!
 bg_pids="$bg_pids $S $L"
-wait_for "$TMP/mid.err" "probes attached" || diag "never attached"
+wait_for "$TMP/mid.err" "latencyscope: tracing CPUs" || diag "never attached"
 echo go >"$TMP/go"	# the sleeper starts: 1500 sleeps of 1 ms, then exits
 wait "$S"
 gone=$(date +%s.%N)	# the oracle: when its parent saw it exit

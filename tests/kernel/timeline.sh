@@ -54,7 +54,7 @@ ok "running and waiting slices cover its time on the run (3 s +-10 %)" \
 	>/dev/null 2>"$TMP/t2.err" &
 L=$!
 bg_pids="$bg_pids $L"
-wait_for "$TMP/t2.err" "probes attached" || diag "never attached"
+wait_for "$TMP/t2.err" "latencyscope: tracing CPUs" || diag "never attached"
 "$WL/pingpong" 20000 >/dev/null
 "$WL/sync" futex 3000 "$CPU" >/dev/null
 sleep 30 &
@@ -85,7 +85,7 @@ for ev in ring perf; do	# LATENCYSCOPE_EVENTS=perf: the perf buffers of kernels 
 		-o "$TMP/iwi-$ev.json" >/dev/null 2>"$TMP/iwi-$ev.err" &
 	L=$!
 	bg_pids="$bg_pids $L"
-	wait_for "$TMP/iwi-$ev.err" "probes attached" || diag "never attached"
+	wait_for "$TMP/iwi-$ev.err" "latencyscope: tracing CPUs" || diag "never attached"
 	i0=$(iwi)
 	taskset -c "$CPU" "$WL/sync" timeouts 300 >/dev/null
 	traced=$(( $(iwi) - i0 ))
@@ -102,7 +102,7 @@ done
 "$LS" -v -m memory -d 60 -f perfetto -o "$TMP/t3.json" >/dev/null 2>"$TMP/t3.err" &
 L=$!
 bg_pids="$bg_pids $L"
-wait_for "$TMP/t3.err" "probes attached" || diag "never attached"
+wait_for "$TMP/t3.err" "latencyscope: tracing CPUs" || diag "never attached"
 "$WL/memory" touch 20000 >/dev/null
 sleep 1.2
 kill -INT "$L"
@@ -129,7 +129,7 @@ ok "the cents add up to the measured waits at \$1 per us (rounding per wait)" wi
 	--latency-budget 50us --bill-of-health "$TMP/boh3.json" >"$TMP/boh3.txt" 2>"$TMP/boh3.err" &
 L=$!
 bg_pids="$bg_pids $L"
-wait_for "$TMP/boh3.err" "probes attached" || diag "never attached"
+wait_for "$TMP/boh3.err" "latencyscope: tracing CPUs" || diag "never attached"
 sleep 1
 kill -INT "$L"
 wait "$L"
@@ -142,6 +142,14 @@ ok "and the host's fingerprint" \
 ok "the JITTER TAX box follows the modules" grep -q "JITTER TAX" "$TMP/boh3.txt"
 ok "a competitor makes the spinner late: the tax is positive" \
 	[ "$(jq '.report.jitter_tax.daily_usd > 0' "$TMP/boh3.json")" = true ]
+msg=$(jq -r '.report.jitter_tax.findings[0].message' "$TMP/boh3.json")
+diag "tax finding: $msg"
+ok "... the finding names the latency budget (50 us), not the annual tax" \
+	sh -c 'echo "$0" | grep -q "late by more than 50\(\.0\)\{0,1\} [uµ]s:"' "$msg"
+ok "... and a positive tax is a warning, not a PASS (the man page's rule)" \
+	[ "$(jq -r '.report.jitter_tax.verdict' "$TMP/boh3.json")" = warn ]
+ok "every money figure in the box has one format (1,234.56)" \
+	sh -c '[ "$(grep -c "\(Volume per day\|Tax per day\|Tax per year\) (USD) *[0-9][0-9,]*\.[0-9][0-9] " "$0")" = 3 ]' "$TMP/boh3.txt"
 
 # --- nothing is sent anywhere ------------------------------------------------------------
 if command -v strace >/dev/null; then
@@ -164,7 +172,7 @@ for path in ring perf; do
 		>/dev/null 2>"$TMP/lost.err" &
 	L=$!
 	bg_pids="$bg_pids $L"
-	wait_for "$TMP/lost.err" "probes attached" || diag "never attached"
+	wait_for "$TMP/lost.err" "latencyscope: tracing CPUs" || diag "never attached"
 	taskset -c "$CPU" "$WL/pingpong" 100000 >/dev/null
 	wait "$L"
 	lost=$(jq_ "$TMP/lostb.json" .report.lost_events)
@@ -183,7 +191,7 @@ mknod "$TMP/null" c 1 3
 	--bill-of-health "$TMP/mem.json" >/dev/null 2>"$TMP/mem.err" &
 L=$!
 bg_pids="$bg_pids $L"
-wait_for "$TMP/mem.err" "probes attached" || diag "never attached"
+wait_for "$TMP/mem.err" "latencyscope: tracing CPUs" || diag "never attached"
 taskset -c "$CPU" "$WL/pingpong" 100000000 >/dev/null &
 P=$!
 bg_pids="$bg_pids $P"

@@ -12,7 +12,7 @@ fails() {
 	"$LS" -v -m isolation -d 0.3 "$@" >"$TMP/out" 2>"$TMP/err"
 	rc=$?
 	[ "$rc" -eq 3 ] || { diag "exit $rc, want 3"; sed 's/^/#   /' "$TMP/err"; return 1; }
-	! grep -q "probes attached" "$TMP/err" || { diag "it attached"; return 1; }
+	! grep -q "latencyscope: tracing CPUs" "$TMP/err" || { diag "it attached"; return 1; }
 	grep -q -- "$pat" "$TMP/err" || { diag "stderr lacks '$pat':"; sed 's/^/#   /' "$TMP/err"; return 1; }
 }
 # copy DIR: the project's probes in a new directory of root's (mode 0755)

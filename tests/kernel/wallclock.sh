@@ -94,7 +94,7 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 "$LS" -v -m wallclock -d 60 >/dev/null 2>"$TMP/idle.err" &
 L=$!
 bg_pids="$bg_pids $L"
-wait_for "$TMP/idle.err" "probes attached" || diag "never attached"
+wait_for "$TMP/idle.err" "latencyscope: tracing CPUs" || diag "never attached"
 c0=$(cpu_ticks "$L")
 sleep 2
 c1=$(cpu_ticks "$L")

@@ -90,17 +90,17 @@ static void test_support(void)
 
 	for (int i = 1; i <= 99999; i++)
 		ls_hist_add(h, i);
-	ls_hist_summarize(h, &s);
+	ls_hist_summarize(h, 0, &s);
 	ok(s.pct_valid[4], "99 999 samples support P99.99");
 	ok(!s.pct_valid[5], "99 999 samples do not support P99.999");
 	ls_hist_add(h, 100000);
-	ls_hist_summarize(h, &s);
+	ls_hist_summarize(h, 0, &s);
 	ok(s.pct_valid[5], "100 000 samples support P99.999");
 	memset(h, 0, sizeof(*h));
-	ls_hist_summarize(h, &s);
+	ls_hist_summarize(h, 0, &s);
 	ok(s.count == 0 && !s.pct_valid[0], "an empty histogram has no percentiles");
 	ls_hist_add(h, 7);
-	ls_hist_summarize(h, &s);
+	ls_hist_summarize(h, 0, &s);
 	ok(!s.pct_valid[0] && s.min == 7 && s.max == 7 && s.mean == 7,
 	    "one sample: exact min/max/mean, no percentile");
 	free(h);
@@ -115,7 +115,7 @@ static void test_small_exact(void)
 	for (int k = 0; k < 100; k++)
 		for (int v = 1; v <= 10; v++)
 			ls_hist_add(h, v);
-	ls_hist_summarize(h, &s);
+	ls_hist_summarize(h, 0, &s);
 	is_int(s.count, 1000, "count is exact");
 	is_int((long long)s.pct[0], 5, "P50 of 1..10 is 5");
 	is_int((long long)s.pct[1], 9, "P90 of 1..10 is 9");
@@ -140,7 +140,7 @@ static void test_distribution(const char *name, uint64_t (*gen)(void), size_t n)
 	ls_hist_merge(a, b);
 	ok(memcmp(a, h, sizeof(*h)) == 0, "%s: merging per-CPU halves equals one histogram", name);
 	qsort(v, n, sizeof(*v), cmp_u64);
-	ls_hist_summarize(h, &s);
+	ls_hist_summarize(h, 0, &s);
 	is_int(s.min, v[0] ? v[0] : 1, "%s: min is exact", name);
 	is_int(s.max, v[n - 1], "%s: max is exact", name);
 	ok(fabs(s.mean - (double)sum / n) < 1e-6 * s.mean + 1e-9, "%s: mean is exact", name);

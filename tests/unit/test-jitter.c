@@ -50,17 +50,13 @@ int main(void)
 	memset(&h, 0, sizeof(h));
 	add(&h, 10000, 100);
 	add(&h, 50000, 100);
-	ls_tail_budget_ns = 20000;
-	ls_hist_summarize(&h, &s);
+	ls_hist_summarize(&h, 20000, &s);
 	ok(fabs(s.above_budget - 0.5) < 1e-9, "half the samples are above a 20 us budget (%g)", s.above_budget);
-	ls_tail_budget_ns = 100000;
-	ls_hist_summarize(&h, &s);
+	ls_hist_summarize(&h, 100000, &s);
 	ok(s.above_budget == 0, "none above 100 us");
-	ls_tail_budget_ns = 1000;
-	ls_hist_summarize(&h, &s);
+	ls_hist_summarize(&h, 1000, &s);
 	ok(s.above_budget == 1, "all above 1 us");
-	ls_tail_budget_ns = 0;
-	ls_hist_summarize(&h, &s);
+	ls_hist_summarize(&h, 0, &s);
 	ok(s.above_budget == 0, "no budget, no share");
 	return done_testing();
 }

@@ -51,7 +51,7 @@ static void fixture(struct ls_report *r)
 	ls_section_metric(s, "hidden", NULL, ls_v_uint(1, LS_F_COUNT));
 	for (int i = 1; i <= 1000; i++)
 		ls_hist_add(h, i * 1000);
-	ls_hist_summarize(h, &sum);
+	ls_hist_summarize(h, 0, &sum);
 	ls_section_histo(s, "runqueue_latency_ns", "Runqueue latency", &sum);
 	ls_section_metric(s, "p99_999_runqueue_ns", NULL,
 	    sum.pct_valid[5] ? ls_v_uint((uint64_t)sum.pct[5], LS_F_NS) : ls_v_null());
@@ -103,7 +103,7 @@ static void fixture(struct ls_report *r)
 
 static char *render(int kind, const struct ls_report *r)
 {
-	struct ls_render_opts o = { .color = false, .ascii = kind == 1 };
+	struct ls_render_opts o = { .color = false, .ascii = kind == 1, .width = kind == 3 ? 120 : 0 };
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -136,12 +136,12 @@ static void golden(const char *name, const char *got)
 	free(want);
 }
 
-static void test_box_shape(const char *text, bool ascii)
+static void test_box_shape(const char *text, bool ascii, int width)
 {
 	int bad = 0, lines = 0;
 	const char *p = text;
 
-	/* every boxed line is exactly 78 columns */
+	/* every boxed line is exactly width columns */
 	while (*p) {
 		const char *e = strchr(p, '\n');
 		int w = 0;
@@ -151,13 +151,13 @@ static void test_box_shape(const char *text, bool ascii)
 		if ((ascii && (*p == '|' || *p == '+')) || (!ascii && !strncmp(p, "\u2551", 3))) {
 			for (const char *q = p; q < e; q++)
 				w += ((unsigned char)*q & 0xc0) != 0x80;
-			bad += w != 78;
+			bad += w != width;
 			lines++;
 		}
 		p = e + 1;
 	}
-	ok(lines > 10 && bad == 0, "%s: all %d box lines are 78 columns wide", ascii ? "ascii" : "utf-8",
-	    lines);
+	ok(lines > 10 && bad == 0, "%s: all %d box lines are %d columns wide", ascii ? "ascii" : "utf-8",
+	    lines, width);
 }
 
 static void test_json_shape(const char *text)
@@ -225,7 +225,7 @@ static void test_exit_codes(void)
 int main(void)
 {
 	struct ls_report r;
-	char *text, *ascii, *json;
+	char *text, *ascii, *json, *wide;
 
 	fixture(&r);
 	text = render(0, &r);
@@ -234,8 +234,12 @@ int main(void)
 	golden("report.txt", text);
 	golden("report-ascii.txt", ascii);
 	golden("report.json", json);
-	test_box_shape(text, false);
-	test_box_shape(ascii, true);
+	test_box_shape(text, false, 78);
+	test_box_shape(ascii, true, 78);
+	wide = render(3, &r);	/* --width 120, or a terminal that wide */
+	test_box_shape(wide, false, 120);
+	ok(strstr(wide, "md-feed-handler-shard-07 ") != NULL && !strstr(wide, "\u2026"),
+	    "... in 120 columns the long name is whole");
 	ok(strstr(text, " 4243    4242    md-feed-handler\u2026 3 ") != NULL,
 	    "a text cell wider than its column ends in an ellipsis, the next column in place");
 	ok(strstr(ascii, " 4243    4242    md-feed-handler~ 3 ") != NULL, "... a tilde with --ascii");
@@ -246,6 +250,7 @@ int main(void)
 	free(text);
 	free(ascii);
 	free(json);
+	free(wide);
 	ls_report_free(&r);
 	return done_testing();
 }

@@ -83,7 +83,7 @@ fi
 "$LS" -v -d 25 -o "$TMP/default.txt" --bill-of-health "$TMP/default.json" 2>"$TMP/default.err" &
 L=$!
 bg_pids="$bg_pids $L"
-wait_for "$TMP/default.err" "probes attached" 900 || diag "never attached: $(tail -5 "$TMP/default.err")"
+wait_for "$TMP/default.err" "latencyscope: tracing CPUs" 900 || diag "never attached: $(tail -5 "$TMP/default.err")"
 cat /proc/softirqs > "$TMP/soft.a"
 N=2000
 "$WL/sleeper" "$CPU" 100 "$N" > "$TMP/sleeper.out" &
