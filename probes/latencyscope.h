@@ -59,7 +59,8 @@
 /*
  * LS_SOFTWARE_EVENT_PROBE(name) - a program the front end attaches to the
  * software perf event `name` (page_faults_min, page_faults_maj, page_faults,
- * context_switches, cpu_migrations, cpu_clock, task_clock) on every
+ * page_faults_kernel: page_faults in kernel mode only, context_switches,
+ * cpu_migrations, cpu_clock, task_clock) on every
  * monitored CPU with a sample period of 1: it runs on each occurrence, in
  * the context of the task that caused it. ctx->addr is the event's address
  * (the faulting address for page faults). cpu_clock and task_clock run at

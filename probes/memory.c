@@ -7,10 +7,10 @@
  * sample data only.
  *
  * Faults are counted at the trap where the kernel has the exceptions
- * tracepoints (x86: page_fault_user, and page_fault_kernel for a system
- * call's copy to or from a fresh user page), as raw tracepoints: the
- * cheapest hook on the path (~90 ns per fault less than a software perf
- * event, whose overflow path runs before the program). The trap does not tell minor from major: the kernel's
+ * tracepoints (x86: page_fault_user, a raw tracepoint: the cheapest hook on
+ * the path, ~90 ns per fault less than a software perf event, whose
+ * overflow path runs before the program); a system call's faults on user
+ * memory by the page-faults software event in kernel mode only. The trap does not tell minor from major: the kernel's
  * major-faults software event, where it accounts /proc/<pid>/stat's majflt
  * (mm_account_fault), runs a program per major fault, and minor = faults -
  * major. A trap the kernel rejects (a segfault, a system call's -EFAULT)
@@ -107,13 +107,18 @@ RAW_TRACEPOINT_PROBE(page_fault_user)
 	return mem_trap();
 }
 
-#ifdef LS_HAVE_TP_exceptions__page_fault_kernel
-/* a system call's copy to or from a user page not yet there is a fault of its task too */
-RAW_TRACEPOINT_PROBE(page_fault_kernel)
+/*
+ * A system call's copy to or from a user page not yet there is a fault of
+ * its task too. Not at the page_fault_kernel trap: that one also fires for
+ * the reads of a task's user stack that a BPF program or perf makes on its
+ * behalf (a profiler's stack walk), which the kernel refuses with page
+ * faults disabled and never charges to the task. The page-faults software
+ * event in kernel mode only is counted after that refusal.
+ */
+LS_SOFTWARE_EVENT_PROBE(page_faults_kernel)
 {
 	return mem_trap();
 }
-#endif
 
 /* a major fault whose trap was counted (a monitored CPU), at that CPU */
 LS_SOFTWARE_EVENT_PROBE(page_faults_maj)

@@ -548,6 +548,7 @@ struct ls_prog {
 	int	 prog_fd;
 	int	 link_fd;
 	int	 swev;		/* software perf event config, -1 for a tracepoint */
+	bool	 swev_kernel_only; /* ... counted in kernel mode only (exclude_user) */
 	int	*cpu_fds;	/* a software event's perf events, one per monitored CPU */
 	int	 ncpu_fds;
 };

@@ -31,29 +31,37 @@
 
 #define LS_SWEV_PREFIX "ls_swev__"	/* LS_SOFTWARE_EVENT_PROBE(name) in probes/latencyscope.h */
 
-/* the software perf events a probe can run on, by the name it gives them */
-static const struct {
+/*
+ * The software perf events a probe can run on, by the name it gives them.
+ * page_faults_kernel is page_faults in kernel mode only (exclude_user): the
+ * kernel counts it after refusing faults taken with page faults disabled,
+ * so it sees a system call's faults on user memory but not the faults of a
+ * BPF program or perf reading a user stack on the task's behalf.
+ */
+static const struct ls_swev {
 	const char *name;
 	int	    config;
+	bool	    kernel_only;
 } ls_swevs[] = {
-	{ "cpu_clock", PERF_COUNT_SW_CPU_CLOCK },
-	{ "task_clock", PERF_COUNT_SW_TASK_CLOCK },
-	{ "page_faults", PERF_COUNT_SW_PAGE_FAULTS },
-	{ "context_switches", PERF_COUNT_SW_CONTEXT_SWITCHES },
-	{ "cpu_migrations", PERF_COUNT_SW_CPU_MIGRATIONS },
-	{ "page_faults_min", PERF_COUNT_SW_PAGE_FAULTS_MIN },
-	{ "page_faults_maj", PERF_COUNT_SW_PAGE_FAULTS_MAJ },
-	{ "alignment_faults", PERF_COUNT_SW_ALIGNMENT_FAULTS },
-	{ "emulation_faults", PERF_COUNT_SW_EMULATION_FAULTS },
+	{ "cpu_clock", PERF_COUNT_SW_CPU_CLOCK, false },
+	{ "task_clock", PERF_COUNT_SW_TASK_CLOCK, false },
+	{ "page_faults", PERF_COUNT_SW_PAGE_FAULTS, false },
+	{ "page_faults_kernel", PERF_COUNT_SW_PAGE_FAULTS, true },
+	{ "context_switches", PERF_COUNT_SW_CONTEXT_SWITCHES, false },
+	{ "cpu_migrations", PERF_COUNT_SW_CPU_MIGRATIONS, false },
+	{ "page_faults_min", PERF_COUNT_SW_PAGE_FAULTS_MIN, false },
+	{ "page_faults_maj", PERF_COUNT_SW_PAGE_FAULTS_MAJ, false },
+	{ "alignment_faults", PERF_COUNT_SW_ALIGNMENT_FAULTS, false },
+	{ "emulation_faults", PERF_COUNT_SW_EMULATION_FAULTS, false },
 };
 
-/* swev_config - the perf config of a software event name, -1 when unknown */
-static int swev_config(const char *name)
+/* swev_find - the software event of a name, NULL when unknown */
+static const struct ls_swev *swev_find(const char *name)
 {
 	for (size_t i = 0; i < sizeof(ls_swevs) / sizeof(ls_swevs[0]); i++)
 		if (!strcmp(ls_swevs[i].name, name))
-			return ls_swevs[i].config;
-	return -1;
+			return &ls_swevs[i];
+	return NULL;
 }
 #define LS_LOG_SIZE (1 << 20)
 #define LS_PERF_WAKEUP 256	/* records per wake-up of a perf buffer: LS_WAKE_EVERY in the probes */
@@ -205,13 +213,14 @@ static int load_prog(struct ls_probe *p, const char *fn, const char *src, char *
 {
 	struct ls_prog *pr;
 	char cat[64], ev[64];
-	int fd, type, config = -1;
+	const struct ls_swev *sw = NULL;
+	int fd, type;
 
 	if (fn && !strncmp(fn, LS_SWEV_PREFIX, strlen(LS_SWEV_PREFIX))) {
-		if ((config = swev_config(fn + strlen(LS_SWEV_PREFIX))) < 0) {
+		if (!(sw = swev_find(fn + strlen(LS_SWEV_PREFIX)))) {
 			snprintf(err, errlen, "%s: %s() names no software perf event; known: "
-			    "page_faults_min, page_faults_maj, page_faults, context_switches, "
-			    "cpu_migrations, cpu_clock, task_clock", p->path, fn);
+			    "page_faults_min, page_faults_maj, page_faults, page_faults_kernel, "
+			    "context_switches, cpu_migrations, cpu_clock, task_clock", p->path, fn);
 			return -1;
 		}
 		cat[0] = '\0';
@@ -245,7 +254,8 @@ static int load_prog(struct ls_probe *p, const char *fn, const char *src, char *
 	snprintf(pr->ev, sizeof(pr->ev), "%s", ev);
 	pr->prog_fd = fd;
 	pr->link_fd = -1;
-	pr->swev = config;
+	pr->swev = sw ? sw->config : -1;
+	pr->swev_kernel_only = sw && sw->kernel_only;
 	return 0;
 }
 
@@ -441,12 +451,20 @@ static int attach_swev(struct ls_probe *p, struct ls_prog *pr, char *err, size_t
 		/* clocks are sampled at the module's frequency; other events on every occurrence */
 		bool clock = pr->swev == PERF_COUNT_SW_CPU_CLOCK || pr->swev == PERF_COUNT_SW_TASK_CLOCK;
 
-		if (clock && p->sample_freq)
-			fd = bpf_attach_perf_event(pr->prog_fd, PERF_TYPE_SOFTWARE, pr->swev, 0,
-			    p->sample_freq, -1, c, -1);
-		else
-			fd = bpf_attach_perf_event(pr->prog_fd, PERF_TYPE_SOFTWARE, pr->swev, 1, 0, -1,
-			    c, -1);
+		struct perf_event_attr attr = {
+			.type = PERF_TYPE_SOFTWARE,
+			.size = sizeof(attr),
+			.config = pr->swev,
+			.exclude_user = pr->swev_kernel_only,
+		};
+
+		if (clock && p->sample_freq) {
+			attr.freq = 1;
+			attr.sample_freq = p->sample_freq;
+		} else {
+			attr.sample_period = 1;
+		}
+		fd = bpf_attach_perf_event_raw(pr->prog_fd, &attr, -1, c, -1, 0);
 		if (fd < 0) {
 			snprintf(err, errlen, "cannot attach %s() to the software perf event %s on "
 			    "CPU %d (%s): the kernel needs CONFIG_PERF_EVENTS, and "

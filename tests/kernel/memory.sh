@@ -118,6 +118,50 @@ ok "--pid: only the monitored process is itemised" \
 ok "--pid: the other process's faults are not counted" \
 	[ "$(jq_ "$TMP/p.json" '.memory.page_faults.minor')" -lt 5000 ]
 
+# --- a profiler walking a task's user stack is not the task faulting ---------
+# wallclock (and any bpftrace ustack profiler) reads a sleeping thread's
+# user stack from BPF at every switch; those reads trap in kernel mode with
+# page faults disabled and the kernel refuses them: not in minflt, and not
+# the task's faults. Oracle: the sleeper's own minflt over the same window.
+minflt() { awk '{ print $10 }' "/proc/$1/stat"; }
+"$WL/sleeper" "$OTHER" 1000 100000 &
+S=$!
+bg_pids="$bg_pids $S"
+sleep 0.5
+start "$TMP/w.json" --module memory,wallclock --pid "$S" --cpus "$OTHER"
+f0=$(minflt "$S")
+sleep 2
+f1=$(minflt "$S")
+stop
+kill "$S"
+got=$(jq_ "$TMP/w.json" "[.memory.page_faults.per_pid[] | select(.pid == $S) | .minor + .major] | add // 0")
+diag "sleeper with wallclock: minflt +$((f1 - f0)) in 2 s, traced $got in $(jq_ "$TMP/w.json" .run.duration_s) s"
+ok "a sleeper under a stack-walking profiler: its faults are its minflt's" within "$got" $((f1 - f0)) 2
+ok "... and no steady-state fault finding blames it" \
+	[ "$(jq_ "$TMP/w.json" "[.memory.findings[] | select(.message | test(\"pid $S\\\\)\"))] | length")" = 0 ]
+if command -v bpftrace >/dev/null; then
+	"$WL/sleeper" "$OTHER" 1000 100000 &
+	S=$!
+	bg_pids="$bg_pids $S"
+	bpftrace -e "tracepoint:sched:sched_switch /args->prev_pid == $S/ { @[ustack] = count(); }" \
+		>"$TMP/bt.out" 2>&1 &
+	B=$!
+	bg_pids="$bg_pids $B"
+	wait_for "$TMP/bt.out" "Attaching" 60 || diag "bpftrace never attached"
+	start "$TMP/b.json" --pid "$S"
+	f0=$(minflt "$S")
+	sleep 2
+	f1=$(minflt "$S")
+	stop
+	kill -INT "$B"; wait "$B"
+	kill "$S"
+	got=$(jq_ "$TMP/b.json" "[.memory.page_faults.per_pid[] | select(.pid == $S) | .minor + .major] | add // 0")
+	diag "sleeper with a bpftrace ustack profiler: minflt +$((f1 - f0)), traced $got"
+	ok "... and under another profiler's ustack walk too" within "$got" $((f1 - f0)) 2
+else
+	ok "bpftrace for the ustack profiler check" [ "${CI:-}" != true ]
+fi
+
 # --- remote TLB shootdowns: /proc/interrupts' TLB row is the oracle -------------
 start "$TMP/t.json" --cpus "$CPU"
 tlb0=$(awk -v c="$CPU" '$1 == "TLB:" { print $(c + 2) }' /proc/interrupts)
