@@ -112,16 +112,17 @@ int ls_render_speedscope(FILE *f, const struct ls_profile *p)
 
 /*
  * ls_profile_trace_events - each thread's stacks laid end to end as nested
- * complete ("X") slices, heaviest first, so a trace viewer shows a flame
- * chart per thread (time is aggregated, not the order things happened in);
- * process ids are offset by pid_base when the file also holds a timeline
+ * slices, heaviest first, so a trace viewer shows a flame chart per thread
+ * (time is aggregated, not the order things happened in); process ids are
+ * offset by pid_base when the file also holds a timeline. Begin/end pairs
+ * at whole nanoseconds: one sample's end is the next one's start exactly.
  */
 void ls_profile_trace_events(json_t *ev, const struct ls_profile *p, uint32_t pid_base)
 {
 	for (int i = 0; i < p->nthreads; i++) {
 		const struct ls_pthread *t = &p->threads[i];
 		json_int_t pid = (json_int_t)pid_base + t->pid, tid = (json_int_t)pid_base + t->tid;
-		double ts = 0;	/* microseconds */
+		uint64_t ns = 0;
 		char name[64];
 
 		snprintf(name, sizeof(name), "%s (stacks)", t->comm);
@@ -129,13 +130,16 @@ void ls_profile_trace_events(json_t *ev, const struct ls_profile *p, uint32_t pi
 		    "ph", "M", "pid", pid, "tid", tid, "args", "name", pid_base ? name : t->comm));
 		for (int k = 0; k < t->nsamples; k++) {
 			const struct ls_psample *s = &t->samples[k];
-			double dur = s->ns / 1000.0;
 
 			for (int j = 0; j < s->nframes; j++)
-				json_array_append_new(ev, json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I}",
+				json_array_append_new(ev, json_pack("{s:s, s:s, s:s, s:f, s:I, s:I}",
 				    "name", p->frames[s->frames[j]], "cat", s->running ? "on-cpu" : "off-cpu",
-				    "ph", "X", "ts", ts, "dur", dur, "pid", pid, "tid", tid));
-			ts += dur;
+				    "ph", "B", "ts", ns / 1000.0, "pid", pid, "tid", tid));
+			ns += s->ns;
+			for (int j = s->nframes - 1; j >= 0; j--)
+				json_array_append_new(ev, json_pack("{s:s, s:s, s:f, s:I, s:I}",
+				    "name", p->frames[s->frames[j]], "ph", "E", "ts", ns / 1000.0,
+				    "pid", pid, "tid", tid));
 		}
 	}
 }

@@ -160,11 +160,14 @@ void ls_timeline_counter(struct ls_probe *p, const char *name, uint64_t ts, doub
 	c->value = value;
 }
 
+/* by start, the longer of two that start together first: the one that encloses the other */
 static int cmp_start(const void *a, const void *b)
 {
 	const struct ls_tevent *x = a, *y = b;
 
-	return x->start < y->start ? -1 : x->start > y->start;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->dur > y->dur ? -1 : x->dur < y->dur;
 }
 
 void ls_timeline_sort(struct ls_timeline *t)

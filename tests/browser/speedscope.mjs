@@ -49,6 +49,12 @@ for (const [url, file] of served) {
 	const page = await browser.newPage({ viewport: { width: 1200, height: 700 } });
 	const errors = [];
 	page.on('pageerror', (e) => errors.push(String(e)));
+	// speedscope imports slices that do not nest with a warning, and draws them
+	// wrong (an end matched by name alone, its args aside, is fine)
+	page.on('console', (m) => {
+		if (/Doing nothing instead|Tried to leave|was still open/.test(m.text()))
+			errors.push(m.text());
+	});
 	await page.goto(`http://127.0.0.1:${port}/#profileURL=${encodeURIComponent(`http://127.0.0.1:${port}${url}`)}`);
 	// loaded: the flame chart canvas is drawn and no error message is shown
 	let text = '';

@@ -111,3 +111,22 @@ no_programs_left() {
 		esac
 	done
 }
+
+# trace_nesting_faults FILE: slices of a Chrome trace that a viewer cannot
+# stack: per track (pid, tid), a complete ("X") slice that overlaps the one
+# it starts in without ending inside it, a begin/end pair out of time order
+# or an end that is not the innermost open slice's, or a slice never ended
+trace_nesting_faults() {
+	jq '.traceEvents
+	| ([.[] | select(.ph == "X")] | group_by([.pid, .tid]) | map(sort_by(.ts, -.dur)
+		| reduce .[] as $e ({s: [], bad: 0};
+			.s |= until(length == 0 or .[-1] > $e.ts; .[:-1])
+			| (if (.s | length) > 0 and $e.ts + $e.dur > .s[-1] then .bad += 1 else . end)
+			| .s += [$e.ts + $e.dur]) | .bad) | add // 0)
+	+ ([.[] | select(.ph == "B" or .ph == "E")] | group_by([.pid, .tid]) | map(
+		reduce .[] as $e ({s: [], bad: 0, last: 0};
+			(if $e.ts < .last then .bad += 1 else . end) | .last = $e.ts
+			| if $e.ph == "B" then .s += [$e.name]
+			  elif (.s | length) > 0 and .s[-1] == $e.name then .s |= .[:-1]
+			  else .bad += 1 end) | .bad + (.s | length)) | add // 0)' "$1"
+}

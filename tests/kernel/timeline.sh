@@ -25,22 +25,24 @@ ok "the trace is valid JSON with trace events" \
 	[ "$(jq '.traceEvents | length' "$TMP/trace.json")" -gt 10 ]
 ok "every slice is on a named track (thread or CPU)" \
 	[ "$(jq '[.traceEvents[] | select(.ph == "M" and .name == "thread_name") | "\(.pid)/\(.tid)"] as $named
-		| [.traceEvents[] | select(.ph == "X") | "\(.pid)/\(.tid)" | select(. as $k | $named | index($k) | not)] | length' \
+		| [.traceEvents[] | select(.ph == "B") | "\(.pid)/\(.tid)" | select(. as $k | $named | index($k) | not)] | length' \
 		"$TMP/trace.json")" = 0 ]
+ok "on every track (thread, its syscalls, CPU) slices nest or are disjoint" \
+	[ "$(trace_nesting_faults "$TMP/trace.json")" = 0 ]
 ok "the wall-clock start is in the metadata" \
 	[ "$(jq -r '.otherData.wall_clock_start | test("^20[0-9][0-9]-")' "$TMP/trace.json")" = true ]
-slices=$(jq "[.traceEvents[] | select(.ph == \"X\" and .tid == $T and .cat == \"isolation\" and (.name | startswith(\"waiting for CPU\"))) | .args.duration_ns] | add // 0" "$TMP/trace.json")
+slices=$(jq "[.traceEvents[] | select(.ph == \"B\" and .pid != 2147418112 and .args.victim_tid == $T and .cat == \"isolation\" and (.name | startswith(\"waiting for CPU\"))) | .args.duration_ns] | add // 0" "$TMP/trace.json")
 total=$(jq '.report.isolation.runqueue_latency_ns | .count * .mean | round' "$TMP/boh.json")
 diag "spinner's waits in the trace: $slices ns; the isolation module's runqueue total: $total ns"
 ok "the spinner's slices add up to the isolation module's runqueue total" \
 	within "$slices" "$total" $((total / 100 + 1000))
 ok "the competitor holding the CPU is named on the slices" \
-	[ "$(jq "[.traceEvents[] | select(.ph == \"X\" and .tid == $T and .args.culprit == \"spinner\") | .args.duration_ns] | add // 0" \
+	[ "$(jq "[.traceEvents[] | select(.ph == \"B\" and .pid != 2147418112 and .args.victim_tid == $T and .args.culprit == \"spinner\") | .args.duration_ns] | add // 0" \
 		"$TMP/trace.json")" -ge $((slices * 9 / 10)) ]
 ok "the CPU's track carries the same slices" \
-	[ "$(jq "[.traceEvents[] | select(.ph == \"X\" and .pid == 2147418112 and .tid == 2147418112 + $CPU and .args.victim_tid == $T and (.name | startswith(\"waiting for CPU\"))) | .args.duration_ns] | add // 0" \
+	[ "$(jq "[.traceEvents[] | select(.ph == \"B\" and .pid == 2147418112 and .args.cpu == $CPU and .args.victim_tid == $T and (.name | startswith(\"waiting for CPU\"))) | .args.duration_ns] | add // 0" \
 		"$TMP/trace.json")" = "$slices" ]
-run=$(jq "[.traceEvents[] | select(.ph == \"X\" and .tid == $T and .name == \"running\") | .args.duration_ns] | add // 0" "$TMP/trace.json")
+run=$(jq "[.traceEvents[] | select(.ph == \"B\" and .pid != 2147418112 and .args.victim_tid == $T and .name == \"running\") | .args.duration_ns] | add // 0" "$TMP/trace.json")
 diag "spinner running in the trace: $run ns"
 # it shares the CPU with the competitor: about half of the 3 s each, and
 # running + waiting cover the run
@@ -65,10 +67,14 @@ kill "$M"
 kill -INT "$L"
 wait "$L"
 ok "futex waits are slices named after their futex word" \
-	[ "$(jq '[.traceEvents[] | select(.ph == "X" and .name == "futex wait" and (.args.culprit | test("^0x[0-9a-f]+$")))] | length' "$TMP/t2.json")" -gt 0 ]
+	[ "$(jq '[.traceEvents[] | select(.ph == "B" and .name == "futex wait" and (.args.culprit | test("^0x[0-9a-f]+$")))] | length' "$TMP/t2.json")" -gt 0 ]
 ok "wakeups are flow arrows from the waker's track to the woken thread's" \
 	[ "$(jq '[.traceEvents[] | select(.ph == "s")] as $s | [.traceEvents[] | select(.ph == "f")] as $f
 		| ($s | length) > 0 and ($s | length) == ($f | length) and ([$s[].id] | sort) == ([$f[].id] | sort)' "$TMP/t2.json")" = true ]
+ok "running, syscalls, interruptions and waits of many threads: every track nests" \
+	[ "$(trace_nesting_faults "$TMP/t2.json")" = 0 ]
+ok "a syscall of a thread is on its own lane, named after the thread" \
+	[ "$(jq '[.traceEvents[] | select(.ph == "M" and (.args.name | test(" syscalls")))] | length' "$TMP/t2.json")" -gt 0 ]
 ok "a migration is an instant on the migrated thread's track" \
 	[ "$(jq "[.traceEvents[] | select(.ph == \"i\" and .tid == $M and (.name | test(\"^migrated CPU\")))] | length" "$TMP/t2.json")" -ge 1 ]
 
@@ -91,7 +97,7 @@ for ev in ring perf; do	# LATENCYSCOPE_EVENTS=perf: the perf buffers of kernels 
 	traced=$(( $(iwi) - i0 ))
 	kill -INT "$L"
 	wait "$L"
-	recs=$(jq '[.traceEvents[] | select(.ph == "X" and .cat == "syscall")] | length' "$TMP/iwi-$ev.json")
+	recs=$(jq '[.traceEvents[] | select(.ph == "B" and .cat == "syscall")] | length' "$TMP/iwi-$ev.json")
 	diag "$ev: syscall records in the trace: $recs; irq_work interrupts on CPU $CPU: $traced traced, $base untraced"
 	ok "$ev: the event stream carried every timed-out sleep (5 kinds x 300)" [ "$recs" -ge 1500 ]
 	ok "$ev: ... with less than one irq_work interrupt per 100 records on the CPU" \

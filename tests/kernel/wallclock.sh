@@ -64,9 +64,9 @@ ok "speedscope: the thread's profile is named after it" \
 	[ "$(jq -r '.profiles[0].name' "$TMP/p.speedscope.json" | grep -c "wallclock (pid $W")" = 1 ]
 "$LS" -m wallclock --pid "$W" --duration 1 -f chrome -o "$TMP/p.trace.json" >/dev/null 2>&1
 ok "chrome: every slice belongs to a named thread" \
-	[ "$(jq '([.traceEvents[] | select(.ph == "M") | .tid]) as $named | [.traceEvents[] | select(.ph == "X" and (.tid as $t | $named | index($t) | not))] | length' "$TMP/p.trace.json")" = 0 ]
-ok "chrome: slices have durations" \
-	[ "$(jq '[.traceEvents[] | select(.ph == "X" and .dur > 0)] | length' "$TMP/p.trace.json")" -gt 0 ]
+	[ "$(jq '([.traceEvents[] | select(.ph == "M") | .tid]) as $named | [.traceEvents[] | select(.ph == "B" and (.tid as $t | $named | index($t) | not))] | length' "$TMP/p.trace.json")" = 0 ]
+ok "chrome: stacks are slices that nest, with durations" \
+	[ "$(trace_nesting_faults "$TMP/p.trace.json") $(jq '[.traceEvents[] | select(.ph == "E" and .ts > 0)] | length > 0' "$TMP/p.trace.json")" = "0 true" ]
 
 # --- a process that exits mid-run is still symbolized -----------------------------------
 shape 5 "$TMP/w2.out"	# exits a few seconds after the probes attach
