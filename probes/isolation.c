@@ -281,3 +281,20 @@ TRACEPOINT_PROBE(sched, sched_process_fork)
 	return 0;
 }
 #endif
+
+/*
+ * A launcher (taskset, numactl, chrt, a shell) execs the program it starts:
+ * the task keeps its tid and takes the program's name, in every table.
+ */
+TRACEPOINT_PROBE(sched, sched_process_exec)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	struct iso_task *t = iso_tasks.lookup(&tid);
+	struct iso_culprit *k = iso_culprits.lookup(&tid);
+
+	if (t)
+		bpf_get_current_comm(t->comm, sizeof(t->comm));
+	if (k)
+		bpf_get_current_comm(k->comm, sizeof(k->comm));
+	return 0;
+}

@@ -32,6 +32,7 @@ BPF_PERCPU_ARRAY(sc_futex_hist, struct ls_hist, 1);
 BPF_HASH(sc_fthreads, u32, struct sc_fthread_val, 4096);
 BPF_HASH(sc_faddrs, struct sc_faddr_key, struct sc_faddr_val, 4096);
 BPF_HASH(sc_sleeps, struct sc_sleep_key, struct sc_sleep_val, 256);
+BPF_HASH(sc_names, u32, struct sc_name, 4096);	/* tid -> name after exec(): user space renames */
 BPF_ARRAY(sc_floor, u64, 1);	/* emit oversleeps >= this (set by user space) */
 
 struct sc_timespec {
@@ -675,5 +676,27 @@ RAW_TRACEPOINT_PROBE(sys_exit)
 		else if (c)
 			c->table_full++;
 	}
+	return 0;
+}
+
+/*
+ * A launcher (taskset, numactl, chrt, a shell) execs the program it starts:
+ * the thread keeps its tid and takes the program's name. Tallies made
+ * before carry the old name; user space renames every row of the tid.
+ */
+TRACEPOINT_PROBE(sched, sched_process_exec)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tid = (u32)id, idx = tid % SC_NSLOTS;
+	struct sc_slot *s;
+	struct sc_name n = {};
+
+	if (!ls_enabled() || !LS_MONITORED((u32)(id >> 32)))
+		return 0;
+	bpf_get_current_comm(n.comm, sizeof(n.comm));
+	sc_names.update(&tid, &n);
+	s = sc_slots.lookup(&idx);
+	if (s && s->tid == tid)
+		bpf_get_current_comm(s->comm, sizeof(s->comm));
 	return 0;
 }

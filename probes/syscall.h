@@ -142,6 +142,11 @@ struct sc_blocked_ent {
 	struct ls_hist h;
 };
 
+/* sc_name - a thread's name after its last exec() in the run (key: tid) */
+struct sc_name {
+	char	comm[SC_COMM_LEN];
+};
+
 /* sc_fthread_val - futex waits of one thread (key: tid) */
 struct sc_fthread_val {
 	ls_u64 waits;

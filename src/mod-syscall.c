@@ -133,6 +133,26 @@ struct kv_sleep {
 	struct sc_sleep_val v;
 };
 
+struct kv_name {
+	uint32_t      tid;
+	struct sc_name v;
+};
+
+/* names - the threads renamed by exec() during the run (a launcher became its program) */
+static struct kv_name *names(const struct ls_probe *p, int *n)
+{
+	return ls_probe_read_hash(p, "sc_names", sizeof(struct kv_name), offsetof(struct kv_name, v), n);
+}
+
+/* sc_comm - a thread's name for the report: the one it took last, by exec() or before */
+static const char *sc_comm(const struct kv_name *nm, int nn, uint32_t tid, const char *comm, char *buf)
+{
+	for (int i = 0; nm && i < nn; i++)
+		if (nm[i].tid == tid)
+			return ls_comm(buf, nm[i].v.comm, SC_COMM_LEN);
+	return ls_comm(buf, comm, SC_COMM_LEN);
+}
+
 /* read_slots - the slots that have an owner; their tallies complete the hash maps */
 static struct sc_slot *read_slots(const struct ls_probe *p, int *n)
 {
@@ -178,6 +198,8 @@ static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct
 	struct ls_table *t;
 	struct kv_fthread *ft;
 	struct kv_faddr *fa;
+	struct kv_name *nm;
+	int nn = 0;
 	char comm[SC_COMM_LEN + 1];
 
 	ls_section_metric(s, "futex.waits", "Futex waits (woken)", ls_v_uint(c->futex_waits, LS_F_COUNT));
@@ -195,6 +217,7 @@ static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct
 	ls_hist_summarize(&all, ls_probe_budget(p), &sum);
 	ls_section_histo(s, "futex.wait_ns", "Futex wait time (woken waits)", &sum);
 
+	nm = names(p, &nn);
 	t = ls_section_table(s, "futex.per_thread", "Futex waits per thread", 6, tcols);
 	ft = ls_probe_read_hash(p, "sc_fthreads", sizeof(*ft), offsetof(struct kv_fthread, v), &n);
 	for (int i = 0; ft && i < nslots; i++) {	/* threads still holding their slot */
@@ -224,12 +247,13 @@ static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct
 
 		row[0] = ls_v_uint(ft[i].tid, LS_F_PLAIN);
 		row[1] = ls_v_uint(ft[i].v.tgid, LS_F_PLAIN);
-		row[2] = ls_v_str(ls_comm(comm, ft[i].v.comm, SC_COMM_LEN));
+		row[2] = ls_v_str(sc_comm(nm, nn, ft[i].tid, ft[i].v.comm, comm));
 		row[3] = ls_v_uint(ft[i].v.waits, LS_F_COUNT);
 		row[4] = ls_v_uint(ft[i].v.wait_ns, LS_F_NS);
 		row[5] = ls_v_uint(ft[i].v.max_ns, LS_F_NS);
 	}
 	free(ft);
+	free(nm);
 	t = ls_section_table(s, "futex.hot_addresses", "Most contended futex words", 5, acols);
 	fa = ls_probe_read_hash(p, "sc_faddrs", sizeof(*fa), offsetof(struct kv_faddr, v), &n);
 	for (int i = 0; fa && i < nslots; i++) {	/* waits not yet handed over */
@@ -358,6 +382,8 @@ static void collect_sleeps(struct ls_probe *p, struct ls_section *s)
 	int n;
 	struct kv_sleep *kv = ls_probe_read_hash(p, "sc_sleeps", sizeof(*kv),
 	    offsetof(struct kv_sleep, v), &n);
+	int nn;
+	struct kv_name *nm = names(p, &nn);
 	char comm[SC_COMM_LEN + 1];
 
 	for (int i = 0; kv && i < n; i++) {
@@ -368,7 +394,7 @@ static void collect_sleeps(struct ls_probe *p, struct ls_section *s)
 		row[0] = ls_v_str(kv[i].k.kind < SC_NR_SLEEPS ? sleep_names[kv[i].k.kind] : "?");
 		row[1] = ls_v_uint(kv[i].k.tid, LS_F_PLAIN);
 		row[2] = ls_v_uint(kv[i].v.tgid, LS_F_PLAIN);
-		row[3] = ls_v_str(ls_comm(comm, kv[i].v.comm, SC_COMM_LEN));
+		row[3] = ls_v_str(sc_comm(nm, nn, kv[i].k.tid, kv[i].v.comm, comm));
 		row[4] = ls_v_uint(kv[i].v.count, LS_F_COUNT);
 		row[5] = kv[i].v.timed ? ls_v_uint(kv[i].v.requested_ns, LS_F_NS) : ls_v_null();
 		row[6] = ls_v_uint(kv[i].v.actual_ns, LS_F_NS);
@@ -376,6 +402,7 @@ static void collect_sleeps(struct ls_probe *p, struct ls_section *s)
 		ls_summary_cells(row + 8, &sum);
 	}
 	free(kv);
+	free(nm);
 }
 
 static int cmp_rate(const void *a, const void *b)
@@ -416,9 +443,12 @@ static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_
 	int n;
 	struct kv_rate *kv = ls_probe_read_hash(p, "sc_rates", sizeof(*kv), offsetof(struct kv_rate, v), &n);
 	char comm[SC_COMM_LEN + 1], buf[32];
+	struct kv_name *nm;
+	int nn;
 
 	if (!kv)
 		return;
+	nm = names(p, &nn);
 	for (int i = 0; i < nslots; i++) {	/* calls not yet handed over */
 		const struct sc_slot *sl = &slots[i];
 
@@ -478,7 +508,7 @@ static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_
 		row = ls_table_row(t);
 		row[0] = ls_v_uint(kv[i].k.tid, LS_F_PLAIN);
 		row[1] = ls_v_uint(kv[i].v.tgid, LS_F_PLAIN);
-		row[2] = ls_v_str(ls_comm(comm, kv[i].v.comm, SC_COMM_LEN));
+		row[2] = ls_v_str(sc_comm(nm, nn, kv[i].k.tid, kv[i].v.comm, comm));
 		row[3] = ls_v_uint(total, LS_F_COUNT);
 		row[4] = ls_v_double(r->duration_s > 0 ? total / r->duration_s : 0, LS_F_COUNT);
 		js = json_dumps(top, JSON_COMPACT);
@@ -493,6 +523,7 @@ static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_
 		i = j;
 	}
 	free(kv);
+	free(nm);
 	/* busiest threads first */
 	for (int a = 1; a < t->nrows; a++) {
 		for (int b = a; b > 0; b--) {
@@ -737,6 +768,7 @@ static const struct ls_map_layout sc_maps[] = {
 	LS_MAP("sc_fthreads", uint32_t, struct sc_fthread_val),
 	LS_MAP("sc_faddrs", struct sc_faddr_key, struct sc_faddr_val),
 	LS_MAP("sc_sleeps", struct sc_sleep_key, struct sc_sleep_val),
+	LS_MAP("sc_names", uint32_t, struct sc_name),
 	LS_MAP("sc_floor", uint32_t, uint64_t),
 	{ NULL, 0, 0 },
 };

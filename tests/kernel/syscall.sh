@@ -212,5 +212,25 @@ ok "... and the notes say --pid gives per-process verdicts" \
 ok "latencyscope does not judge its own syscalls" \
 	[ "$(jq_ "$TMP/all.json" "[.syscall.rates[], .syscall.sleeps[] | select(.pid == $L)] | length")" = 0 ]
 
+# --- a launcher's exec: the program's name everywhere, not the launcher's --------
+# A shell forks, makes calls as "sh", then execs taskset, which pins itself
+# and execs the sleeper: one tid, three names. Every row of the tid (rates,
+# sleeps, isolation targets) must say the name it ended with.
+"$LS" -v -m isolation,syscall --cpus "$CPU" -d 60 --json -o "$TMP/exec.json" 2>"$TMP/exec.err" &
+L=$!
+bg_pids="$bg_pids $L"
+wait_for "$TMP/exec.err" "latencyscope: tracing CPUs" || diag "never attached"
+taskset -c "$CPU" sh -c "read x </dev/null; sleep 0.1; exec taskset -c $CPU \"$WL/sleeper\" $CPU 1000 300" \
+	>"$TMP/exec.out" &
+X=$!
+wait "$X"
+kill -INT "$L"
+wait "$L"
+diag "names of tid $X: $(jq -c "[(.syscall.rates[], .syscall.sleeps[], .isolation.targets[]) | select(.tid == $X) | .comm] | unique" "$TMP/exec.json")"
+ok "a launched program: its rows are found under its tid" \
+	[ "$(jq "[.syscall.rates[], .syscall.sleeps[], .isolation.targets[] | select(.tid == $X)] | length" "$TMP/exec.json")" -ge 3 ]
+ok "... and every one of them names the program, not the launcher" \
+	[ "$(jq -c "[(.syscall.rates[], .syscall.sleeps[], .isolation.targets[]) | select(.tid == $X) | .comm] | unique" "$TMP/exec.json")" = '["sleeper"]' ]
+
 ok "no BPF program is left attached" no_programs_left
 done_testing
