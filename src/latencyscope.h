@@ -292,9 +292,10 @@ struct ls_tevent {
 	uint32_t	 cpu, tid, pid;
 	uint32_t	 waker;		/* who woke the victim (a flow arrow), 0: none */
 	uint64_t	 start, dur;	/* CLOCK_MONOTONIC ns */
+	uint64_t	 stolen;	/* of dur, the delay the thread did not ask for: priced */
 	const char	*waker_comm;
 	bool		 instant;	/* a point in time (a migration), not a slice */
-	bool		 running;	/* the thread running: drawn, not stolen time */
+	bool		 running;	/* the thread running: drawn, not stolen time (stolen 0) */
 };
 struct ls_tcounter {
 	char		 name[48];	/* "page faults per second" */

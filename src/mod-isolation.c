@@ -100,8 +100,10 @@ static bool iso_record(struct ls_probe *p, const void *rec)
 		}
 		if (ev->kind == ISO_EV_RUN) {	/* timeline only: the monitored thread ran */
 			if ((te = ls_timeline_add(p, "running", victim, ev->ts - ev->latency_ns,
-			    ev->latency_ns, ev->cpu, ev->victim, 0, victim)))
+			    ev->latency_ns, ev->cpu, ev->victim, 0, victim))) {
 				te->running = true;
+				te->stolen = 0;
+			}
 			return false;
 		}
 		te = ls_timeline_add(p, "waiting for CPU", ls_comm(culprit, ev->culprit_comm, ISO_COMM_LEN),

@@ -93,16 +93,21 @@ static bool sc_record(struct ls_probe *p, const void *rec)
 {
 	const struct sc_event *ev = rec;
 	char comm[SC_COMM_LEN + 1], word[32];
+	struct ls_tevent *te;
 
 	ls_comm(comm, ev->comm, SC_COMM_LEN);
 	if (ev->kind == SC_EV_FUTEX_WAIT) {	/* the culprit is the futex word */
 		snprintf(word, sizeof(word), "0x%llx", (unsigned long long)ev->requested_ns);
-		ls_timeline_add(p, "futex wait", word, ev->ts - ev->actual_ns, ev->actual_ns, ev->cpu,
-		    ev->tid, ev->tgid, comm);
+		te = ls_timeline_add(p, "futex wait", word, ev->ts - ev->actual_ns, ev->actual_ns,
+		    ev->cpu, ev->tid, ev->tgid, comm);
+		if (te)		/* waiting for a wake-up the thread asked for: drawn, not priced */
+			te->stolen = 0;
 		return false;
 	}
-	ls_timeline_add(p, ev->kind < SC_NR_SLEEPS ? sleep_names[ev->kind] : "sleep", comm,
+	te = ls_timeline_add(p, ev->kind < SC_NR_SLEEPS ? sleep_names[ev->kind] : "sleep", comm,
 	    ev->ts - ev->actual_ns, ev->actual_ns, ev->cpu, ev->tid, ev->tgid, comm);
+	if (te)		/* the sleep it asked for is its own; only the oversleep is stolen */
+		te->stolen = ev->actual_ns > ev->requested_ns ? ev->actual_ns - ev->requested_ns : 0;
 	return true;
 }
 

@@ -359,13 +359,13 @@ static uint64_t rel(const struct writer *w, uint64_t mono_ns)
 /* stolen_step - the cumulative counters move where a stolen slice ends */
 static void stolen_step(struct writer *w, const struct ls_tevent *e, uint64_t end)
 {
-	w->stolen += e->dur;
+	w->stolen += e->stolen;
 	put(&w->js, json_pack("{s:s, s:s, s:f, s:I, s:{s:f}}", "name",
 	    "stolen time (us, cumulative)", "ph", "C", "ts", us(end), "pid",
 	    (json_int_t)CPU_PID, "args", "stolen", w->stolen / 1000.0));
 	if (!w->money)
 		return;
-	w->cents += ls_money_cents(e->dur, w->r->opts->notional, w->r->opts->bps_per_us);
+	w->cents += ls_money_cents(e->stolen, w->r->opts->notional, w->r->opts->bps_per_us);
 	put(&w->js, json_pack("{s:s, s:s, s:f, s:I, s:{s:f}}", "name",
 	    "alpha lost (USD, cumulative)", "ph", "C", "ts", us(end), "pid",
 	    (json_int_t)CPU_PID, "args", "usd", w->cents / 100.0));
@@ -398,12 +398,13 @@ static uint32_t slice(struct writer *w, int i, uint32_t pid, uint32_t tid, int k
 	char name[160];
 
 	event_name(e, name, sizeof(name));
-	put(&w->js, json_pack("{s:s, s:s, s:s, s:f, s:I, s:I, s:{s:s, s:I, s:I, s:s, s:I}}",
+	put(&w->js, json_pack("{s:s, s:s, s:s, s:f, s:I, s:I, s:{s:s, s:I, s:I, s:s, s:I, s:I}}",
 	    "name", name, "cat", e->module, "ph", "B", "ts", us(start), "pid", (json_int_t)pid,
 	    "tid", (json_int_t)lane, "args", "victim", e->comm, "victim_tid", (json_int_t)e->tid,
-	    "duration_ns", (json_int_t)e->dur, "culprit", e->culprit, "cpu", (json_int_t)e->cpu));
+	    "duration_ns", (json_int_t)e->dur, "culprit", e->culprit, "cpu", (json_int_t)e->cpu,
+	    "stolen_ns", (json_int_t)(e->running ? 0 : e->stolen)));
 	pend_push(w, (struct pend){ .end = end, .pid = pid, .tid = lane, .ev = i,
-	    .counts = kind != BASE_CPU && !e->running });
+	    .counts = kind != BASE_CPU && !e->running && e->stolen });
 	return lane;
 }
 

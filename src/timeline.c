@@ -94,8 +94,11 @@ static struct ls_tevent *timeline_add(struct ls_probe *p, const char *kind, cons
 		e = &t->ev[i];
 		if (e->start == start && e->cpu == cpu && e->tid == tid && e->module == p->ops->name &&
 		    !e->instant && !strcmp(e->kind, kind)) {
-			if (dur > e->dur)
+			if (dur > e->dur) {
+				if (e->stolen == e->dur)
+					e->stolen = dur;
 				e->dur = dur;
+			}
 			return e;
 		}
 	}
@@ -119,6 +122,7 @@ static struct ls_tevent *timeline_add(struct ls_probe *p, const char *kind, cons
 	e->comm = ls_timeline_intern(t, comm, 17);
 	e->start = start;
 	e->dur = dur;
+	e->stolen = dur;	/* all of it unless the module says the thread asked for some */
 	e->cpu = cpu;
 	e->tid = tid;
 	e->pid = pid ? pid : tid;
@@ -201,7 +205,8 @@ uint64_t ls_money_cents(uint64_t dur_ns, double notional, double bps_per_us)
 /*
  * ls_timeline_alpha - the alpha flame graph as a profile: one stack per
  * (module, kind, culprit), valued in nanoseconds or, with --notional and
- * --bps-per-us, in cents
+ * --bps-per-us, in cents; only the delay each event stole (a sleep's
+ * oversleep, not the sleep it asked for)
  */
 struct ls_profile *ls_timeline_alpha(const struct ls_timeline *t, const struct ls_run *r)
 {
@@ -217,10 +222,11 @@ struct ls_profile *ls_timeline_alpha(const struct ls_timeline *t, const struct l
 	for (int i = 0; t && i < t->n; i++) {
 		const struct ls_tevent *e = &t->ev[i];
 		int frames[3];
-		uint64_t v = money ? ls_money_cents(e->dur, r->opts->notional, r->opts->bps_per_us) : e->dur;
+		uint64_t v = money ? ls_money_cents(e->stolen, r->opts->notional, r->opts->bps_per_us) :
+		    e->stolen;
 
-		if (e->running)
-			continue;	/* the thread's own time is not interference */
+		if (e->running || !e->stolen)
+			continue;	/* the thread's own time, or a wait it asked for */
 		frames[0] = ls_profile_frame(pf, e->module);
 		frames[1] = ls_profile_frame(pf, e->kind);
 		frames[2] = ls_profile_frame(pf, e->culprit && e->culprit[0] ? e->culprit : "?");

@@ -130,6 +130,19 @@ n=$(jq '.report.isolation.runqueue_latency_ns.count' "$TMP/boh2.json")
 diag "alpha: $cents cents; runqueue total at \$1/us: $want cents over $n waits"
 ok "the cents add up to the measured waits at \$1 per us (rounding per wait)" within "$cents" "$want" "$n"
 
+# --- a sleep the thread asked for costs nothing; its oversleep does ---------------------
+"$WL/sleeper" "$CPU" 1000 100000 >/dev/null &
+S=$!
+bg_pids="$bg_pids $S"
+"$LS" -m syscall --pid "$S" -d 2 -f folded --trace-threshold 0 --notional 1e6 --bps-per-us 0.01 \
+	-o "$TMP/sleep.folded" --bill-of-health "$TMP/sleep-boh.json" >/dev/null 2>&1
+kill "$S"
+cents=$(awk '/^syscall;/ { s += $NF } END { print s + 0 }' "$TMP/sleep.folded")
+over=$(jq '[.report.syscall.sleeps[] | select(.pid == '"$S"') | .actual_ns_total - .requested_ns_total] | add // 0 | . / 10 | round' "$TMP/sleep-boh.json")
+n=$(jq '[.report.syscall.sleeps[] | select(.pid == '"$S"') | .count] | add // 0' "$TMP/sleep-boh.json")
+diag "sleeps: $cents cents priced; their oversleep at \$1/us: $over cents over $n sleeps"
+ok "a sleeper's alpha is its oversleep, not the sleeps it asked for" within "$cents" "$over" "$n"
+
 # --- Ctrl-C still writes a complete bill of health ---------------------------------------
 "$LS" -v -m isolation --cpus "$CPU" --pid "$T" -d 60 --volume 1e8 --slippage 0.0001 \
 	--latency-budget 50us --bill-of-health "$TMP/boh3.json" >"$TMP/boh3.txt" 2>"$TMP/boh3.err" &
