@@ -209,8 +209,8 @@ static int gzip_write(FILE *f, const uint8_t *data, size_t len)
 }
 
 /*
- * ls_render_pprof - profile.proto, gzipped: sample types wall, cpu and
- * offcpu (nanoseconds); a location and function per frame name; labels
+ * ls_render_pprof - profile.proto, gzipped: sample types wall (the default
+ * view), cpu and offcpu (nanoseconds); a location and function per frame name; labels
  * for the thread, its process, name and state
  */
 int ls_render_pprof(FILE *f, const struct ls_profile *p)
@@ -228,6 +228,8 @@ int ls_render_pprof(FILE *f, const struct ls_profile *p)
 	pr.sample_type[1] = value_type(&st, "cpu", "nanoseconds");
 	pr.sample_type[2] = value_type(&st, "offcpu", "nanoseconds");
 	pr.period_type = value_type(&st, "wall", "nanoseconds");
+	/* without it pprof opens on the last sample type (offcpu): wall is the whole story */
+	pr.default_sample_type = str_id(&st, "wall");
 	pr.period = (int64_t)p->period_ns;
 	str_id(&st, "thread");
 	str_id(&st, "pid");

@@ -53,6 +53,17 @@ sums=$(awk '/^sample \{/ { n = 0 } /^  value:/ { v[n++] = $2; if (n == 3) { w +=
 diag "pprof wall ms, cpu+offcpu ms, bad samples: $sums"
 ok "every pprof sample's wall = cpu + offcpu" [ "$(echo "$sums" | cut -d' ' -f3)" = 0 ]
 ok "pprof wall time covers the 2 s run (+-10 %)" within "$(echo "$sums" | cut -d' ' -f1)" 2000 200
+# the consumer itself: go tool pprof opens on wall time and reads every sample type
+if command -v go >/dev/null; then
+	HOME=$TMP GOCACHE=$TMP/go go tool pprof -top "$TMP/p.pb.gz" >"$TMP/pprof.top" 2>&1
+	ok "go tool pprof opens on wall time (Type: wall)" grep -q '^Type: wall$' "$TMP/pprof.top"
+	ok "... and its top lists the workload's functions" grep -q 'spin_here' "$TMP/pprof.top"
+	HOME=$TMP GOCACHE=$TMP/go go tool pprof -raw "$TMP/p.pb.gz" >"$TMP/pprof.raw" 2>&1
+	ok "go tool pprof -raw: sample types wall (the default), cpu, offcpu" \
+		grep -q '^wall/nanoseconds\[dflt\][[:space:]]*cpu/nanoseconds[[:space:]]*offcpu/nanoseconds' "$TMP/pprof.raw"
+else
+	ok "go tool pprof to read the profile (apt-get install golang-go)" [ "${CI:-}" != true ]
+fi
 
 # --- speedscope and chrome: the files reference what they define ---------------------
 "$LS" -m wallclock --pid "$W" --duration 1 -f speedscope -o "$TMP/p.speedscope.json" >/dev/null 2>&1
