@@ -143,18 +143,18 @@ struct kv_name {
 	struct sc_name v;
 };
 
-/* names - the threads renamed by exec() during the run (a launcher became its program) */
-static struct kv_name *names(const struct ls_probe *p, int *n)
-{
-	return ls_probe_read_hash(p, "sc_names", sizeof(struct kv_name), offsetof(struct kv_name, v), n);
-}
+/* the threads renamed by exec() during the run (a launcher became its program) */
+struct sc_names {
+	struct kv_name *kv;
+	int		n;
+};
 
 /* sc_comm - a thread's name for the report: the one it took last, by exec() or before */
-static const char *sc_comm(const struct kv_name *nm, int nn, uint32_t tid, const char *comm, char *buf)
+static const char *sc_comm(const struct sc_names *nm, uint32_t tid, const char *comm, char *buf)
 {
-	for (int i = 0; nm && i < nn; i++)
-		if (nm[i].tid == tid)
-			return ls_comm(buf, nm[i].v.comm, SC_COMM_LEN);
+	for (int i = 0; nm->kv && i < nm->n; i++)
+		if (nm->kv[i].tid == tid)
+			return ls_comm(buf, nm->kv[i].v.comm, SC_COMM_LEN);
 	return ls_comm(buf, comm, SC_COMM_LEN);
 }
 
@@ -187,7 +187,7 @@ static int cmp_faddr(const void *a, const void *b)
 }
 
 static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct sc_counters *c,
-    const struct sc_slot *slots, int nslots)
+    const struct sc_slot *slots, int nslots, const struct sc_names *nm)
 {
 	static const struct ls_column tcols[] = {
 		{ "tid", "TID", 7 }, { "pid", "PID", 7 }, { "comm", "COMM", 15 },
@@ -203,8 +203,6 @@ static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct
 	struct ls_table *t;
 	struct kv_fthread *ft;
 	struct kv_faddr *fa;
-	struct kv_name *nm;
-	int nn = 0;
 	char comm[SC_COMM_LEN + 1];
 
 	ls_section_metric(s, "futex.waits", "Futex waits (woken)", ls_v_uint(c->futex_waits, LS_F_COUNT));
@@ -222,7 +220,6 @@ static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct
 	ls_hist_summarize(&all, ls_probe_budget(p), &sum);
 	ls_section_histo(s, "futex.wait_ns", "Futex wait time (woken waits)", &sum);
 
-	nm = names(p, &nn);
 	t = ls_section_table(s, "futex.per_thread", "Futex waits per thread", 6, tcols);
 	ft = ls_probe_read_hash(p, "sc_fthreads", sizeof(*ft), offsetof(struct kv_fthread, v), &n);
 	for (int i = 0; ft && i < nslots; i++) {	/* threads still holding their slot */
@@ -252,13 +249,12 @@ static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct
 
 		row[0] = ls_v_uint(ft[i].tid, LS_F_PLAIN);
 		row[1] = ls_v_uint(ft[i].v.tgid, LS_F_PLAIN);
-		row[2] = ls_v_str(sc_comm(nm, nn, ft[i].tid, ft[i].v.comm, comm));
+		row[2] = ls_v_str(sc_comm(nm, ft[i].tid, ft[i].v.comm, comm));
 		row[3] = ls_v_uint(ft[i].v.waits, LS_F_COUNT);
 		row[4] = ls_v_uint(ft[i].v.wait_ns, LS_F_NS);
 		row[5] = ls_v_uint(ft[i].v.max_ns, LS_F_NS);
 	}
 	free(ft);
-	free(nm);
 	t = ls_section_table(s, "futex.hot_addresses", "Most contended futex words", 5, acols);
 	fa = ls_probe_read_hash(p, "sc_faddrs", sizeof(*fa), offsetof(struct kv_faddr, v), &n);
 	for (int i = 0; fa && i < nslots; i++) {	/* waits not yet handed over */
@@ -374,7 +370,7 @@ static void collect_blocking(struct ls_probe *p, struct ls_section *s)
 	free(kv);
 }
 
-static void collect_sleeps(struct ls_probe *p, struct ls_section *s)
+static void collect_sleeps(struct ls_probe *p, struct ls_section *s, const struct sc_names *nm)
 {
 	static const struct ls_column cols[] = {
 		{ "syscall", "SYSCALL", 15 }, { "tid", "TID", 7 }, { "pid", NULL, 0 },
@@ -387,8 +383,6 @@ static void collect_sleeps(struct ls_probe *p, struct ls_section *s)
 	int n;
 	struct kv_sleep *kv = ls_probe_read_hash(p, "sc_sleeps", sizeof(*kv),
 	    offsetof(struct kv_sleep, v), &n);
-	int nn;
-	struct kv_name *nm = names(p, &nn);
 	char comm[SC_COMM_LEN + 1];
 
 	for (int i = 0; kv && i < n; i++) {
@@ -399,7 +393,7 @@ static void collect_sleeps(struct ls_probe *p, struct ls_section *s)
 		row[0] = ls_v_str(kv[i].k.kind < SC_NR_SLEEPS ? sleep_names[kv[i].k.kind] : "?");
 		row[1] = ls_v_uint(kv[i].k.tid, LS_F_PLAIN);
 		row[2] = ls_v_uint(kv[i].v.tgid, LS_F_PLAIN);
-		row[3] = ls_v_str(sc_comm(nm, nn, kv[i].k.tid, kv[i].v.comm, comm));
+		row[3] = ls_v_str(sc_comm(nm, kv[i].k.tid, kv[i].v.comm, comm));
 		row[4] = ls_v_uint(kv[i].v.count, LS_F_COUNT);
 		row[5] = kv[i].v.timed ? ls_v_uint(kv[i].v.requested_ns, LS_F_NS) : ls_v_null();
 		row[6] = ls_v_uint(kv[i].v.actual_ns, LS_F_NS);
@@ -407,7 +401,6 @@ static void collect_sleeps(struct ls_probe *p, struct ls_section *s)
 		ls_summary_cells(row + 8, &sum);
 	}
 	free(kv);
-	free(nm);
 }
 
 static int cmp_rate(const void *a, const void *b)
@@ -436,7 +429,7 @@ static json_t *rate_json(struct sc_priv *sp, const struct kv_rate *r)
 
 /* collect_rates - per thread: syscalls per second, its top five syscalls by count and by time */
 static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_section *s,
-    const struct sc_slot *slots, int nslots)
+    const struct sc_slot *slots, int nslots, const struct sc_names *nm)
 {
 	static const struct ls_column cols[] = {
 		{ "tid", "TID", 7 }, { "pid", NULL, 0 }, { "comm", "COMM", 15 },
@@ -448,12 +441,9 @@ static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_
 	int n;
 	struct kv_rate *kv = ls_probe_read_hash(p, "sc_rates", sizeof(*kv), offsetof(struct kv_rate, v), &n);
 	char comm[SC_COMM_LEN + 1], buf[32];
-	struct kv_name *nm;
-	int nn;
 
 	if (!kv)
 		return;
-	nm = names(p, &nn);
 	for (int i = 0; i < nslots; i++) {	/* calls not yet handed over */
 		const struct sc_slot *sl = &slots[i];
 
@@ -513,7 +503,7 @@ static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_
 		row = ls_table_row(t);
 		row[0] = ls_v_uint(kv[i].k.tid, LS_F_PLAIN);
 		row[1] = ls_v_uint(kv[i].v.tgid, LS_F_PLAIN);
-		row[2] = ls_v_str(sc_comm(nm, nn, kv[i].k.tid, kv[i].v.comm, comm));
+		row[2] = ls_v_str(sc_comm(nm, kv[i].k.tid, kv[i].v.comm, comm));
 		row[3] = ls_v_uint(total, LS_F_COUNT);
 		row[4] = ls_v_double(r->duration_s > 0 ? total / r->duration_s : 0, LS_F_COUNT);
 		js = json_dumps(top, JSON_COMPACT);
@@ -528,7 +518,6 @@ static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_
 		i = j;
 	}
 	free(kv);
-	free(nm);
 	/* busiest threads first */
 	for (int a = 1; a < t->nrows; a++) {
 		for (int b = a; b > 0; b--) {
@@ -576,6 +565,7 @@ static int sc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 {
 	struct sc_counters c;
 	struct sc_slot *slots;
+	struct sc_names nm = { 0 };
 	int nslots;
 
 	ls_probe_sum_percpu(p, "sc_counters", 0, &c, sizeof(c));
@@ -584,10 +574,12 @@ static int sc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 		ls_section_note(s, "no syscall table found (asm/unistd header): futexes and sleeps "
 		    "were not measured, syscalls are named by number; install linux-libc-dev");
 	slots = read_slots(p, &nslots);
-	collect_futex(p, s, &c, slots, nslots);
+	nm.kv = ls_probe_read_hash(p, "sc_names", sizeof(*nm.kv), offsetof(struct kv_name, v), &nm.n);
+	collect_futex(p, s, &c, slots, nslots, &nm);
 	collect_blocking(p, s);
-	collect_sleeps(p, s);
-	collect_rates(p, r, s, slots, nslots);
+	collect_sleeps(p, s, &nm);
+	collect_rates(p, r, s, slots, nslots, &nm);
+	free(nm.kv);
 	free(slots);
 	collect_worst(p, r, s);
 	if (c.slot_collisions)
