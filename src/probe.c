@@ -218,9 +218,13 @@ static int load_prog(struct ls_probe *p, const char *fn, const char *src, char *
 
 	if (fn && !strncmp(fn, LS_SWEV_PREFIX, strlen(LS_SWEV_PREFIX))) {
 		if (!(sw = swev_find(fn + strlen(LS_SWEV_PREFIX)))) {
-			snprintf(err, errlen, "%s: %s() names no software perf event; known: "
-			    "page_faults_min, page_faults_maj, page_faults, page_faults_kernel, "
-			    "context_switches, cpu_migrations, cpu_clock, task_clock", p->path, fn);
+			char known[256] = "";
+
+			for (size_t i = 0; i < sizeof(ls_swevs) / sizeof(ls_swevs[0]); i++)
+				snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+				    i ? ", " : "", ls_swevs[i].name);
+			snprintf(err, errlen, "%s: %s() names no software perf event; known: %s",
+			    p->path, fn, known);
 			return -1;
 		}
 		cat[0] = '\0';
