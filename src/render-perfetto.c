@@ -402,9 +402,9 @@ static uint32_t slice(struct writer *w, int i, uint32_t pid, uint32_t tid, int k
 	    "name", name, "cat", e->module, "ph", "B", "ts", us(start), "pid", (json_int_t)pid,
 	    "tid", (json_int_t)lane, "args", "victim", e->comm, "victim_tid", (json_int_t)e->tid,
 	    "duration_ns", (json_int_t)e->dur, "culprit", e->culprit, "cpu", (json_int_t)e->cpu,
-	    "stolen_ns", (json_int_t)(e->running ? 0 : e->stolen)));
+	    "stolen_ns", (json_int_t)e->stolen));
 	pend_push(w, (struct pend){ .end = end, .pid = pid, .tid = lane, .ev = i,
-	    .counts = kind != BASE_CPU && !e->running && e->stolen });
+	    .counts = kind != BASE_CPU && e->stolen });
 	return lane;
 }
 

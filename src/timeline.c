@@ -225,8 +225,8 @@ struct ls_profile *ls_timeline_alpha(const struct ls_timeline *t, const struct l
 		uint64_t v = money ? ls_money_cents(e->stolen, r->opts->notional, r->opts->bps_per_us) :
 		    e->stolen;
 
-		if (e->running || !e->stolen)
-			continue;	/* the thread's own time, or a wait it asked for */
+		if (!e->stolen)
+			continue;	/* the thread's own time (running), or a wait it asked for */
 		frames[0] = ls_profile_frame(pf, e->module);
 		frames[1] = ls_profile_frame(pf, e->kind);
 		frames[2] = ls_profile_frame(pf, e->culprit && e->culprit[0] ? e->culprit : "?");
