@@ -107,8 +107,12 @@ static struct ls_tevent *timeline_add(struct ls_probe *p, const char *kind, cons
 		struct ls_tevent *ne = ncap <= LS_TIMELINE_MAX ? ls_xrealloc(t->ev, ncap * sizeof(*ne)) : NULL;
 
 		if (!ne) {
-			if (!t->dropped++)	/* counted, reported with when it began */
+			if (!t->dropped++) {	/* counted, reported with when it began */
 				t->full_at = start;
+				/* said now too: an operator can stop here and lose nothing */
+				ls_warn("timeline full (%d events): later ones are counted, not kept; "
+				    "raise --trace-threshold to keep the longest", LS_TIMELINE_MAX);
+			}
 			return NULL;
 		}
 		t->ev = ne;

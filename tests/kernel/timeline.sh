@@ -204,20 +204,26 @@ for path in ring perf; do
 done
 # --- memory stays bounded however many events arrive ----------------------------------
 # every context switch of a pipe ping-pong is an event (threshold 0), far more than the
-# timeline keeps; the trace goes to a character device so only memory is measured
+# timeline keeps; the trace goes to a character device so only memory is measured. How
+# soon the timeline fills depends on the machine's switch rate: the run goes on until the
+# tool says it is full, two seconds past that, then is stopped (--duration is a cap)
 mknod "$TMP/null" c 1 3
-"$LS" -v -m isolation --cpus "$CPU" -d 10 --trace-threshold 0 -f perfetto -o "$TMP/null" \
+"$LS" -v -m isolation --cpus "$CPU" -d 120 --trace-threshold 0 -f perfetto -o "$TMP/null" \
 	--bill-of-health "$TMP/mem.json" >/dev/null 2>"$TMP/mem.err" &
 L=$!
 bg_pids="$bg_pids $L"
 wait_for "$TMP/mem.err" "latencyscope: tracing CPUs" || diag "never attached"
-taskset -c "$CPU" "$WL/pingpong" 100000000 >/dev/null &
+taskset -c "$CPU" "$WL/pingpong" 1000000000 >/dev/null &
 P=$!
 bg_pids="$bg_pids $P"
-hwm=0	# the kernel's high-water mark of the tracer's resident memory, polled to its end
+hwm=0 full=0	# the kernel's high-water mark of the tracer's resident memory, polled to its end
 while kill -0 "$L" 2>/dev/null; do
 	h=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$L/status" 2>/dev/null)
 	[ -n "$h" ] && [ "$h" -gt "$hwm" ] && hwm=$h
+	if [ "$full" -gt 0 ] || grep -q "timeline full" "$TMP/mem.err"; then
+		full=$((full + 1))
+		[ "$full" = 100 ] && kill -INT "$L"
+	fi
 	sleep 0.02
 done
 wait "$L"
@@ -227,6 +233,7 @@ overflow=$(jq_ "$TMP/mem.json" '.report.timeline_overflow // 0')
 diag "peak RSS $((hwm / 1024)) MiB; timeline overflow $overflow events from +$(jq_ "$TMP/mem.json" '.report.timeline_full_at_s // 0') s"
 ok "a trace of every switch at full rate completes (exit $rc)" [ "$rc" -le 2 ]
 ok "more events than the timeline keeps: the overflow is counted in the report" [ "$overflow" -gt 0 ]
+ok "... and said on stderr when it happened, while the run went on" grep -q "warning: timeline full" "$TMP/mem.err"
 # an ASan build (make check-sanitizers) keeps freed memory in quarantine and
 # shadows the rest: its bound is four times the plain build's
 limit=256; [ -n "${LS_SANITIZERS:-}" ] && limit=1024
