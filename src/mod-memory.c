@@ -335,6 +335,7 @@ static void collect_tlb(struct ls_probe *p, const struct ls_run *r, struct ls_se
 	static const char *const contexts[] = { "task", "hardirq", "softirq" };
 	char names[MEM_NR_TLB_REASONS][32], comm[MEM_COMM_LEN + 1], a[128], b[128];
 	uint64_t shootdowns = 0, ipis = 0, full = 0;
+	bool sends;
 	struct ls_table *t = ls_section_table(s, "tlb.flushes", "TLB flushes by reason", 4, fcols);
 	struct kv_ipi *kv;
 	void *cache;
@@ -363,7 +364,15 @@ static void collect_tlb(struct ls_probe *p, const struct ls_run *r, struct ls_se
 	}
 	ls_section_metric(s, "tlb.shootdown_ipis", "TLB shootdowns received",
 	    ls_v_uint(shootdowns, LS_F_COUNT));
-	ls_section_metric(s, "tlb.ipis_received", "IPIs sent to these CPUs", ls_v_uint(ipis, LS_F_COUNT));
+	/* older kernels have no IPI tracepoints: no sender is seen there, and 0 would lie */
+	sends = ls_tracepoint_exists(r->host, "ipi", "ipi_send_cpu") ||
+	    ls_tracepoint_exists(r->host, "ipi", "ipi_send_cpumask");
+	ls_section_metric(s, "tlb.ipis_received", "IPIs sent to these CPUs",
+	    sends ? ls_v_uint(ipis, LS_F_COUNT) : ls_v_null());
+	if (!sends)
+		ls_section_note(s, "this kernel has no ipi:ipi_send_cpu or ipi:ipi_send_cpumask "
+		    "tracepoint (newer kernels have them): who sends IPIs is not measured; "
+		    "the TLB shootdowns received still are");
 
 	t = ls_section_table(s, "tlb.senders", "Who sent IPIs to the monitored CPUs", 7, scols);
 	t->max_text_rows = 6;

@@ -174,13 +174,24 @@ want=$((tlb1 - tlb0))
 got=$(jq_ "$TMP/t.json" "[.memory.tlb.flushes[] | select(.reason == \"remote shootdown\" and .cpu == $CPU) | .count] | add // 0")
 diag "unmaps $unmaps, /proc/interrupts TLB cpu$CPU +$want, traced $got"
 ok "remote shootdowns on the monitored CPU agree with /proc/interrupts TLB" within "$got" "$want" $((want / 50 + 20))
-# how many unmaps need an IPI depends on the keeper running on the other CPU
-# at that moment (the scheduler's call); the oracle is /proc/interrupts above
-ok "the unmaps flushed the other CPU thousands of times" [ "$got" -ge 1000 ]
-ok "tlb.shootdown_ipis counts them" [ "$(jq_ "$TMP/t.json" '.memory.tlb.shootdown_ipis')" -eq "$got" ]
-ok "the top IPI sender is the unmapping workload, its callsite symbolized" \
-	[ "$(jq_ "$TMP/t.json" ".memory.tlb.senders[0] | .pid == $W and .cpu == $OTHER and (.callsite | test(\"^[a-z_]+\"))")" = true ]
-ok "shootdowns on a --cpus CPU are a violation (exit 2)" [ "$rc" -eq 2 ]
+if [ "$want" -gt 0 ] || [ "$unmaps" -lt 1000 ]; then
+	# how many unmaps need an IPI depends on the keeper running on the other CPU
+	# at that moment (the scheduler's call); the oracle is /proc/interrupts above
+	ok "the unmaps flushed the other CPU thousands of times" [ "$got" -ge 1000 ]
+	ok "tlb.shootdown_ipis counts them" [ "$(jq_ "$TMP/t.json" '.memory.tlb.shootdown_ipis')" -eq "$got" ]
+	ok "the top IPI sender is the unmapping workload, its callsite symbolized" \
+		[ "$(jq_ "$TMP/t.json" ".memory.tlb.senders[0] | .pid == $W and .cpu == $OTHER and (.callsite | test(\"^[a-z_]+\"))")" = true ]
+	ok "shootdowns on a --cpus CPU are a violation (exit 2)" [ "$rc" -eq 2 ]
+else
+	# thousands of unmaps and not one TLB interrupt: this kernel has the hypervisor
+	# flush the other CPU (a paravirtual remote flush, dmesg says which), so there is
+	# nothing to count here; make check-kernels checks the shootdowns themselves, with
+	# their senders, in guests whose kernels send the IPIs
+	diag "no TLB interrupt for $unmaps unmaps: remote flushes bypass IPIs here ($(dmesg 2>/dev/null | grep -io 'remote TLB flushes via [a-z_]*' | head -1))"
+	ok "a kernel that flushes remote TLBs without IPIs: no shootdown is counted" [ "$got" -eq 0 ]
+	ok "... and none is blamed on the --cpus CPU" \
+		[ "$(jq_ "$TMP/t.json" '[.. | strings | select(test("TLB shootdowns interrupted"))] | length')" = 0 ]
+fi
 
 # --- an IPI sent from an interrupt is not the interrupted task's ----------------
 # A timer armed and firing on OTHER wakes a reader on CPU while the workload

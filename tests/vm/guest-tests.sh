@@ -85,14 +85,18 @@ L=$!
 bg_pids="$bg_pids $L"
 wait_for "$TMP/default.err" "latencyscope: tracing CPUs" 900 || diag "never attached: $(tail -5 "$TMP/default.err")"
 cat /proc/softirqs > "$TMP/soft.a"
+cat /proc/interrupts > "$TMP/int.a"
 N=2000
 "$WL/sleeper" "$CPU" 100 "$N" > "$TMP/sleeper.out" &
 S=$!
 wait "$S"
 # forked and exec'd on CPU 1 (a taskset would fault on its own CPU first)
 taskset -c "$CPU" sh -c "\"$WL/memory\" touch 20000 > \"$TMP/touch.out\"; \"$WL/udp\" pingpong $N > \"$TMP/udp.out\""
+# a thread kept on CPU 1 while CPU 0 maps and unmaps: each unmap flushes CPU 1 by IPI
+"$WL/memory" shootdown 1 0 "$CPU" > "$TMP/sd.out"
 wait_for "$TMP/default.err" "probes stopped" 120
 cat /proc/softirqs > "$TMP/soft.b"
+cat /proc/interrupts > "$TMP/int.b"
 wait "$L"
 rc=$?
 R="$TMP/default.json"
@@ -131,6 +135,21 @@ got=$(jq_ "$R" "[.report.memory.page_faults.per_pid[] | select(.pid == $T) | .mi
 want=$(field "$TMP/touch.out" minflt)
 diag "memory: traced $got minor faults, the toucher's minflt $want"
 ok "memory: minor faults agree with the workload's /proc/self/stat minflt" within "$got" "$want" 20
+
+# memory: /proc/interrupts' TLB row counts the shootdowns CPU 1 received
+want=$(( $(col TLB: "$TMP/int.b" $CPU) - $(col TLB: "$TMP/int.a" $CPU) ))
+got=$(jq_ "$R" "[.report.memory.tlb.flushes[] | select(.reason == \"remote shootdown\" and .cpu == $CPU) | .count] | add // 0")
+diag "memory: $(field "$TMP/sd.out" unmaps) unmaps on CPU 0; TLB shootdowns on CPU $CPU: traced $got, /proc/interrupts $want"
+ok "memory: the unmaps flushed CPU $CPU by IPI, hundreds of times" [ "$want" -ge 100 ]
+ok "memory: remote TLB shootdowns on CPU $CPU agree with /proc/interrupts" within "$got" "$want" $(( want / 50 + 8 ))
+if [ -d /sys/kernel/tracing/events/ipi/ipi_send_cpumask ] || [ -d /sys/kernel/debug/tracing/events/ipi/ipi_send_cpumask ]; then
+	W=$(field "$TMP/sd.out" pid)
+	ok "memory: the top IPI sender is the unmapping workload on CPU 0" \
+		[ "$(jq_ "$R" ".report.memory.tlb.senders[0] | .pid == $W and .cpu == 0 and (.callsite | test(\"^[a-z_]+\"))")" = true ]
+else
+	ok "memory: a kernel without IPI tracepoints: the report says senders are not measured" \
+		[ "$(jq_ "$R" '(.report.memory.tlb.ipis_received == null) and ([.report.memory.notes[] | select(test("ipi_send_cpu"))] | length == 1)')" = true ]
+fi
 
 got=$(jq_ "$R" "[.report.syscall.sleeps[] | select(.tid == $S) | .count] | add // 0")
 ok "syscall: all $N nanosleeps are seen ($got)" [ "$got" = "$N" ]
