@@ -40,7 +40,9 @@ field() { sed -n "s/.*$2=\([0-9]*\).*/\1/p" "$1"; }
 
 # --- futex ping-pong ------------------------------------------------------------
 # pingpong OUT: the ping-pong traced with --pid (its pid in W), another
-# process making syscalls beside it; the workload's report in OUT.out
+# process making syscalls beside it; the workload's report in OUT.out. When
+# bpftrace is there, it times the same waits in the kernel, from the futex
+# syscall's own entry and exit tracepoints, in 100 ns steps (OUT.bt)
 pingpong() {
 	rm -f "$TMP/go"; mkfifo "$TMP/go"
 	GO_FIFO="$TMP/go" "$WL/sync" futex 100000 "$CPU" >"$1.out" &
@@ -48,18 +50,34 @@ pingpong() {
 	bg_pids="$bg_pids $W"
 	bg "$WL/sleeper" 0 1000 100000	# another process making syscalls: must not show
 	O=$BG
+	B=
+	if command -v bpftrace >/dev/null; then
+		bpftrace -e "tracepoint:syscalls:sys_enter_futex /pid == $W && (args->op & 127) == 0/ { @s[tid] = nsecs; }
+			tracepoint:syscalls:sys_exit_futex /@s[tid]/ { if (args->ret == 0) { @w[(nsecs - @s[tid]) / 100] = count(); } delete(@s[tid]); }" \
+			>"$1.bt" 2>&1 &
+		B=$!
+		bg_pids="$bg_pids $B"
+		wait_for "$1.bt" "Attaching" 60 || diag "bpftrace never attached"
+	fi
 	traced "$1" "$W"
 	wait "$W"
 	kill -INT "$L"
 	wait "$L"
 	rc=$?
+	[ -n "$B" ] && { kill -INT "$B"; wait "$B"; }
 	kill "$O" 2>/dev/null
 	diag "workload: $(cat "$1.out")"
 	diag "traced: $(jq -c '.syscall.futex | {waits, eagain, p50: .wait_ns.p50, p99: .wait_ns.p99}' "$1")"
 }
+# bt_pct FILE P: the P-th percentile (by rank) of bpftrace's 100 ns steps, in ns
+bt_pct() {
+	sed -n 's/^@w\[\([0-9]*\)\]: \([0-9]*\)$/\1 \2/p' "$1" | sort -n |
+		awk -v p="$2" '{ b[NR] = $1; c[NR] = $2; n += $2 }
+			END { r = int(n * p / 100); if (r < n * p / 100) r++
+			      for (i = 1; i <= NR; i++) { s += c[i]; if (s >= r) { print b[i] * 100 + 50; exit } } }'
+}
 pingpong "$TMP/fx.json"
 cp "$TMP/fx.json.out" "$TMP/fx.out"
-W1=$W RC1=$rc	# the tests below judge this run
 self_waits=$(field "$TMP/fx.out" waits)
 self_p50=$(field "$TMP/fx.out" p50_ns)
 self_p99=$(field "$TMP/fx.out" p99_ns)
@@ -74,23 +92,24 @@ ok "EAGAIN is counted apart" [ "$eg" -ge "$self_eg" -a "$eg" -le $((self_eg + 2)
 # probe's value is lower by up to the histogram's 6.25 % plus 2 us of entry/exit
 ok "futex wait p50 agrees with the workload's" [ "$(jq_ "$TMP/fx.json" \
 	".syscall.futex.wait_ns.p50 <= $self_p50 * 1.0625 and .syscall.futex.wait_ns.p50 >= $self_p50 * 0.9375 - 2000")" = true ]
-# at the tail, the workload's clock also catches delays outside the syscall
-# (an interrupt or preemption between its clock read and the syscall): 20 %.
-# A host that steals time in bursts can push the workload's own tail past
-# that: one more run then decides.
-p99_ok() {	# p99_ok JSON SELF_P99
-	[ "$(jq_ "$1" ".syscall.futex.wait_ns.p99 <= $2 * 1.0625 and .syscall.futex.wait_ns.p99 >= $2 * 0.8 - 2000")" = true ]
-}
-if ! p99_ok "$TMP/fx.json" "$self_p99"; then
-	diag "p99 apart (workload $self_p99 ns): once more"
-	pingpong "$TMP/fx2.json"
-	self_p99=$(field "$TMP/fx2.json.out" p99_ns)
-	cp "$TMP/fx2.json" "$TMP/p99.json"
+# At the tail the workload's clock is no oracle from below: whatever delays a
+# thread between its clock read and the syscall (an interrupt, a hypervisor's
+# work on the switch to user mode: a few in a hundred waits on some hosts)
+# lands in its p99 and not in the kernel's. It still bounds the probe from
+# above; bpftrace, timing the same waits in the kernel, pins it from both sides
+# (the histogram's 6.25 % and its own 100 ns steps apart)
+ok "futex wait p99 is within the workload's own" \
+	[ "$(jq_ "$TMP/fx.json" ".syscall.futex.wait_ns.p99 <= $self_p99 * 1.0625")" = true ]
+if command -v bpftrace >/dev/null; then
+	bt_p99=$(bt_pct "$TMP/fx.json.bt" 99)
+	diag "bpftrace: p50 $(bt_pct "$TMP/fx.json.bt" 50) ns, p99 $bt_p99 ns"
+	r=false
+	[ -n "$bt_p99" ] && [ "$(jq_ "$TMP/fx.json" ".syscall.futex.wait_ns.p99 |
+		. <= $bt_p99 * 1.0625 + 100 and . >= $bt_p99 * 0.9375 - 100")" = true ] && r=true
+	ok "futex wait p99 agrees with bpftrace's timing of the same waits" $r
 else
-	cp "$TMP/fx.json" "$TMP/p99.json"
+	ok "bpftrace for the futex p99 oracle" [ "${CI:-}" != true ]
 fi
-ok "futex wait p99 agrees with the workload's" p99_ok "$TMP/p99.json" "$self_p99"
-W=$W1 rc=$RC1
 ok "wakes are counted separately" [ "$(jq_ "$TMP/fx.json" '.syscall.futex.wakes >= 100000')" = true ]
 ok "the two player threads, which exited before the run ended, are reported" \
 	[ "$(jq_ "$TMP/fx.json" "[.syscall.futex.per_thread[] | select(.pid == $W and .waits > 10000)] | length")" = 2 ]
