@@ -42,7 +42,7 @@ field() { sed -n "s/.*$2=\([0-9]*\).*/\1/p" "$1"; }
 # pingpong OUT: the ping-pong traced with --pid (its pid in W), another
 # process making syscalls beside it; the workload's report in OUT.out. When
 # bpftrace is there, it times the same waits in the kernel, from the futex
-# syscall's own entry and exit tracepoints, in 100 ns steps (OUT.bt)
+# syscall's own entry and exit tracepoints, in 100 ns steps up to 400 us (OUT.bt)
 pingpong() {
 	rm -f "$TMP/go"; mkfifo "$TMP/go"
 	GO_FIFO="$TMP/go" "$WL/sync" futex 100000 "$CPU" >"$1.out" &
@@ -52,8 +52,12 @@ pingpong() {
 	O=$BG
 	B=
 	if command -v bpftrace >/dev/null; then
+		# a map holds 4096 keys: waits of 400 us and more share the last
+		# step, so none is dropped and every rank is right
 		bpftrace -e "tracepoint:syscalls:sys_enter_futex /pid == $W && (args->op & 127) == 0/ { @s[tid] = nsecs; }
-			tracepoint:syscalls:sys_exit_futex /@s[tid]/ { if (args->ret == 0) { @w[(nsecs - @s[tid]) / 100] = count(); } delete(@s[tid]); }" \
+			tracepoint:syscalls:sys_exit_futex /@s[tid]/ { if (args->ret == 0) {
+				\$b = (nsecs - @s[tid]) / 100; if (\$b > 4000) { \$b = 4000; } @w[\$b] = count(); }
+			delete(@s[tid]); }" \
 			>"$1.bt" 2>&1 &
 		B=$!
 		bg_pids="$bg_pids $B"
@@ -76,6 +80,11 @@ bt_pct() {
 			END { r = int(n * p / 100); if (r < n * p / 100) r++
 			      for (i = 1; i <= NR; i++) { s += c[i]; if (s >= r) { print b[i] * 100 + 50; exit } } }'
 }
+# bt_below FILE NS: the share (in 1/10000) of bpftrace's waits shorter than NS
+bt_below() {
+	sed -n 's/^@w\[\([0-9]*\)\]: \([0-9]*\)$/\1 \2/p' "$1" |
+		awk -v v="$2" '{ n += $2; if ($1 * 100 + 50 < v) s += $2 } END { printf "%d\n", n ? 10000 * s / n : 0 }'
+}
 pingpong "$TMP/fx.json"
 cp "$TMP/fx.json.out" "$TMP/fx.out"
 self_waits=$(field "$TMP/fx.out" waits)
@@ -96,16 +105,20 @@ ok "futex wait p50 agrees with the workload's" [ "$(jq_ "$TMP/fx.json" \
 # thread between its clock read and the syscall (an interrupt, a hypervisor's
 # work on the switch to user mode: a few in a hundred waits on some hosts)
 # lands in its p99 and not in the kernel's. It still bounds the probe from
-# above; bpftrace, timing the same waits in the kernel, pins it from both sides
-# (the histogram's 6.25 % and its own 100 ns steps apart)
+# above. bpftrace times the same waits in the kernel; the tail is thin there,
+# where a preemption between two tools' probes on one tracepoint (they run
+# preemptible on new kernels) moves a value far for a rank moved little, so
+# the check is by rank: the tool's p99, give or take its histogram's 6.25 %,
+# brackets the 99th percentile of bpftrace's waits within 0.1 % of them
 ok "futex wait p99 is within the workload's own" \
 	[ "$(jq_ "$TMP/fx.json" ".syscall.futex.wait_ns.p99 <= $self_p99 * 1.0625")" = true ]
 if command -v bpftrace >/dev/null; then
-	bt_p99=$(bt_pct "$TMP/fx.json.bt" 99)
-	diag "bpftrace: p50 $(bt_pct "$TMP/fx.json.bt" 50) ns, p99 $bt_p99 ns"
-	r=false
-	[ -n "$bt_p99" ] && [ "$(jq_ "$TMP/fx.json" ".syscall.futex.wait_ns.p99 |
-		. <= $bt_p99 * 1.0625 + 100 and . >= $bt_p99 * 0.9375 - 100")" = true ] && r=true
+	p99=$(jq_ "$TMP/fx.json" '.syscall.futex.wait_ns.p99 | floor')
+	lo=$(bt_below "$TMP/fx.json.bt" $((p99 * 15 / 16 - 100)))
+	hi=$(bt_below "$TMP/fx.json.bt" $((p99 * 17 / 16 + 100)))
+	diag "bpftrace: p50 $(bt_pct "$TMP/fx.json.bt" 50) ns, p99 $(bt_pct "$TMP/fx.json.bt" 99) ns;" \
+		"below our p99 -6.25 %: $lo, below +6.25 %: $hi (in 1/10000)"
+	r=false; [ "$lo" -le 9910 ] && [ "$hi" -ge 9890 ] && r=true
 	ok "futex wait p99 agrees with bpftrace's timing of the same waits" $r
 else
 	ok "bpftrace for the futex p99 oracle" [ "${CI:-}" != true ]
