@@ -235,12 +235,34 @@ void	 ls_report_summarize(struct ls_report *r);
 void	 ls_report_free(struct ls_report *r);
 
 /* profile.c: stacks and the wall-clock time in each, per thread */
+/* a file mapped executable in a profiled process: pprof's mapping */
+struct ls_pmap {
+	char		*path;
+	uint64_t	 start, limit, offset;	/* in the process; offset in the file */
+	char		 build_id[41];		/* hex, "" when the file has none */
+	bool		 main;			/* the process's own executable */
+};
+/* where a frame's code is: an address in a mapping (map -1: kernel or unknown) */
+struct ls_ploc {
+	int		 map;
+	uint64_t	 addr;
+};
+/*
+ * Stacks merge by frame names (the flame graphs' view); each distinct set of
+ * addresses under one merged stack is kept apart, for pprof's line views.
+ */
+struct ls_pvariant {
+	struct ls_ploc	*locs;		/* as the frames, root first */
+	uint64_t	 ns;
+};
 struct ls_psample {
 	int		*frames;	/* frame name indices, root first; [0] is the state marker */
 	int		 nframes;
 	bool		 running;	/* on CPU (sampled) rather than blocked */
 	uint64_t	 ns;		/* wall-clock time */
 	uint64_t	 count;		/* samples or blocks */
+	int		 nvariants;	/* of ns, the part known address by address */
+	struct ls_pvariant *variants;
 };
 struct ls_pthread {
 	uint32_t	 tid, pid;
@@ -260,12 +282,18 @@ struct ls_profile {
 	int		*htab, hcap;	/* name -> index */
 	bool		 no_thread_root;	/* folded: stacks without the "comm-tid" root */
 	const char	*unit;	/* of the values: NULL for nanoseconds, "none" for cents */
+	int		 nmaps;
+	struct ls_pmap	*maps;
 };
 struct ls_profile *ls_profile_new(uint64_t period_ns);
 int	 ls_profile_frame(struct ls_profile *p, const char *name);
 struct ls_pthread *ls_profile_thread(struct ls_profile *p, uint32_t tid, uint32_t pid, const char *comm);
 void	 ls_profile_add(struct ls_pthread *t, const int *frames, int n, uint64_t ns, uint64_t count,
 	    bool running);
+void	 ls_profile_add_at(struct ls_pthread *t, const int *frames, const struct ls_ploc *locs, int n,
+	    uint64_t ns, uint64_t count, bool running);
+int	 ls_profile_map(struct ls_profile *p, const char *path, uint64_t start, uint64_t limit,
+	    uint64_t offset, bool main);
 void	 ls_profile_sort(struct ls_profile *p);
 void	 ls_profile_free(struct ls_profile *p);
 

@@ -10,10 +10,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bcc/bcc_common.h>
 #include <bcc/bcc_syms.h>
@@ -25,9 +27,20 @@
 
 #define WC_MAX_PROCS 4096
 
+/* a file mapped executable, from /proc/PID/maps: pprof's mappings */
+struct wc_vma {
+	uint64_t start, end, off;
+	char	*path;
+	const struct ls_profile *pf;	/* the profile map indexes, NULL until a frame uses it */
+	int	 map;
+};
+
 struct wc_proc {
 	uint32_t pid;
 	void	*syms;	/* bcc symcache, made while the process lived */
+	char	*exe;	/* /proc/PID/exe, read then too */
+	int	 nvmas;
+	struct wc_vma *vmas;
 };
 
 struct wc_priv {
@@ -179,16 +192,70 @@ static int wc_prepare(struct ls_probe *p, const struct ls_run *r, char *err, siz
 	return 0;
 }
 
-static void *proc_syms(struct wc_priv *wp, uint32_t pid, bool create)
+/* read_vmas - the files pr's process maps executable, and its executable's path */
+static void read_vmas(struct wc_proc *pr)
 {
+	char path[64], line[4096 + 128], exe[4096];
+	FILE *f;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", pr->pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	pr->exe = n > 0 ? ls_strdup_printf("%.*s", (int)n, exe) : NULL;
+	snprintf(path, sizeof(path), "/proc/%u/maps", pr->pid);
+	if (!(f = fopen(path, "re")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a, b, off;
+		char perms[8];
+		int at = 0;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &a, &b, perms, &off, &at) != 4 ||
+		    !at || perms[2] != 'x' || line[at] != '/')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		pr->vmas = ls_xrealloc(pr->vmas, (pr->nvmas + 1) * sizeof(*pr->vmas));
+		pr->vmas[pr->nvmas++] = (struct wc_vma){ a, b, off, ls_xstrdup(line + at), NULL, -1 };
+	}
+	fclose(f);
+}
+
+static struct wc_proc *proc_of(struct wc_priv *wp, uint32_t pid, bool create)
+{
+	struct wc_proc *pr;
+
 	for (int i = 0; i < wp->nprocs; i++)
 		if (wp->procs[i].pid == pid)
-			return wp->procs[i].syms;
+			return &wp->procs[i];
 	if (!create || wp->nprocs == WC_MAX_PROCS)
 		return NULL;
-	wp->procs[wp->nprocs].pid = pid;
-	wp->procs[wp->nprocs].syms = bcc_symcache_new((int)pid, NULL);
-	return wp->procs[wp->nprocs++].syms;
+	pr = &wp->procs[wp->nprocs++];
+	pr->pid = pid;
+	pr->syms = bcc_symcache_new((int)pid, NULL);
+	read_vmas(pr);
+	return pr;
+}
+
+/*
+ * user_loc - where the code at ip is: its mapping in the profile and the
+ * address; a caller's return address less one, so a line view names the
+ * call and not the line after it
+ */
+static struct ls_ploc user_loc(struct ls_profile *pf, struct wc_proc *pr, uint64_t ip, bool caller)
+{
+	for (int i = 0; pr && i < pr->nvmas; i++) {
+		struct wc_vma *v = &pr->vmas[i];
+
+		if (ip < v->start || ip >= v->end)
+			continue;
+		if (v->pf != pf) {
+			v->pf = pf;
+			v->map = ls_profile_map(pf, v->path, v->start, v->end, v->off,
+			    pr->exe && !strcmp(pr->exe, v->path));
+		}
+		return (struct ls_ploc){ v->map, caller ? ip - 1 : ip };
+	}
+	return (struct ls_ploc){ -1, 0 };
 }
 
 struct kv_time {
@@ -215,11 +282,14 @@ static void wc_tick(struct ls_probe *p, const struct ls_run *r)
 	while (bpf_get_next_key(fd, first ? NULL : &key, &next) == 0) {
 		first = false;
 		key = next;
-		proc_syms(wp, key.tgid, true);
+		proc_of(wp, key.tgid, true);
 	}
 }
 
-/* user_frame - "symbol", or "[unknown] (module+0xoff)" */
+/*
+ * user_frame - "symbol", or "[unknown] module+0xoff": no parentheses, which
+ * pprof would take for a parameter list and cut
+ */
 static void user_frame(void *syms, uint64_t ip, char *buf, size_t len)
 {
 	struct bcc_symbol sym;
@@ -229,14 +299,14 @@ static void user_frame(void *syms, uint64_t ip, char *buf, size_t len)
 		snprintf(buf, len, "%s", sym.demangle_name);
 		bcc_symbol_free_demangle_name(&sym);
 	} else if (sym.module && strstr(sym.module, "[vdso]")) {
-		snprintf(buf, len, "[unknown] ([vdso])");	/* no symbols: one frame for all of it */
+		snprintf(buf, len, "[vdso]");	/* no symbols: one frame for all of it */
 	} else if (sym.module) {
 		const char *base = strrchr(sym.module, '/');
 
-		snprintf(buf, len, "[unknown] (%s+0x%llx)", base ? base + 1 : sym.module,
+		snprintf(buf, len, "[unknown] %s+0x%llx", base ? base + 1 : sym.module,
 		    (unsigned long long)sym.offset);
 	} else {
-		snprintf(buf, len, "[unknown] (0x%llx)", (unsigned long long)ip);
+		snprintf(buf, len, "[unknown] 0x%llx", (unsigned long long)ip);
 	}
 }
 
@@ -260,7 +330,7 @@ static bool stack_root(const char *name)
  * the kernel stack (suffixed _[k], as flamegraph.pl colours them)
  */
 static int build_stack(struct ls_probe *p, struct ls_profile *pf, const struct wc_key *k,
-    int *frames, int max)
+    int *frames, struct ls_ploc *locs, int max)
 {
 	struct wc_priv *wp = p->priv;
 	int fd = ls_probe_table_fd(p, "wc_stacks"), n = 0;
@@ -275,8 +345,11 @@ static int build_stack(struct ls_probe *p, struct ls_profile *pf, const struct w
 		snprintf(name, sizeof(name), "[blocked: %s]", k->state < WC_NR_STATES ?
 		    wp->states[k->state] : "?");
 	frames[n++] = ls_profile_frame(pf, name);
+	for (int i = 0; i < max; i++)
+		locs[i] = (struct ls_ploc){ -1, 0 };
 	if (uid >= 0 && bpf_lookup_elem(fd, &uid, ips) == 0) {
-		void *syms = proc_syms(wp, k->tgid, true);
+		struct wc_proc *pr = proc_of(wp, k->tgid, true);
+		void *syms = pr ? pr->syms : NULL;
 		char root[512];
 
 		for (depth = 0; depth < WC_MAX_DEPTH && ips[depth]; depth++)
@@ -286,6 +359,7 @@ static int build_stack(struct ls_probe *p, struct ls_profile *pf, const struct w
 			frames[n++] = ls_profile_frame(pf, "[truncated: no frame pointers?]");
 		for (int i = depth - 1; i >= 0 && n < max; i--) {
 			user_frame(syms, ips[i], name, sizeof(name));
+			locs[n] = user_loc(pf, pr, ips[i], i > 0);
 			frames[n++] = ls_profile_frame(pf, name);
 		}
 	} else if (k->ustack != -WC_EFAULT) {
@@ -302,7 +376,7 @@ static int build_stack(struct ls_probe *p, struct ls_profile *pf, const struct w
 			if (wp->ksyms && bcc_symcache_resolve_no_demangle(wp->ksyms, ips[i], &sym) == 0)
 				snprintf(name, sizeof(name), "%s_[k]", sym.name);
 			else
-				snprintf(name, sizeof(name), "[unknown] (0x%llx)_[k]", (unsigned long long)ips[i]);
+				snprintf(name, sizeof(name), "[unknown] 0x%llx_[k]", (unsigned long long)ips[i]);
 			frames[n++] = ls_profile_frame(pf, name);
 		}
 	} else if (k->kstack != -WC_EFAULT) {
@@ -390,6 +464,7 @@ static int wc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 	const struct wc_opts *wo = ls_module_opts(r->opts, p->ops);
 	struct ls_profile *pf = ls_profile_new(1000000000ULL / wo->frequency);
 	int n, frames[2 * WC_MAX_DEPTH + 4];
+	struct ls_ploc locs[2 * WC_MAX_DEPTH + 4];
 	struct kv_time *kv = ls_probe_read_hash(p, "wc_time", sizeof(*kv), offsetof(struct kv_time, v), &n);
 
 	if (ls_probe_sum_percpu(p, "wc_counters", 0, &c, sizeof(c)) < 0 || !kv) {
@@ -403,9 +478,10 @@ static int wc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 		char comm[WC_COMM_LEN + 1];
 		struct ls_pthread *t = ls_profile_thread(pf, kv[i].k.tid, kv[i].k.tgid,
 		    ls_comm(comm, kv[i].v.comm, WC_COMM_LEN));
-		int nf = build_stack(p, pf, &kv[i].k, frames, (int)(sizeof(frames) / sizeof(frames[0])));
+		int nf = build_stack(p, pf, &kv[i].k, frames, locs, (int)(sizeof(frames) / sizeof(frames[0])));
 
-		ls_profile_add(t, frames, nf, kv[i].v.ns, kv[i].v.count, kv[i].k.state == WC_ST_RUNNING);
+		ls_profile_add_at(t, frames, locs, nf, kv[i].v.ns, kv[i].v.count,
+		    kv[i].k.state == WC_ST_RUNNING);
 	}
 	free(kv);
 	ls_profile_sort(pf);
@@ -453,9 +529,16 @@ static void wc_cleanup(struct ls_probe *p)
 
 	if (!wp)
 		return;
-	for (int i = 0; i < wp->nprocs; i++)
-		if (wp->procs[i].syms)
-			bcc_free_symcache(wp->procs[i].syms, (int)wp->procs[i].pid);
+	for (int i = 0; i < wp->nprocs; i++) {
+		struct wc_proc *pr = &wp->procs[i];
+
+		if (pr->syms)
+			bcc_free_symcache(pr->syms, (int)pr->pid);
+		for (int v = 0; v < pr->nvmas; v++)
+			free(pr->vmas[v].path);
+		free(pr->vmas);
+		free(pr->exe);
+	}
 	if (wp->ksyms)
 		bcc_free_symcache(wp->ksyms, -1);
 }

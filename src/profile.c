@@ -3,13 +3,17 @@
  * profile.c - the neutral profile model: per thread, stacks of frame names
  * (root first) with the wall-clock time spent in each. A module fills it
  * (mod-wallclock.c); render-profile.c writes it as folded stacks, pprof,
- * speedscope or Chrome trace events. Frame names are interned once.
+ * speedscope or Chrome trace events. Frame names are interned once; where
+ * a frame's code is (mapping and address) is kept beside, for pprof.
  */
 
 #include "config.h"
 
+#include <fcntl.h>
+#include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "latencyscope.h"
 
@@ -97,36 +101,127 @@ struct ls_pthread *ls_profile_thread(struct ls_profile *p, uint32_t tid, uint32_
 	return t;
 }
 
-/*
- * ls_profile_add - ns of wall-clock time in a stack (root first; frames[0]
- * is the state marker); equal stacks of a thread are merged
- */
-void ls_profile_add(struct ls_pthread *t, const int *frames, int n, uint64_t ns, uint64_t count,
-    bool running)
+static bool same_locs(const struct ls_ploc *a, const struct ls_ploc *b, int n)
 {
-	struct ls_psample *s;
+	for (int i = 0; i < n; i++)	/* field by field: the struct has padding */
+		if (a[i].map != b[i].map || a[i].addr != b[i].addr)
+			return false;
+	return true;
+}
 
-	for (int i = 0; i < t->nsamples; i++) {
-		s = &t->samples[i];
-		if (s->nframes == n && s->running == running && !memcmp(s->frames, frames, n * sizeof(int))) {
-			s->ns += ns;
-			s->count += count;
-			goto total;
+/* add_variant - ns at these addresses under sample s: merged with an equal set */
+static void add_variant(struct ls_psample *s, const struct ls_ploc *locs, uint64_t ns)
+{
+	struct ls_pvariant *v;
+
+	for (int i = 0; i < s->nvariants; i++) {
+		v = &s->variants[i];
+		if (same_locs(v->locs, locs, s->nframes)) {
+			v->ns += ns;
+			return;
 		}
 	}
-	t->samples = ls_xrealloc(t->samples, (t->nsamples + 1) * sizeof(*t->samples));
-	s = &t->samples[t->nsamples++];
-	s->frames = ls_xrealloc(NULL, n * sizeof(int));
-	memcpy(s->frames, frames, n * sizeof(int));
-	s->nframes = n;
-	s->ns = ns;
-	s->count = count;
-	s->running = running;
-total:
+	s->variants = ls_xrealloc(s->variants, (s->nvariants + 1) * sizeof(*s->variants));
+	v = &s->variants[s->nvariants++];
+	v->locs = ls_xrealloc(NULL, s->nframes * sizeof(*locs));
+	memcpy(v->locs, locs, s->nframes * sizeof(*locs));
+	v->ns = ns;
+}
+
+/*
+ * ls_profile_add_at - ns of wall-clock time in a stack (root first; frames[0]
+ * is the state marker), with where each frame's code is when locs is not
+ * NULL; equal stacks of a thread are merged by name
+ */
+void ls_profile_add_at(struct ls_pthread *t, const int *frames, const struct ls_ploc *locs, int n,
+    uint64_t ns, uint64_t count, bool running)
+{
+	struct ls_psample *s = NULL;
+
+	for (int i = 0; i < t->nsamples && !s; i++)
+		if (t->samples[i].nframes == n && t->samples[i].running == running &&
+		    !memcmp(t->samples[i].frames, frames, n * sizeof(int)))
+			s = &t->samples[i];
+	if (!s) {
+		t->samples = ls_xrealloc(t->samples, (t->nsamples + 1) * sizeof(*t->samples));
+		s = &t->samples[t->nsamples++];
+		memset(s, 0, sizeof(*s));
+		s->frames = ls_xrealloc(NULL, n * sizeof(int));
+		memcpy(s->frames, frames, n * sizeof(int));
+		s->nframes = n;
+		s->running = running;
+	}
+	s->ns += ns;
+	s->count += count;
+	if (locs)
+		add_variant(s, locs, ns);
 	if (running)
 		t->on_ns += ns;
 	else
 		t->off_ns += ns;
+}
+
+void ls_profile_add(struct ls_pthread *t, const int *frames, int n, uint64_t ns, uint64_t count,
+    bool running)
+{
+	ls_profile_add_at(t, frames, NULL, n, ns, count, running);
+}
+
+/* build_id - the GNU build id note of an ELF file, in hex; "" without one */
+static void build_id(const char *path, char *hex, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *e;
+	Elf_Scn *scn = NULL;
+
+	hex[0] = '\0';
+	if (fd < 0)
+		return;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	while (e && !hex[0] && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		GElf_Nhdr nh;
+		Elf_Data *d;
+		size_t off = 0, noff, doff;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE || !(d = elf_getdata(scn, NULL)))
+			continue;
+		while (!hex[0] && (off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
+			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+			    memcmp((char *)d->d_buf + noff, "GNU", 4) || nh.n_descsz * 2 >= len)
+				continue;
+			for (size_t i = 0; i < nh.n_descsz; i++)
+				snprintf(hex + 2 * i, 3, "%02x", ((unsigned char *)d->d_buf)[doff + i]);
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+}
+
+/*
+ * ls_profile_map - the index of a process's executable mapping of path at
+ * start, added (with the file's build id) on first use
+ */
+int ls_profile_map(struct ls_profile *p, const char *path, uint64_t start, uint64_t limit,
+    uint64_t offset, bool main)
+{
+	struct ls_pmap *m;
+
+	for (int i = 0; i < p->nmaps; i++)
+		if (p->maps[i].start == start && !strcmp(p->maps[i].path, path))
+			return i;
+	p->maps = ls_xrealloc(p->maps, (p->nmaps + 1) * sizeof(*p->maps));
+	m = &p->maps[p->nmaps];
+	memset(m, 0, sizeof(*m));
+	m->path = ls_xstrdup(path);
+	m->start = start;
+	m->limit = limit;
+	m->offset = offset;
+	m->main = main;
+	build_id(path, m->build_id, sizeof(m->build_id));
+	return p->nmaps++;
 }
 
 static int cmp_sample(const void *a, const void *b)
@@ -159,10 +254,19 @@ void ls_profile_free(struct ls_profile *p)
 	for (int i = 0; i < p->nframes; i++)
 		free(p->frames[i]);
 	for (int i = 0; i < p->nthreads; i++) {
-		for (int k = 0; k < p->threads[i].nsamples; k++)
-			free(p->threads[i].samples[k].frames);
+		for (int k = 0; k < p->threads[i].nsamples; k++) {
+			struct ls_psample *sm = &p->threads[i].samples[k];
+
+			for (int v = 0; v < sm->nvariants; v++)
+				free(sm->variants[v].locs);
+			free(sm->variants);
+			free(sm->frames);
+		}
 		free(p->threads[i].samples);
 	}
+	for (int i = 0; i < p->nmaps; i++)
+		free(p->maps[i].path);
+	free(p->maps);
 	free(p->threads);
 	free(p->frames);
 	free(p->htab);

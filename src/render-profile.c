@@ -208,125 +208,247 @@ static int gzip_write(FILE *f, const uint8_t *data, size_t len)
 	return rc == Z_STREAM_END ? 0 : -1;
 }
 
+/* the profile being built: its string table, locations by address, samples */
+struct pprof {
+	Perftools__Profiles__Profile pr;
+	struct strtab	 st;
+	size_t		 base;		/* string id of frame name 0 */
+	uint64_t	*map_id;	/* profile map index -> pprof mapping id */
+	size_t		*lhash, lcap;	/* address locations: (frame, map, addr) -> location id */
+};
+
+/*
+ * pprof_mappings - one per executable file mapping a frame was found in, the
+ * processes' own executables first: pprof takes the first as the main binary
+ */
+static void pprof_mappings(struct pprof *pp, const struct ls_profile *p)
+{
+	Perftools__Profiles__Profile *pr = &pp->pr;
+
+	pp->map_id = ls_xcalloc(p->nmaps ? p->nmaps : 1, sizeof(*pp->map_id));
+	pr->mapping = ls_xcalloc(p->nmaps ? p->nmaps : 1, sizeof(*pr->mapping));
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < p->nmaps; i++) {
+			const struct ls_pmap *m = &p->maps[i];
+			Perftools__Profiles__Mapping *pm;
+
+			if (m->main != (pass == 0))
+				continue;
+			pm = ls_xcalloc(1, sizeof(*pm));
+			perftools__profiles__mapping__init(pm);
+			pm->id = pr->n_mapping + 1;
+			pm->memory_start = m->start;
+			pm->memory_limit = m->limit;
+			pm->file_offset = m->offset;
+			pm->filename = str_id(&pp->st, m->path);
+			pm->build_id = str_id(&pp->st, m->build_id);
+			/* has_functions stays false although the locations name theirs:
+			 * pprof then reads functions, files and lines from the binary when
+			 * it finds it, and keeps these names when it does not */
+			pp->map_id[i] = pm->id;
+			pr->mapping[pr->n_mapping++] = pm;
+		}
+	}
+}
+
+static Perftools__Profiles__Location *new_location(struct pprof *pp, int frame, uint64_t mapping,
+    uint64_t addr)
+{
+	Perftools__Profiles__Location *lo = ls_xcalloc(1, sizeof(*lo));
+	Perftools__Profiles__Line *ln = ls_xcalloc(1, sizeof(*ln));
+
+	perftools__profiles__location__init(lo);
+	perftools__profiles__line__init(ln);
+	ln->function_id = frame + 1;
+	lo->id = pp->pr.n_location + 1;
+	lo->mapping_id = mapping;
+	lo->address = addr;
+	lo->n_line = 1;
+	lo->line = ls_xcalloc(1, sizeof(*lo->line));
+	lo->line[0] = ln;
+	return lo;
+}
+
+/* location_id - a frame's location: by name alone (ids 1..nframes), or at an address */
+static uint64_t location_id(struct pprof *pp, int frame, const struct ls_ploc *l)
+{
+	Perftools__Profiles__Profile *pr = &pp->pr;
+	uint64_t h, mapping;
+	size_t i;
+
+	if (!l || l->map < 0)
+		return (uint64_t)frame + 1;
+	mapping = pp->map_id[l->map];
+	if (pr->n_location * 2 >= pp->lcap) {	/* grow and rehash */
+		size_t ncap = pp->lcap ? pp->lcap * 2 : 1024;
+		size_t *nh = ls_xcalloc(ncap, sizeof(*nh));
+
+		for (size_t k = 0; k < pp->lcap; k++) {
+			Perftools__Profiles__Location *lo;
+
+			if (!pp->lhash[k])
+				continue;
+			lo = pr->location[pp->lhash[k] - 1];
+			h = (lo->address * 0x9e3779b97f4a7c15ULL) ^ lo->line[0]->function_id;
+			for (i = h & (ncap - 1); nh[i]; i = (i + 1) & (ncap - 1))
+				;
+			nh[i] = pp->lhash[k];
+		}
+		free(pp->lhash);
+		pp->lhash = nh;
+		pp->lcap = ncap;
+	}
+	h = (l->addr * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)(frame + 1);
+	for (i = h & (pp->lcap - 1); pp->lhash[i]; i = (i + 1) & (pp->lcap - 1)) {
+		Perftools__Profiles__Location *lo = pr->location[pp->lhash[i] - 1];
+
+		if (lo->address == l->addr && lo->mapping_id == mapping &&
+		    lo->line[0]->function_id == (uint64_t)frame + 1)
+			return lo->id;
+	}
+	pr->location = ls_xrealloc(pr->location, (pr->n_location + 1) * sizeof(*pr->location));
+	pr->location[pr->n_location] = new_location(pp, frame, mapping, l->addr);
+	pp->lhash[i] = ++pr->n_location;
+	return pr->n_location;
+}
+/* pprof_sample - one sample: a stack's locations (leaf first), its time, its thread's labels */
+static void pprof_sample(struct pprof *pp, const struct ls_pthread *t, int64_t comm,
+    const struct ls_psample *s, const struct ls_ploc *locs, uint64_t ns)
+{
+	Perftools__Profiles__Profile *pr = &pp->pr;
+	Perftools__Profiles__Sample *sm = ls_xcalloc(1, sizeof(*sm));
+
+	perftools__profiles__sample__init(sm);
+	sm->n_location_id = s->nframes;
+	sm->location_id = ls_xcalloc(s->nframes ? s->nframes : 1, sizeof(uint64_t));
+	for (int j = 0; j < s->nframes; j++) {
+		int fi = s->nframes - 1 - j;
+
+		sm->location_id[j] = location_id(pp, s->frames[fi], locs ? &locs[fi] : NULL);
+	}
+	sm->n_value = 3;
+	sm->value = ls_xcalloc(3, sizeof(int64_t));
+	sm->value[0] = (int64_t)ns;
+	sm->value[1] = s->running ? (int64_t)ns : 0;
+	sm->value[2] = s->running ? 0 : (int64_t)ns;
+	sm->n_label = 4;
+	sm->label = ls_xcalloc(4, sizeof(*sm->label));
+	sm->label[0] = label(&pp->st, "thread", NULL, t->tid);
+	sm->label[1] = label(&pp->st, "pid", NULL, t->pid);
+	sm->label[2] = label(&pp->st, "comm", NULL, 0);
+	sm->label[2]->str = comm;
+	sm->label[3] = label(&pp->st, "state", NULL, 0);
+	sm->label[3]->str = (int64_t)(pp->base + s->frames[0]);
+	pr->sample = ls_xrealloc(pr->sample, (pr->n_sample + 1) * sizeof(*pr->sample));
+	pr->sample[pr->n_sample++] = sm;
+}
+
+/* pprof_free - what the profile holds and was built here (its strings are the model's) */
+static void pprof_free(struct pprof *pp)
+{
+	Perftools__Profiles__Profile *pr = &pp->pr;
+
+	free(pp->st.s);
+	for (size_t i = 0; i < pr->n_sample; i++) {
+		for (size_t j = 0; j < pr->sample[i]->n_label; j++)
+			free(pr->sample[i]->label[j]);
+		free(pr->sample[i]->label);
+		free(pr->sample[i]->location_id);
+		free(pr->sample[i]->value);
+		free(pr->sample[i]);
+	}
+	free(pr->sample);
+	for (size_t i = 0; i < pr->n_location; i++) {
+		free(pr->location[i]->line[0]);
+		free(pr->location[i]->line);
+		free(pr->location[i]);
+	}
+	free(pr->location);
+	for (size_t i = 0; i < pr->n_function; i++)
+		free(pr->function[i]);
+	free(pr->function);
+	for (size_t i = 0; i < pr->n_mapping; i++)
+		free(pr->mapping[i]);
+	free(pr->mapping);
+	for (size_t i = 0; i < pr->n_sample_type; i++)
+		free(pr->sample_type[i]);
+	free(pr->sample_type);
+	free(pr->period_type);
+	free(pp->map_id);
+	free(pp->lhash);
+}
+
 /*
  * ls_render_pprof - profile.proto, gzipped: sample types wall (the default
- * view), cpu and offcpu (nanoseconds); a location and function per frame name; labels
- * for the thread, its process, name and state
+ * view), cpu and offcpu (nanoseconds); a function per frame name; a
+ * location per frame name, or per address in a mapping where the stack
+ * walk gave one; labels for the thread, its process, name and state
  */
 int ls_render_pprof(FILE *f, const struct ls_profile *p)
 {
-	Perftools__Profiles__Profile pr = PERFTOOLS__PROFILES__PROFILE__INIT;
-	struct strtab st = { 0 };
-	size_t nsamples = 0, si = 0, len, base;
+	struct pprof pp = { .pr = PERFTOOLS__PROFILES__PROFILE__INIT };
+	Perftools__Profiles__Profile *pr = &pp.pr;
+	size_t len;
 	uint8_t *buf;
 	int rc;
 
-	str_id(&st, "");
-	pr.n_sample_type = 3;
-	pr.sample_type = ls_xcalloc(3, sizeof(*pr.sample_type));
-	pr.sample_type[0] = value_type(&st, "wall", "nanoseconds");
-	pr.sample_type[1] = value_type(&st, "cpu", "nanoseconds");
-	pr.sample_type[2] = value_type(&st, "offcpu", "nanoseconds");
-	pr.period_type = value_type(&st, "wall", "nanoseconds");
+	str_id(&pp.st, "");
+	pr->n_sample_type = 3;
+	pr->sample_type = ls_xcalloc(3, sizeof(*pr->sample_type));
+	pr->sample_type[0] = value_type(&pp.st, "wall", "nanoseconds");
+	pr->sample_type[1] = value_type(&pp.st, "cpu", "nanoseconds");
+	pr->sample_type[2] = value_type(&pp.st, "offcpu", "nanoseconds");
+	pr->period_type = value_type(&pp.st, "wall", "nanoseconds");
 	/* without it pprof opens on the last sample type (offcpu): wall is the whole story */
-	pr.default_sample_type = str_id(&st, "wall");
-	pr.period = (int64_t)p->period_ns;
-	str_id(&st, "thread");
-	str_id(&st, "pid");
-	str_id(&st, "comm");
-	str_id(&st, "state");
-	base = st.n;	/* frame names follow, in order: string id = base + index */
-	st.s = ls_xrealloc(st.s, (st.n + p->nframes) * sizeof(char *));
+	pr->default_sample_type = str_id(&pp.st, "wall");
+	pr->period = (int64_t)p->period_ns;
+	str_id(&pp.st, "thread");
+	str_id(&pp.st, "pid");
+	str_id(&pp.st, "comm");
+	str_id(&pp.st, "state");
+	pp.base = pp.st.n;	/* frame names follow, in order: string id = base + index */
+	pp.st.s = ls_xrealloc(pp.st.s, (pp.st.n + p->nframes) * sizeof(char *));
 	for (int i = 0; i < p->nframes; i++)
-		st.s[st.n++] = p->frames[i];
-	pr.time_nanos = (int64_t)p->start_real_ns;
-	pr.duration_nanos = (int64_t)p->duration_ns;
-	/* a function and a location per frame name: ids are index + 1 */
-	pr.n_function = pr.n_location = p->nframes;
-	pr.function = ls_xcalloc(p->nframes ? p->nframes : 1, sizeof(*pr.function));
-	pr.location = ls_xcalloc(p->nframes ? p->nframes : 1, sizeof(*pr.location));
+		pp.st.s[pp.st.n++] = p->frames[i];
+	pr->time_nanos = (int64_t)p->start_real_ns;
+	pr->duration_nanos = (int64_t)p->duration_ns;
+	/* a function and a name-only location per frame name: ids are index + 1 */
+	pr->function = ls_xcalloc(p->nframes ? p->nframes : 1, sizeof(*pr->function));
+	pr->location = ls_xcalloc(p->nframes ? p->nframes : 1, sizeof(*pr->location));
 	for (int i = 0; i < p->nframes; i++) {
 		Perftools__Profiles__Function *fn = ls_xcalloc(1, sizeof(*fn));
-		Perftools__Profiles__Location *lo = ls_xcalloc(1, sizeof(*lo));
-		Perftools__Profiles__Line *ln = ls_xcalloc(1, sizeof(*ln));
+
 		perftools__profiles__function__init(fn);
-		perftools__profiles__location__init(lo);
-		perftools__profiles__line__init(ln);
 		fn->id = i + 1;
-		fn->name = fn->system_name = (int64_t)(base + i);
-		ln->function_id = i + 1;
-		lo->id = i + 1;
-		lo->n_line = 1;
-		lo->line = ls_xcalloc(1, sizeof(*lo->line));
-		lo->line[0] = ln;
-		pr.function[i] = fn;
-		pr.location[i] = lo;
+		fn->name = fn->system_name = (int64_t)(pp.base + i);
+		pr->function[pr->n_function++] = fn;
+		pr->location[i] = new_location(&pp, i, 0, 0);
+		pr->n_location++;
 	}
-	for (int i = 0; i < p->nthreads; i++)
-		nsamples += p->threads[i].nsamples;
-	pr.n_sample = nsamples;
-	pr.sample = ls_xcalloc(nsamples ? nsamples : 1, sizeof(*pr.sample));
+	pprof_mappings(&pp, p);
 	for (int i = 0; i < p->nthreads; i++) {
 		const struct ls_pthread *t = &p->threads[i];
-		int64_t comm = str_id(&st, t->comm);
+		int64_t comm = str_id(&pp.st, t->comm);
 
 		for (int k = 0; k < t->nsamples; k++) {
 			const struct ls_psample *s = &t->samples[k];
-			Perftools__Profiles__Sample *sm = ls_xcalloc(1, sizeof(*sm));
+			uint64_t rest = s->ns;
 
-			perftools__profiles__sample__init(sm);
-			sm->n_location_id = s->nframes;	/* leaf first */
-			sm->location_id = ls_xcalloc(s->nframes ? s->nframes : 1, sizeof(uint64_t));
-			for (int j = 0; j < s->nframes; j++)
-				sm->location_id[j] = s->frames[s->nframes - 1 - j] + 1;
-			sm->n_value = 3;
-			sm->value = ls_xcalloc(3, sizeof(int64_t));
-			sm->value[0] = (int64_t)s->ns;
-			sm->value[1] = s->running ? (int64_t)s->ns : 0;
-			sm->value[2] = s->running ? 0 : (int64_t)s->ns;
-			sm->n_label = 4;
-			sm->label = ls_xcalloc(4, sizeof(*sm->label));
-			sm->label[0] = label(&st, "thread", NULL, t->tid);
-			sm->label[1] = label(&st, "pid", NULL, t->pid);
-			sm->label[2] = label(&st, "comm", NULL, 0);
-			sm->label[2]->num = 0;
-			sm->label[2]->str = comm;
-			sm->label[3] = label(&st, "state", NULL, 0);
-			sm->label[3]->str = (int64_t)(base + s->frames[0]);
-			pr.sample[si++] = sm;
+			for (int v = 0; v < s->nvariants; v++) {
+				pprof_sample(&pp, t, comm, s, s->variants[v].locs, s->variants[v].ns);
+				rest -= s->variants[v].ns;
+			}
+			if (rest)	/* time added without addresses */
+				pprof_sample(&pp, t, comm, s, NULL, rest);
 		}
 	}
-	pr.n_string_table = st.n;
-	pr.string_table = st.s;
-	len = perftools__profiles__profile__get_packed_size(&pr);
+	pr->n_string_table = pp.st.n;
+	pr->string_table = pp.st.s;
+	len = perftools__profiles__profile__get_packed_size(pr);
 	buf = ls_xmalloc(len ? len : 1);
-	perftools__profiles__profile__pack(&pr, buf);
+	perftools__profiles__profile__pack(pr, buf);
 	rc = gzip_write(f, buf, len);
 	free(buf);
-	/* the strings belong to the profile; the rest was built here */
-	pr.string_table = NULL;
-	pr.n_string_table = 0;
-	free(st.s);
-	for (size_t i = 0; i < pr.n_sample; i++) {
-		for (size_t j = 0; j < pr.sample[i]->n_label; j++)
-			free(pr.sample[i]->label[j]);
-		free(pr.sample[i]->label);
-		free(pr.sample[i]->location_id);
-		free(pr.sample[i]->value);
-		free(pr.sample[i]);
-	}
-	free(pr.sample);
-	for (size_t i = 0; i < pr.n_location; i++) {
-		free(pr.location[i]->line[0]);
-		free(pr.location[i]->line);
-		free(pr.location[i]);
-		free(pr.function[i]);
-	}
-	free(pr.location);
-	free(pr.function);
-	for (size_t i = 0; i < pr.n_sample_type; i++)
-		free(pr.sample_type[i]);
-	free(pr.sample_type);
-	free(pr.period_type);
+	pprof_free(&pp);
 	return rc;
 }

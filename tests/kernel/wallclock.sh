@@ -61,6 +61,20 @@ if command -v go >/dev/null; then
 	HOME=$TMP GOCACHE=$TMP/go go tool pprof -raw "$TMP/p.pb.gz" >"$TMP/pprof.raw" 2>&1
 	ok "go tool pprof -raw: sample types wall (the default), cpu, offcpu" \
 		grep -q '^wall/nanoseconds\[dflt\][[:space:]]*cpu/nanoseconds[[:space:]]*offcpu/nanoseconds' "$TMP/pprof.raw"
+	# the main binary is the workload's own: its range from /proc/PID/maps, its
+	# build id from readelf, neither of which latencyscope wrote
+	vma=$(awk -v f="$(readlink "/proc/$W/exe")" '$2 ~ /x/ && $6 == f { print $1; exit }' "/proc/$W/maps")
+	bid=$(readelf -n "$WL/wallclock" | sed -n 's/.*Build ID: \([0-9a-f]*\).*/\1/p')
+	first=$(sed -n '/^Mappings/{n;p;q}' "$TMP/pprof.raw")
+	diag "first mapping: $first; /proc maps: $vma; readelf build id: $bid"
+	r=false
+	case "$first" in "1: 0x${vma%-*}/0x${vma#*-}/"*" $(readlink "/proc/$W/exe") $bid"*) r=true ;; esac
+	ok "pprof's main binary is the workload: its path, address range and build id" $r
+	# line views: pprof reads the lines from the binary's debug information
+	HOME=$TMP GOCACHE=$TMP/go go tool pprof -source_path "$top_srcdir" -list '^spin_here$' \
+		"$TMP/p.pb.gz" >"$TMP/pprof.list" 2>&1
+	ok "go tool pprof -list puts spin_here's time on its loop's source line" \
+		grep -Eq '^ +[.0-9]+m?s? +[0-9.]+m?s +[0-9]+:.*while \(now_ns\(\) < end\)' "$TMP/pprof.list"
 else
 	ok "go tool pprof to read the profile (apt-get install golang-go)" [ "${CI:-}" != true ]
 fi
