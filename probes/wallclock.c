@@ -7,11 +7,15 @@
  * On CPU: the cpu-clock software event samples every monitored CPU at
  * --frequency; a sample of a monitored thread adds its period (the time it
  * stands for, which the kernel adjusts in frequency mode) to its (thread,
- * kernel stack, user stack) record. Off CPU: sched_switch takes
- * the stacks of a monitored thread as it leaves the CPU (in its own context)
- * and the time; when it comes back, a block of at least --min-block adds
- * the time to (thread, stacks, task state). Stack capture is the expensive
- * part, so threads are filtered first and --state is checked before it.
+ * kernel stack, user stack) record. Samples only share a thread's running
+ * time among its stacks: the time itself is exact, summed from switch-in
+ * to switch-out (wc_oncpu; user space adds what still runs at the end).
+ * Off CPU: sched_switch takes the stacks of a monitored thread as it
+ * leaves the CPU (in its own context) and the time; when it comes back, a
+ * block of at least --min-block adds the time to (thread, stacks, task
+ * state), a shorter one to (thread, state) without stacks. Stack capture
+ * is the expensive part, so threads are filtered first and --state is
+ * checked before it.
  *
  * The front end passes WC_PERIOD_NS (10^9 / frequency), WC_MIN_BLOCK_NS
  * and WC_STATE_MASK (bit per enum wc_state to keep off CPU).
@@ -40,6 +44,17 @@ BPF_STACK_TRACE(wc_stacks, WC_STACKS);
 BPF_HASH(wc_time, struct wc_key, struct wc_val, 40960);
 BPF_ARRAY(wc_blocks, struct wc_block, WC_SLOTS);
 BPF_PERCPU_ARRAY(wc_counters, struct wc_counters, 1);
+BPF_PERCPU_ARRAY(wc_curs, struct wc_cur, 1);
+BPF_HASH(wc_oncpu, u32, struct wc_on, 16384);
+
+/* wc_start - when the gate opened: the start of whatever was running then */
+static __always_inline u64 wc_start(void)
+{
+	u32 zero = 0;
+	u64 *t = ls_start.lookup(&zero);
+
+	return t ? *t : 0;
+}
 
 static __always_inline struct wc_counters *wc_cnt(void)
 {
@@ -86,6 +101,16 @@ LS_SOFTWARE_EVENT_PROBE(cpu_clock)
 	if (!LS_MONITORED((u32)(id >> 32)))
 		return 0;
 	c->samples++;
+	{
+		u32 zero = 0;
+		struct wc_cur *cur = wc_curs.lookup(&zero);
+
+		/* no switch on this CPU yet: this thread has run since the gate opened */
+		if (cur && !cur->ts) {
+			cur->ts = wc_start();
+			cur->tid = (u32)id;
+		}
+	}
 	k.tgid = id >> 32;
 	k.tid = (u32)id;
 	k.state = WC_ST_RUNNING;
@@ -117,53 +142,115 @@ static __always_inline u32 wc_state_of(long st)
 	return WC_ST_RUNNABLE;
 }
 
+/* wc_block_end - thread tid comes back on CPU: its block, if one was open, ends now */
+static __always_inline void wc_block_end(u32 tid, u64 now, struct wc_counters *c)
+{
+	u32 idx = tid & (WC_SLOTS - 1);
+	struct wc_block *b = wc_blocks.lookup(&idx);
+	struct wc_key k = {};
+	u64 d;
+
+	if (!b || !tid || b->tid != tid || !b->ts)
+		return;
+	d = now - b->ts;
+	b->ts = 0;
+	k.tgid = b->tgid;
+	k.tid = tid;
+	k.state = b->state;
+	if (d >= WC_MIN_BLOCK_NS) {
+		k.kstack = b->kstack;
+		k.ustack = b->ustack;
+		c->blocks++;
+	} else {
+		/* too short to list with its stacks, still part of the thread's time */
+		k.kstack = k.ustack = -WC_SHORT;
+		c->short_blocks++;
+	}
+	wc_add(&k, d, b->comm, c);
+}
+
+/*
+ * wc_ran - the current thread leaves the CPU: it ran since it came on (or
+ * since the gate opened). A switch-in this CPU did not record (it happens,
+ * rarely) leaves the latest bound known: after the CPU's last recorded
+ * switch and after the thread's own last switch-out.
+ */
+static __always_inline void wc_ran(u32 tid, u32 tgid, u64 now, const struct wc_cur *cur,
+    struct wc_counters *c)
+{
+	struct wc_on *o = wc_oncpu.lookup(&tid);
+	u64 since;
+
+	if (!o) {
+		struct wc_on init = {};
+
+		init.tgid = tgid;
+		wc_oncpu.insert(&tid, &init);
+		o = wc_oncpu.lookup(&tid);
+		if (!o) {
+			c->on_full++;
+			return;
+		}
+	}
+	if (!cur || !cur->ts) {
+		since = wc_start();
+	} else if (cur->tid == tid) {
+		since = cur->ts;
+	} else {
+		since = cur->ts > o->last_out ? cur->ts : o->last_out;
+		c->unseen_in++;
+	}
+	if (since && now > since)
+		o->ns += now - since;
+	o->last_out = now;
+}
+
+/* wc_block_slot - the slot the current thread's block opens in, stamped; stacks are the caller's */
+static __always_inline struct wc_block *wc_block_slot(u32 tid, u32 tgid, u32 st, u64 now,
+    struct wc_counters *c)
+{
+	u32 idx = tid & (WC_SLOTS - 1);
+	struct wc_block *b = wc_blocks.lookup(&idx);
+
+	if (!b)
+		return 0;
+	if (b->ts && b->tid != tid)
+		c->slot_busy++;
+	b->ts = now;
+	b->tid = tid;
+	b->tgid = tgid;
+	b->state = st;
+	return b;
+}
+
 TRACEPOINT_PROBE(sched, sched_switch)
 {
 	u64 id = bpf_get_current_pid_tgid(), now;
-	u32 prev = args->prev_pid, next = args->next_pid, tgid = id >> 32, idx;
+	u32 prev = args->prev_pid, next = args->next_pid, tgid = id >> 32, zero = 0;
 	struct wc_counters *c;
-	struct wc_block *b;
+	struct wc_cur *cur;
+	int mon;
 
 	if (!ls_enabled() || !(c = wc_cnt()))
 		return 0;
 	now = bpf_ktime_get_ns();
-	/* the thread coming back: its block ends */
-	idx = next & (WC_SLOTS - 1);
-	b = wc_blocks.lookup(&idx);
-	if (b && next && b->tid == next && b->ts) {
-		u64 d = now - b->ts;
-
-		if (d >= WC_MIN_BLOCK_NS) {
-			struct wc_key k = {};
-
-			k.tgid = b->tgid;
-			k.tid = next;
-			k.kstack = b->kstack;
-			k.ustack = b->ustack;
-			k.state = b->state;
-			c->blocks++;
-			wc_add(&k, d, b->comm, c);
-		} else {
-			c->short_blocks++;
-		}
-		b->ts = 0;
+	wc_block_end(next, now, c);
+	cur = wc_curs.lookup(&zero);
+	mon = prev && LS_MONITORED(tgid);
+	if (mon)
+		wc_ran(prev, tgid, now, cur, c);
+	if (cur) {
+		cur->ts = now;
+		cur->tid = next;
 	}
-	/* the thread leaving (the current task): its stacks, in its own context */
-	if (prev && LS_MONITORED(tgid)) {
+	if (mon) {
 		u32 st = wc_state_of(args->prev_state);
 
-		if (!((WC_STATE_MASK >> st) & 1))
+		struct wc_block *b;
+
+		/* the stacks, in the leaving thread's own context */
+		if (!((WC_STATE_MASK >> st) & 1) || !(b = wc_block_slot(prev, tgid, st, now, c)))
 			return 0;
-		idx = prev & (WC_SLOTS - 1);
-		b = wc_blocks.lookup(&idx);
-		if (!b)
-			return 0;
-		if (b->ts && b->tid != prev)
-			c->slot_busy++;
-		b->ts = now;
-		b->tid = prev;
-		b->tgid = tgid;
-		b->state = st;
 		b->kstack = wc_stacks.get_stackid(args, BPF_F_FAST_STACK_CMP);
 		b->ustack = wc_stacks.get_stackid(args, BPF_F_USER_STACK | BPF_F_FAST_STACK_CMP);
 		if (b->kstack < 0 && b->kstack != -WC_EFAULT)

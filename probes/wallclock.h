@@ -9,6 +9,7 @@
 #define WC_STACKS	16384	/* distinct stacks kept */
 #define WC_MAX_DEPTH	127	/* frames per stack (the kernel's perf_event_max_stack) */
 #define WC_EFAULT	14	/* stack id -EFAULT: no such stack (a kernel thread's user stack) */
+#define WC_SHORT	1000	/* stack id -WC_SHORT: blocks under --min-block, summed without stacks */
 
 /*
  * wc_state - how a thread spent the time: running (an on-CPU sample), or
@@ -53,13 +54,30 @@ struct wc_block {
 	char	comm[WC_COMM_LEN];
 };
 
+/* per CPU: the task on it and since when (the gate's opening if no switch since) */
+struct wc_cur {
+	ls_u64	ts;
+	ls_u32	tid;
+	ls_u32	pad;
+};
+
+/* a monitored thread's exact on-CPU time, switch-in to switch-out */
+struct wc_on {
+	ls_u64	ns;
+	ls_u64	last_out;	/* its last switch-out */
+	ls_u32	tgid;
+	ls_u32	pad;
+};
+
 struct wc_counters {
 	ls_u64	samples;	/* on-CPU samples of monitored threads */
 	ls_u64	idle_samples;	/* samples of idle CPUs (not in the profile) */
 	ls_u64	blocks;		/* blocks at least --min-block long */
-	ls_u64	short_blocks;	/* blocks under --min-block: dropped */
+	ls_u64	short_blocks;	/* blocks under --min-block: time kept, stacks not */
 	ls_u64	stack_errors;	/* stacks not captured (table full, collisions, faults) */
 	ls_u64	table_full;	/* (thread, stack) records not kept */
+	ls_u64	on_full;	/* threads whose exact on-CPU time was not kept */
+	ls_u64	unseen_in;	/* switch-ins not recorded: a stint's start bounded, not known */
 	ls_u64	slot_busy;	/* a block lost its slot to another thread */
 };
 

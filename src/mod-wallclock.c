@@ -347,6 +347,10 @@ static int build_stack(struct ls_probe *p, struct ls_profile *pf, const struct w
 	frames[n++] = ls_profile_frame(pf, name);
 	for (int i = 0; i < max; i++)
 		locs[i] = (struct ls_ploc){ -1, 0 };
+	if (uid == -WC_SHORT) {	/* blocks under --min-block: their time, no stacks */
+		frames[n++] = ls_profile_frame(pf, "[short blocks: under --min-block]");
+		return n;
+	}
 	if (uid >= 0 && bpf_lookup_elem(fd, &uid, ips) == 0) {
 		struct wc_proc *pr = proc_of(wp, k->tgid, true);
 		void *syms = pr ? pr->syms : NULL;
@@ -458,6 +462,122 @@ static void collect_tables(struct ls_section *s, const struct ls_profile *pf)
 	}
 }
 
+/* find_thread - the profile's thread tid, NULL if it has no stack */
+static struct ls_pthread *find_thread(struct ls_profile *pf, uint32_t tid)
+{
+	for (int i = 0; i < pf->nthreads; i++)
+		if (pf->threads[i].tid == tid)
+			return &pf->threads[i];
+	return NULL;
+}
+
+/*
+ * set_running - a thread's exact on-CPU time: its sampled stacks share it
+ * in proportion to their samples; with no sample it is one stack of its own
+ */
+static void set_running(struct ls_profile *pf, struct ls_pthread *t, uint64_t exact)
+{
+	uint64_t sampled = t->on_ns, left = exact;
+	int last = -1;
+
+	if (!sampled) {
+		int fr[2] = { ls_profile_frame(pf, "[running]"),
+			      ls_profile_frame(pf, "[running: between samples]") };
+
+		if (exact)
+			ls_profile_add(t, fr, 2, exact, 0, true);
+		return;
+	}
+	for (int k = 0; k < t->nsamples; k++) {
+		struct ls_psample *s = &t->samples[k];
+
+		if (!s->running)
+			continue;
+		for (int v = 0; v < s->nvariants; v++)
+			s->variants[v].ns = (uint64_t)((double)s->variants[v].ns * exact / sampled);
+		s->ns = (uint64_t)((double)s->ns * exact / sampled);
+		left -= s->ns < left ? s->ns : left;
+		last = k;
+	}
+	if (last >= 0)		/* rounding: the sums stay exact */
+		t->samples[last].ns += left;
+	t->on_ns = exact;
+}
+
+struct kv_on {
+	uint32_t	 tid;
+	uint32_t	 pad;
+	struct wc_on	 v;
+};
+
+/*
+ * exact_running - each thread's running time from the scheduler (wc_oncpu)
+ * and, for what is on a CPU when the run ends, the time since it came on
+ */
+static void exact_running(struct ls_probe *p, struct ls_profile *pf, uint64_t end)
+{
+	int n, ncpu = ls_nr_possible_cpus(), nt = pf->nthreads ? pf->nthreads : 1;
+	struct kv_on *kv = ls_probe_read_hash(p, "wc_oncpu", sizeof(*kv), offsetof(struct kv_on, v), &n);
+	struct wc_cur *cur = ls_xcalloc(ncpu, sizeof(*cur));
+	uint64_t *ns = ls_xcalloc(nt, sizeof(*ns));
+	bool *known = ls_xcalloc(nt, sizeof(*known));
+	struct ls_pthread *t;
+
+	if (ls_probe_read_percpu(p, "wc_curs", 0, cur, sizeof(*cur)) < 0)
+		memset(cur, 0, (size_t)ncpu * sizeof(*cur));
+	for (int c = 0; c < ncpu; c++)
+		if (cur[c].tid && cur[c].ts && cur[c].ts < end && (t = find_thread(pf, cur[c].tid))) {
+			ns[t - pf->threads] += end - cur[c].ts;
+			known[t - pf->threads] = true;
+		}
+	for (int i = 0; kv && i < n; i++)
+		if ((t = find_thread(pf, kv[i].tid))) {
+			ns[t - pf->threads] += kv[i].v.ns;
+			known[t - pf->threads] = true;
+		}
+	for (int i = 0; i < pf->nthreads; i++)
+		if (known[i])
+			set_running(pf, &pf->threads[i], ns[i]);
+	free(kv);
+	free(cur);
+	free(ns);
+	free(known);
+}
+
+/*
+ * open_blocks - a thread still off CPU when the run ends: its block counts
+ * up to the end, under the stacks it left with; returns how many
+ */
+static int open_blocks(struct ls_probe *p, struct ls_profile *pf, uint64_t end, uint64_t min_block)
+{
+	int fd = ls_probe_table_fd(p, "wc_blocks"), open = 0;
+	uint32_t slots = (uint32_t)bpf_table_max_entries(p->mod, "wc_blocks");
+	int frames[2 * WC_MAX_DEPTH + 4];
+	struct ls_ploc locs[2 * WC_MAX_DEPTH + 4];
+
+	for (int i = 0; fd >= 0 && slots && i < pf->nthreads; i++) {
+		uint32_t idx = pf->threads[i].tid & (slots - 1);
+		struct wc_block b;
+		struct wc_key k = {};
+		bool listed;
+		int nf;
+
+		if (bpf_lookup_elem(fd, &idx, &b) < 0 || b.tid != pf->threads[i].tid || !b.ts ||
+		    b.ts >= end)
+			continue;
+		listed = end - b.ts >= min_block;
+		k.tgid = b.tgid;
+		k.tid = b.tid;
+		k.state = b.state;
+		k.kstack = listed ? b.kstack : -WC_SHORT;
+		k.ustack = listed ? b.ustack : -WC_SHORT;
+		nf = build_stack(p, pf, &k, frames, locs, (int)(sizeof(frames) / sizeof(frames[0])));
+		ls_profile_add_at(&pf->threads[i], frames, locs, nf, end - b.ts, 1, false);
+		open++;
+	}
+	return open;
+}
+
 static int wc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
 {
 	struct wc_counters c;
@@ -466,6 +586,8 @@ static int wc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 	int n, frames[2 * WC_MAX_DEPTH + 4];
 	struct ls_ploc locs[2 * WC_MAX_DEPTH + 4];
 	struct kv_time *kv = ls_probe_read_hash(p, "wc_time", sizeof(*kv), offsetof(struct kv_time, v), &n);
+	uint64_t end;
+	int nopen;
 
 	if (ls_probe_sum_percpu(p, "wc_counters", 0, &c, sizeof(c)) < 0 || !kv) {
 		free(kv);
@@ -484,6 +606,9 @@ static int wc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 		    kv[i].k.state == WC_ST_RUNNING);
 	}
 	free(kv);
+	end = r->mono_start_ns + (uint64_t)(r->duration_s * 1e9);
+	nopen = open_blocks(p, pf, end, wo->min_block_ns);
+	exact_running(p, pf, end);
 	ls_profile_sort(pf);
 	ls_section_metric(s, "frequency_hz", "On-CPU sampling", ls_v_uint(wo->frequency, LS_F_PLAIN));
 	ls_section_metric(s, "samples", "On-CPU samples", ls_v_uint(c.samples, LS_F_COUNT));
@@ -494,9 +619,20 @@ static int wc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 	ls_section_metric(s, "lost.records", NULL, ls_v_uint(c.table_full, LS_F_COUNT));
 	ls_section_metric(s, "lost.block_slots", NULL, ls_v_uint(c.slot_busy, LS_F_COUNT));
 	collect_tables(s, pf);
+	ls_section_note(s, "running time is the scheduler's, switch-in to switch-out; the "
+	    "%u Hz samples only share it among a thread's stacks", (unsigned)wo->frequency);
 	if (c.short_blocks)
-		ls_section_note(s, "%llu blocks shorter than --min-block were left out",
-		    (unsigned long long)c.short_blocks);
+		ls_section_note(s, "%llu blocks shorter than --min-block are counted as time without "
+		    "their stacks", (unsigned long long)c.short_blocks);
+	if (nopen)
+		ls_section_note(s, "%d threads were still off CPU when the run ended: their blocks "
+		    "count up to the end", nopen);
+	if (c.unseen_in)
+		ls_section_note(s, "%llu switch-ins were not seen by the probe: those stints are "
+		    "counted from the latest switch seen before them", (unsigned long long)c.unseen_in);
+	if (c.on_full)
+		ls_section_note(s, "%llu threads' running time did not fit the table: theirs is "
+		    "estimated from samples", (unsigned long long)c.on_full);
 	if (c.stack_errors || c.table_full || c.slot_busy)
 		ls_section_note(s, "lost: %llu stacks (stack table full or hash collision), %llu records "
 		    "(table full), %llu blocks (slot taken): the profile undercounts them",
@@ -547,6 +683,9 @@ static void wc_cleanup(struct ls_probe *p)
 static const struct ls_map_layout wc_maps[] = {
 	LS_MAP("wc_time", struct wc_key, struct wc_val),
 	LS_MAP("wc_counters", uint32_t, struct wc_counters),
+	LS_MAP("wc_oncpu", uint32_t, struct wc_on),
+	LS_MAP("wc_curs", uint32_t, struct wc_cur),
+	LS_MAP("wc_blocks", uint32_t, struct wc_block),
 	{ NULL, 0, 0 },
 };
 
