@@ -88,8 +88,6 @@ bt_below() {
 pingpong "$TMP/fx.json"
 cp "$TMP/fx.json.out" "$TMP/fx.out"
 self_waits=$(field "$TMP/fx.out" waits)
-self_p50=$(field "$TMP/fx.out" p50_ns)
-self_p99=$(field "$TMP/fx.out" p99_ns)
 # the main thread's pthread_join() waits on a futex too: one more than the players count
 ok "futex waits match the workload's own count" \
 	within "$(jq_ "$TMP/fx.json" .syscall.futex.waits)" $((self_waits + 1)) 3
@@ -97,32 +95,34 @@ ok "futex waits match the workload's own count" \
 eg=$(jq_ "$TMP/fx.json" .syscall.futex.eagain)
 self_eg=$(field "$TMP/fx.out" eagain)
 ok "EAGAIN is counted apart" [ "$eg" -ge "$self_eg" -a "$eg" -le $((self_eg + 2)) ]
-# the workload's clock brackets the syscall, the probe sees the inside: the
-# probe's value is lower by up to the histogram's 6.25 % plus 2 us of entry/exit
-ok "futex wait p50 agrees with the workload's" [ "$(jq_ "$TMP/fx.json" \
-	".syscall.futex.wait_ns.p50 <= $self_p50 * 1.0625 and .syscall.futex.wait_ns.p50 >= $self_p50 * 0.9375 - 2000")" = true ]
-# At the tail the workload's clock is no oracle from below: whatever delays a
+# The workload's clock brackets the syscall and the probe sees its inside, so
+# the workload bounds the probe from above (the histogram's 6.25 % aside). It
+# is no oracle from below: the syscall's entry and exit, and whatever delays a
 # thread between its clock read and the syscall (an interrupt, a hypervisor's
-# work on the switch to user mode: a few in a hundred waits on some hosts)
-# lands in its p99 and not in the kernel's. It still bounds the probe from
-# above. bpftrace times the same waits in the kernel; the tail is thin there,
-# where a preemption between two tools' probes on one tracepoint (they run
-# preemptible on new kernels) moves a value far for a rank moved little, so
-# the check is by rank: the tool's p99, give or take its histogram's 6.25 %,
-# brackets the 99th percentile of bpftrace's waits within 0.1 % of them
-ok "futex wait p99 is within the workload's own" \
-	[ "$(jq_ "$TMP/fx.json" ".syscall.futex.wait_ns.p99 <= $self_p99 * 1.0625")" = true ]
-if command -v bpftrace >/dev/null; then
-	p99=$(jq_ "$TMP/fx.json" '.syscall.futex.wait_ns.p99 | floor')
-	lo=$(bt_below "$TMP/fx.json.bt" $((p99 * 15 / 16 - 100)))
-	hi=$(bt_below "$TMP/fx.json.bt" $((p99 * 17 / 16 + 100)))
-	diag "bpftrace: p50 $(bt_pct "$TMP/fx.json.bt" 50) ns, p99 $(bt_pct "$TMP/fx.json.bt" 99) ns;" \
-		"below our p99 -6.25 %: $lo, below +6.25 %: $hi (in 1/10000)"
-	r=false; [ "$lo" -le 9910 ] && [ "$hi" -ge 9890 ] && r=true
-	ok "futex wait p99 agrees with bpftrace's timing of the same waits" $r
-else
-	ok "bpftrace for the futex p99 oracle" [ "${CI:-}" != true ]
-fi
+# work on the switch to user mode: 2.7 us at the p50 under load here, a few in
+# a hundred waits at the tail) are in its times and not in the kernel's.
+for q in 50 99; do
+	ok "futex wait p$q is within the workload's own" \
+		[ "$(jq_ "$TMP/fx.json" ".syscall.futex.wait_ns.p$q <= $(field "$TMP/fx.out" "p${q}_ns") * 1.0625")" = true ]
+done
+# bpftrace times the same waits in the kernel. Where a distribution is thin (its
+# tail) a preemption between two tools' probes on one tracepoint (they run
+# preemptible on new kernels) moves a value far for a rank moved little, so the
+# check is by rank: the tool's percentile, give or take its histogram's 6.25 %,
+# brackets the same percentile of bpftrace's waits within 0.1 % of them
+for q in 50 99; do
+	if command -v bpftrace >/dev/null; then
+		v=$(jq_ "$TMP/fx.json" ".syscall.futex.wait_ns.p$q | floor")
+		lo=$(bt_below "$TMP/fx.json.bt" $((v * 15 / 16 - 100)))
+		hi=$(bt_below "$TMP/fx.json.bt" $((v * 17 / 16 + 100)))
+		diag "p$q: ours $v ns, bpftrace's $(bt_pct "$TMP/fx.json.bt" "$q") ns; bpftrace's waits" \
+			"below ours -6.25 %: $lo, below ours +6.25 %: $hi (in 1/10000)"
+		r=false; [ "$lo" -le $((q * 100 + 10)) ] && [ "$hi" -ge $((q * 100 - 10)) ] && r=true
+		ok "futex wait p$q agrees with bpftrace's timing of the same waits" $r
+	else
+		ok "bpftrace for the futex p$q oracle" [ "${CI:-}" != true ]
+	fi
+done
 ok "wakes are counted separately" [ "$(jq_ "$TMP/fx.json" '.syscall.futex.wakes >= 100000')" = true ]
 ok "the two player threads, which exited before the run ended, are reported" \
 	[ "$(jq_ "$TMP/fx.json" "[.syscall.futex.per_thread[] | select(.pid == $W and .waits > 10000)] | length")" = 2 ]
