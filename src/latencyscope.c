@@ -199,6 +199,25 @@ static int box_width(const struct ls_opts *o, int fd)
 	return 0;
 }
 
+/* write_junit - JUnit XML with the boxed report, as a terminal would show it, inside */
+static int write_junit(FILE *out, const struct ls_report *rep, const struct ls_render_opts *ro)
+{
+	struct ls_render_opts plain = *ro;
+	char *box = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&box, &len);
+	int rc;
+
+	if (!mem)
+		ls_oom();
+	plain.color = false;
+	ls_render_box(mem, rep, &plain);
+	fclose(mem);
+	rc = ls_render_junit(out, rep, box);
+	free(box);
+	return rc;
+}
+
 /*
  * write_report - the report in the asked-for format to stdout or --output,
  * then the bill of health; -1 when an asked-for file could not be written
@@ -229,6 +248,9 @@ static int write_report(const struct ls_opts *o, const struct ls_report *rep, st
 		ls_render_box(out == stdout ? stderr : stdout, rep, &ro);
 	} else if (o->format == LS_FMT_JSON) {
 		ls_render_json(out, rep);
+	} else if (o->format == LS_FMT_JUNIT) {
+		if (write_junit(out, rep, &ro) < 0)
+			rc = -1;
 	} else {
 		ls_render_box(out, rep, &ro);
 	}
@@ -284,6 +306,7 @@ struct run {
 	int		 nprobes;
 	int		 stats;	/* ls_overhead_enable()'s answer: 0 = we switched them on */
 	uint64_t	 t0;	/* when the process started, for the attach time */
+	struct ls_budget budget;	/* --budget: read before the compile, judged at the end */
 	char		 err[2048];
 };
 
@@ -332,7 +355,8 @@ static int prepare(struct run *x)
 	    ls_preflight_headers(&x->h, o->kernel_headers, x->err, sizeof(x->err)) < 0)
 		return -1;
 	ls_targets_init(&x->targets, o->pids, o->npids);	/* their start times, before the compile */
-	if (check_outputs(x) < 0)
+	if (check_outputs(x) < 0 ||
+	    (o->budget && ls_budget_load(o->budget, &x->budget, x->err, sizeof(x->err)) < 0))
 		return -1;
 	ls_opts_warn_unused(o);
 	for (int i = 0; i < o->nmodules; i++) {
@@ -510,6 +534,10 @@ static int report(struct run *x)
 		rep.timeline_full_at_s = tl->full_at > x->r.mono_start_ns ?
 		    (tl->full_at - x->r.mono_start_ns) / 1e9 : 0;
 	ls_report_summarize(&rep);
+	if (x->budget.n && rep.exit_code != LS_EXIT_ERROR) {	/* judged on the report as it stands */
+		ls_budget_section(&rep, &x->budget);
+		ls_report_summarize(&rep);
+	}
 	if (write_report(&x->o, &rep, tl, &x->r) < 0)
 		rc = LS_EXIT_ERROR;
 	else if ((rc = rep.exit_code) == LS_EXIT_ERROR && ls_targets_gone_before(&x->targets))
@@ -529,6 +557,7 @@ static void cleanup(struct run *x)
 	if (x->stats == 0)
 		ls_overhead_disable();
 	ls_timeline_free(&x->tl);
+	ls_budget_free(&x->budget);
 	free(x->r.probes_dir);
 	ls_host_free(&x->h);
 	ls_opts_free(&x->o);

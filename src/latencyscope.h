@@ -365,7 +365,7 @@ void	 ls_jitter_section(struct ls_report *rep, const struct ls_run *run);
 int	 ls_bill_of_health(const char *path, const struct ls_report *rep, const struct ls_run *r,
 	    char *err, size_t errlen);
 
-/* render-box.c, render-json.c */
+/* render-box.c, render-json.c, render-junit.c */
 struct ls_render_opts {
 	bool	 color;
 	bool	 ascii;
@@ -373,12 +373,31 @@ struct ls_render_opts {
 };
 void	 ls_render_box(FILE *f, const struct ls_report *r, const struct ls_render_opts *o);
 int	 ls_render_json(FILE *f, const struct ls_report *r);
+struct json_t *ls_report_json(const struct ls_report *r);
+int	 ls_render_junit(FILE *f, const struct ls_report *r, const char *box_text);
+
+/* budget.c: --budget FILE, limits on the JSON report's values, judged like a module */
+struct ls_budget_check {
+	char	*key;		/* a path in the JSON report: "irq.softirqs[vector=NET_RX].max_ns" */
+	bool	 has_max, has_min;
+	double	 max, min;
+	bool	 duration;	/* a limit was given with a unit: the value is in ns */
+	char	 limit[64];	/* as the file says it: "max 50us" */
+};
+struct ls_budget {
+	char	*path;
+	int	 n;
+	struct ls_budget_check *checks;
+};
+int	 ls_budget_load(const char *path, struct ls_budget *b, char *err, size_t errlen);
+void	 ls_budget_section(struct ls_report *rep, const struct ls_budget *b);
+void	 ls_budget_free(struct ls_budget *b);
 struct json_t;
 struct json_t *ls_cpulist_json(const char *list);
 
 /* options.c */
 enum ls_format {
-	LS_FMT_TEXT, LS_FMT_JSON,
+	LS_FMT_TEXT, LS_FMT_JSON, LS_FMT_JUNIT,
 	LS_FMT_FOLDED, LS_FMT_SPEEDSCOPE, LS_FMT_CHROME, LS_FMT_PPROF,	/* profiles: wallclock */
 };
 /*
@@ -413,6 +432,7 @@ struct ls_opts {
 	unsigned	 trading_days;
 	uint64_t	 latency_budget_ns;
 	char		*bill_of_health;	/* where to write it (NULL: not asked for) */
+	char		*budget;	/* --budget FILE (NULL: none) */
 	enum ls_self_cost self_cost;	/* how the probes' own cost is measured */
 	struct ls_threshold_override thresholds[32];
 	int		 nthresholds;

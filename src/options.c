@@ -26,6 +26,7 @@ enum {
 	OPT_TRADING_DAYS,
 	OPT_LATENCY_BUDGET,
 	OPT_BILL_OF_HEALTH,
+	OPT_BUDGET,
 	OPT_SELF_COST,
 	OPT_WIDTH,
 	OPT_MODULE_BASE = 1024,	/* + the index of a module's option in the run's table */
@@ -48,6 +49,7 @@ static const struct option long_opts[] = {
 	{ "trading-days",	required_argument, NULL, OPT_TRADING_DAYS },
 	{ "latency-budget",	required_argument, NULL, OPT_LATENCY_BUDGET },
 	{ "bill-of-health",	required_argument, NULL, OPT_BILL_OF_HEALTH },
+	{ "budget",		required_argument, NULL, OPT_BUDGET },
 	{ "self-cost",		required_argument, NULL, OPT_SELF_COST },
 	{ "json",		no_argument,	   NULL, 'j' },
 	{ "output",		required_argument, NULL, 'o' },
@@ -127,11 +129,18 @@ void ls_opts_usage(FILE *f)
 "                          override a verdict threshold, repeatable; durations\n"
 "                          take ns, us, ms or s (isolation.runq_p99_99=20us);\n"
 "                          --list-modules shows every key and its default\n"
+"      --budget FILE       limits on any value of the JSON report, checked in\n"
+"                          next to your code: {\"isolation.runqueue_latency_ns.p99\":\n"
+"                          {\"max\": \"50us\"}}; a breach is a violation (exit 2),\n"
+"                          a key the report lacks a warning (see the man page)\n"
 "\n"
 "Output:\n"
 "  -j, --json              JSON on stdout instead of the boxed report\n"
 "  -f, --format FORMAT     text or json (default: text; json when --output\n"
-"                          ends in .json); perfetto (alias chrome): the\n"
+"                          ends in .json); junit (default when it ends in\n"
+"                          .xml): JUnit XML for CI servers, a test case per\n"
+"                          module and per --budget check;\n"
+"                          perfetto (alias chrome): the\n"
 "                          interference timeline for ui.perfetto.dev; folded or\n"
 "                          speedscope: the alpha flame graph\n"
 "                          (module;kind;culprit);\n"
@@ -280,7 +289,8 @@ static int parse_threshold(struct ls_opts *o, const char *arg, char *err, size_t
 static int parse_format(struct ls_opts *o, const char *arg, char *err, size_t errlen)
 {
 	static const struct { const char *name; enum ls_format f; } fmts[] = {
-		{ "text", LS_FMT_TEXT }, { "json", LS_FMT_JSON }, { "folded", LS_FMT_FOLDED },
+		{ "text", LS_FMT_TEXT }, { "json", LS_FMT_JSON }, { "junit", LS_FMT_JUNIT },
+		{ "folded", LS_FMT_FOLDED },
 		{ "pprof", LS_FMT_PPROF }, { "speedscope", LS_FMT_SPEEDSCOPE },
 		{ "chrome", LS_FMT_CHROME }, { "perfetto", LS_FMT_CHROME },
 	};
@@ -292,7 +302,7 @@ static int parse_format(struct ls_opts *o, const char *arg, char *err, size_t er
 			return 0;
 		}
 	}
-	snprintf(err, errlen, "unknown --format '%s': use text, json, perfetto (chrome), folded, "
+	snprintf(err, errlen, "unknown --format '%s': use text, json, junit, perfetto (chrome), folded, "
 	    "speedscope, or pprof with a module that records stacks (see --list-modules)", arg);
 	return -1;
 }
@@ -430,6 +440,8 @@ static int parse_common(struct ls_opts *o, int c, bool *json_flag, char **argv, 
 		return set_file(&o->output, "--output", optarg, err, errlen);
 	case OPT_BILL_OF_HEALTH:
 		return set_file(&o->bill_of_health, "--bill-of-health", optarg, err, errlen);
+	case OPT_BUDGET:
+		return set_file(&o->budget, "--budget", optarg, err, errlen);
 	case 'f':
 		return parse_format(o, optarg, err, errlen);
 	case OPT_TRACE_THRESHOLD:
@@ -547,6 +559,8 @@ static int finish(struct ls_opts *o, bool json_flag, char *err, size_t errlen)
 	}
 	if (!o->format_given && o->output && ends_with(o->output, ".json"))
 		o->format = LS_FMT_JSON;
+	else if (!o->format_given && o->output && ends_with(o->output, ".xml"))
+		o->format = LS_FMT_JUNIT;
 	if (!o->nmodules)
 		for (int i = 0; ls_modules[i]; i++)
 			if (!ls_modules[i]->on_request)
@@ -636,6 +650,7 @@ void ls_opts_free(struct ls_opts *o)
 		free(o->modopts[i]);
 	}
 	free(o->bill_of_health);
+	free(o->budget);
 	free(o->output);
 	free(o->probes_dir);
 	free(o->kernel_headers);

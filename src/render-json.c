@@ -122,11 +122,10 @@ static json_t *section_json(const struct ls_section *s)
 	return o;
 }
 
-/* ls_render_json - write the report; 0 on success */
-int ls_render_json(FILE *f, const struct ls_report *r)
+/* ls_report_json - the report as the JSON document --json writes (caller decrefs) */
+json_t *ls_report_json(const struct ls_report *r)
 {
 	json_t *root = json_object(), *run, *a, *ov;
-	int rc;
 
 	json_object_set_new(root, "schema_version", json_integer(LS_SCHEMA_VERSION));
 	json_object_set_new(root, "tool", json_pack("{s:s, s:s}", "name", "latencyscope",
@@ -192,7 +191,15 @@ int ls_render_json(FILE *f, const struct ls_report *r)
 		json_object_set_new(root, "timeline_full_at_s", json_real(r->timeline_full_at_s));
 	}
 
-	rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+	return root;
+}
+
+/* ls_render_json - write the report; 0 on success */
+int ls_render_json(FILE *f, const struct ls_report *r)
+{
+	json_t *root = ls_report_json(r);
+	int rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+
 	fputc('\n', f);
 	json_decref(root);
 	return rc;
