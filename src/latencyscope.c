@@ -472,8 +472,9 @@ static int run(struct run *x)
 	trace(x);
 	for (int i = 0; i < x->nprobes; i++)
 		ls_probe_gate(&x->probes[i], 0);
-	ls_overhead_stop(x->probes, x->nprobes, ls_now_ns(CLOCK_MONOTONIC));
+	/* the window ends as the gates close, before anything slower runs */
 	x->r.duration_s = (ls_now_ns(CLOCK_MONOTONIC) - x->r.mono_start_ns) / 1e9;
+	ls_overhead_stop(x->probes, x->nprobes, ls_now_ns(CLOCK_MONOTONIC));
 	ls_debug("probes stopped after %.3f s", x->r.duration_s);
 	for (int i = 0; i < x->nprobes; i++)
 		ls_probe_detach(&x->probes[i]);
