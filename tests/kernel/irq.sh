@@ -10,12 +10,14 @@ require_kernel
 CPU=$(( $(nproc) - 1 ))
 OTHER=0
 
-# sampler OUT: /proc/softirqs and /proc/interrupts with the wall clock about
-# every 10 ms, until $TMP/stop exists
+# sampler OUT: /proc/softirqs and /proc/interrupts about every 10 ms, each
+# read between two readings of the wall clock ("@ before", "% after": a fork
+# takes milliseconds under load), until $TMP/stop exists
 sampler() {
 	while [ ! -e "$TMP/stop" ]; do
 		echo "@ $(date +%s.%N)"
 		cat /proc/softirqs /proc/interrupts
+		echo "% $(date +%s.%N)"
 		sleep 0.01
 	done >"$1"
 }
@@ -28,14 +30,15 @@ window() {
 }
 
 # range ROW CPU: the least and the most a /proc row ("TIMER:", "LOC:", "36:")
-# can have grown over the window ($S to $E), from the samples on either side
-# of each edge
+# can have grown over the window ($S to $E), from the samples read wholly
+# before or wholly after each edge
 range() {
 	awk -v r="$1" -v c="$2" -v s="$S" -v e="$E" '
-		$1 == "@" { t = $2; next }
-		$1 == r { v = $(c + 2)
-			if (t <= s) alo = v; if (t >= s && ahi == "") ahi = v
-			if (t <= e) blo = v; if (t >= e && bhi == "") bhi = v }
+		$1 == "@" { t1 = $2; next }
+		$1 == r { v = $(c + 2); next }
+		$1 == "%" { t2 = $2
+			if (t2 <= s) alo = v; if (t1 >= s && ahi == "") ahi = v
+			if (t2 <= e) blo = v; if (t1 >= e && bhi == "") bhi = v }
 		END { if (alo == "") alo = ahi; if (ahi == "") ahi = alo
 		      if (bhi == "") bhi = blo; if (blo == "") blo = bhi
 		      print blo - ahi, bhi - alo }' "$TMP/samples"
@@ -80,7 +83,7 @@ for v in TIMER NET_RX BLOCK SCHED RCU HRTIMER; do
 		in_range "$got" "$v:" "$c" 2 || bad=$((bad + 1))
 	done
 done
-diag "e.g. TIMER cpu$CPU: traced $(jq_ "$TMP/all.json" "[.irq.softirqs[] | select(.vector == \"TIMER\" and .cpu == $CPU) | .count] | add // 0"), /proc grew $(range TIMER: "$CPU" | sed 's/ / to /') in the window ($(grep -c '^@' "$TMP/samples") samples)"
+diag "e.g. TIMER cpu$CPU: traced $(jq_ "$TMP/all.json" "[.irq.softirqs[] | select(.vector == \"TIMER\" and .cpu == $CPU) | .count] | add // 0"), /proc grew $(range TIMER: "$CPU" | sed 's/ / to /') in the window ($(grep -c '^%' "$TMP/samples") samples)"
 ok "softirq counts per vector and CPU agree with /proc/softirqs" [ "$bad" -eq 0 ]
 ok "the UDP flood shows up as NET_RX" \
 	[ "$(jq_ "$TMP/all.json" '[.irq.softirqs[] | select(.vector == "NET_RX") | .count] | add // 0')" -gt 1000 ]
