@@ -444,6 +444,14 @@ static void trace(struct run *x)
 	}
 }
 
+/* window_edge - each module that reads a kernel counter over the window, at its edge */
+static void window_edge(struct run *x, bool open)
+{
+	for (int i = 0; i < x->nprobes; i++)
+		if (x->probes[i].mod && x->probes[i].ops->window)
+			x->probes[i].ops->window(&x->probes[i], &x->r, open);
+}
+
 /*
  * run - attach, open every gate at one instant, trace, close them, detach.
  * Switching the BPF statistics on interrupts every CPU, so it is done before
@@ -467,9 +475,11 @@ static int run(struct run *x)
 	x->r.mono_start_ns = ls_now_ns(CLOCK_MONOTONIC);
 	x->r.real_start_ns = ls_now_ns(CLOCK_REALTIME);
 	ls_debug("probes attached %.3f s after start", (x->r.mono_start_ns - x->t0) / 1e9);
+	window_edge(x, true);
 	ls_targets_check(&x->targets, 0);	/* those gone during the compile */
 	tracing_started(x);
 	trace(x);
+	window_edge(x, false);
 	for (int i = 0; i < x->nprobes; i++)
 		ls_probe_gate(&x->probes[i], 0);
 	/* the window ends as the gates close, before anything slower runs */

@@ -527,6 +527,12 @@ struct ls_module_ops {
 	const char	*floor_map;
 	/* called about every 100 ms while running */
 	void	(*tick)(struct ls_probe *p, const struct ls_run *r);
+	/*
+	 * right after the gates open (open) and right before they close: read
+	 * a kernel counter over the traced window, to say what the tracepoints
+	 * did not deliver
+	 */
+	void	(*window)(struct ls_probe *p, const struct ls_run *r, bool open);
 	int	(*collect)(struct ls_probe *p, const struct ls_run *r, struct ls_section *out);
 	void	(*judge)(struct ls_section *s, const struct ls_run *r);
 	void	(*cleanup)(struct ls_probe *p);	/* free what priv holds; the engine frees priv */

@@ -46,12 +46,80 @@ static const struct ls_threshold_def irq_thresholds[] = {
 	{ NULL, 0, 0, NULL },
 };
 
+/* /proc/softirqs at one instant: n[v * ncpu + c], vector v on CPU c; NULL if unread */
+struct softirq_snap {
+	uint64_t *n;
+	int	  ncpu;
+};
+
 struct irq_priv {
 	/* hard IRQ names for the source strings, filled by collect */
 	int		 nnames;
 	struct { uint32_t irq; char name[IRQ_NAME_LEN + 1]; } names[256];
+	/* the kernel's own softirq counts at the window's edges */
+	struct softirq_snap at_open, at_close;
 };
 
+
+/*
+ * read_softirqs - /proc/softirqs: a header of "CPUn" columns (online CPUs
+ * only), then a row per vector, "NAME: count count ..."
+ */
+static void read_softirqs(struct softirq_snap *snap)
+{
+	char *text = ls_read_file("/proc/softirqs", NULL), *save = NULL, *line;
+	int ncpu = ls_nr_possible_cpus(), *cols = ls_xcalloc(ncpu, sizeof(*cols)), ncols = 0;
+
+	free(snap->n);
+	snap->n = NULL;
+	if (!text)
+		goto out;
+	snap->n = ls_xcalloc((size_t)IRQ_NR_SOFTIRQS * ncpu, sizeof(*snap->n));
+	snap->ncpu = ncpu;
+	line = strtok_r(text, "\n", &save);
+	for (char *q = line; q && (q = strstr(q, "CPU")) && ncols < ncpu; q += 3)
+		cols[ncols++] = atoi(q + 3);
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		char *colon = strchr(line, ':'), *name = line, *end;
+		int v;
+
+		if (!colon)
+			continue;
+		*colon = '\0';
+		name += strspn(name, " ");
+		for (v = 0; v < IRQ_NR_SOFTIRQS && strcmp(softirq_names[v], name); v++)
+			;
+		end = colon + 1;
+		for (int k = 0; v < IRQ_NR_SOFTIRQS && k < ncols; k++) {
+			unsigned long long n = strtoull(end, &end, 10);
+
+			if (cols[k] >= 0 && cols[k] < ncpu)
+				snap->n[v * ncpu + cols[k]] = n;
+		}
+	}
+out:
+	free(cols);
+	free(text);
+}
+
+/* irq_window - the kernel's softirq counts as the gates open and close */
+static void irq_window(struct ls_probe *p, const struct ls_run *r, bool open)
+{
+	struct irq_priv *ip = p->priv;
+
+	(void)r;
+	read_softirqs(open ? &ip->at_open : &ip->at_close);
+}
+
+static void irq_cleanup(struct ls_probe *p)
+{
+	struct irq_priv *ip = p->priv;
+
+	if (ip) {
+		free(ip->at_open.n);
+		free(ip->at_close.n);
+	}
+}
 
 static int irq_setup(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen)
 {
@@ -340,18 +408,29 @@ static void collect_hard(struct ls_probe *p, const struct ls_run *r, struct ls_s
 	free(kv);
 }
 
+/* kernel_count - softirqs of vector v the kernel counted on CPU c over the window */
+static uint64_t kernel_count(const struct irq_priv *ip, uint32_t v, int c)
+{
+	int n = ip->at_open.ncpu;
+
+	return c < n ? ip->at_close.n[v * n + c] - ip->at_open.n[v * n + c] : 0;
+}
+
 static void collect_soft(struct ls_probe *p, const struct ls_run *r, struct ls_section *s,
     uint64_t *count, uint64_t *time)
 {
 	static const struct ls_column cols[] = {
 		{ "vector", "SOFTIRQ", 8 }, { "cpu", "CPU", 3 }, { "count", "COUNT", 9 },
 		{ "time_ns", "TIME", 9 }, { "max_ns", "MAX", 9 }, { NULL, "P99", 9 },
-		LS_SUMMARY_COLUMNS("duration_ns"),
+		{ "kernel_count", NULL, 0 }, LS_SUMMARY_COLUMNS("duration_ns"),
 	};
+	const struct irq_priv *ip = p->priv;
+	bool known = ip && ip->at_open.n && ip->at_close.n;
 	int ncpu = ls_nr_possible_cpus();
 	struct ls_hist *h = ls_xcalloc(ncpu, sizeof(*h));
 	struct ls_table *t = ls_section_table(s, "softirqs", "Softirqs (time excludes IRQs nested in them)",
-	    6 + LS_SUMMARY_NCOLS, cols);
+	    7 + LS_SUMMARY_NCOLS, cols);
+	uint64_t unseen = 0;
 
 	*count = *time = 0;
 	for (uint32_t v = 0; h && v < IRQ_NR_SOFTIRQS; v++) {
@@ -361,7 +440,9 @@ static void collect_soft(struct ls_probe *p, const struct ls_run *r, struct ls_s
 			struct ls_summary sum;
 			struct ls_value *row;
 
-			if (!h[c].count || !ls_cpuset_isset(&r->cpus, c))
+			/* a row too when the kernel ran some that BPF did not see */
+			if ((!h[c].count && !(known && kernel_count(ip, v, c) > 1)) ||
+			    !ls_cpuset_isset(&r->cpus, c))
 				continue;
 			ls_hist_summarize(&h[c], ls_probe_budget(p), &sum);
 			row = ls_table_row(t);
@@ -371,13 +452,22 @@ static void collect_soft(struct ls_probe *p, const struct ls_run *r, struct ls_s
 			row[3] = ls_v_uint(h[c].sum, LS_F_NS);
 			row[4] = ls_v_uint(sum.max, LS_F_NS);
 			row[5] = sum.pct_valid[2] ? ls_v_uint((uint64_t)sum.pct[2], LS_F_NS) : ls_v_str("n/a");
-			ls_summary_cells(row + 6, &sum);
+			row[6] = known ? ls_v_uint(kernel_count(ip, v, c), LS_F_COUNT) : ls_v_null();
+			ls_summary_cells(row + 7, &sum);
 			*count += sum.count;
 			*time += h[c].sum;
 		}
+		for (int c = 0; known && c < ncpu; c++)
+			if (ls_cpuset_isset(&r->cpus, c) && kernel_count(ip, v, c) > h[c].count + 1)
+				unseen += kernel_count(ip, v, c) - h[c].count;
 	}
 	t->max_text_rows = 20;
 	free(h);
+	if (unseen)
+		ls_section_note(s, "the kernel ran %llu softirqs more than its softirq tracepoints "
+		    "delivered to BPF (kernel_count in each softirq row, from /proc/softirqs over "
+		    "the same window); their time is not in these figures",
+		    (unsigned long long)unseen);
 }
 
 static void collect_vectors(struct ls_probe *p, const struct ls_run *r, struct ls_section *s,
@@ -588,6 +678,7 @@ const struct ls_module_ops ls_mod_irq = {
 	.thresholds = irq_thresholds,
 	.maps = irq_maps,
 	.setup = irq_setup,
+	.window = irq_window,
 	.rec_size = sizeof(struct irq_event),
 	.record = irq_record,
 	.rec_key = irq_key,
@@ -596,4 +687,5 @@ const struct ls_module_ops ls_mod_irq = {
 	.floor_map = "irq_floor",
 	.collect = irq_collect,
 	.judge = irq_judge,
+	.cleanup = irq_cleanup,
 };

@@ -75,16 +75,38 @@ ok "irq module runs on all CPUs (exit $rc)" [ "$rc" -le 2 ]
 
 # softirqs: /proc/softirqs counts each run right before softirq_entry fires;
 # compared over the tool's own window (run.started_at + duration_s), between
-# the samples that bracket its edges
-bad=0
-for v in TIMER NET_RX BLOCK SCHED RCU HRTIMER; do
+# the samples that bracket its edges. Some kernels run a few softirqs without
+# delivering the tracepoint to BPF (this host's, in idle on CPU 0): the tool
+# must never count more than the kernel, must read the kernel's own count
+# over its window (kernel_count), and must say when the two differ.
+bad=0 unseen=0 total=0 noted=0
+for v in HI TIMER NET_TX NET_RX BLOCK IRQ_POLL TASKLET SCHED HRTIMER RCU; do
 	for c in $(seq 0 "$CPU"); do
-		got=$(jq_ "$TMP/all.json" "[.irq.softirqs[] | select(.vector == \"$v\" and .cpu == $c) | .count] | add // 0")
-		in_range "$got" "$v:" "$c" 2 || bad=$((bad + 1))
+		row="[.irq.softirqs[] | select(.vector == \"$v\" and .cpu == $c)]"
+		got=$(jq_ "$TMP/all.json" "$row | map(.count) | add // 0")
+		kern=$(jq_ "$TMP/all.json" "$row | map(.kernel_count) | add // 0")
+		set -- $(range "$v:" "$c")
+		if [ "$got" -gt $(($2 + 2)) ] || [ "$got" -gt $((kern + 1)) ]; then
+			diag "$v cpu$c: traced $got, more than the kernel ran (/proc grew $1 to $2, kernel_count $kern)"
+			bad=$((bad + 1))
+		fi
+		# no row: neither BPF nor the kernel (beyond an edge) saw one
+		in_range "$kern" "$v:" "$c" 2 || bad=$((bad + 1))
+		unseen=$((unseen + kern - got)) total=$((total + kern))
+		[ $((kern - got)) -gt 1 ] && noted=$((noted + kern - got))
 	done
 done
 diag "e.g. TIMER cpu$CPU: traced $(jq_ "$TMP/all.json" "[.irq.softirqs[] | select(.vector == \"TIMER\" and .cpu == $CPU) | .count] | add // 0"), /proc grew $(range TIMER: "$CPU" | sed 's/ / to /') in the window ($(grep -c '^%' "$TMP/samples") samples)"
+diag "softirqs the kernel ran in the window and BPF did not see: $unseen of $total"
 ok "softirq counts per vector and CPU agree with /proc/softirqs" [ "$bad" -eq 0 ]
+ok "softirqs the tracepoints missed are few (at most 2 %)" [ $((unseen * 50)) -le "$total" ]
+note=$(jq_ "$TMP/all.json" '[.irq.notes[] | select(test("softirqs more than its softirq tracepoints"))] | length')
+if [ "$noted" -gt 0 ]; then
+	ok "... and the report says how many ($noted)" \
+		[ "$(jq_ "$TMP/all.json" ".irq.notes | any(test(\"ran $noted softirqs more than\"))")" = true ]
+else
+	ok "... and the report says nothing of them when they are edge effects" [ "$note" = 0 ]
+fi
 ok "the UDP flood shows up as NET_RX" \
 	[ "$(jq_ "$TMP/all.json" '[.irq.softirqs[] | select(.vector == "NET_RX") | .count] | add // 0')" -gt 1000 ]
 
