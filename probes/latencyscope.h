@@ -12,7 +12,6 @@
  *	LS_CPU_MATCH(c)		true for a monitored CPU		(default: all)
  *	LS_PID_MATCH(tgid)	true for a monitored process		(default: all)
  *	LS_PID_FILTER		defined when --pid was given
- *	LS_SELF_TGID		latencyscope's own process, never a monitored one
  *	LS_PID_MAX		the kernel's pid_max (tid-indexed arrays)
  *	LS_NR_CPUS		possible CPUs (cpu-indexed arrays)
  *	LS_HAVE_TP_<cat>__<event>	for each tracepoint present in tracefs
@@ -41,11 +40,7 @@
 #define LS_PID_MATCH(p) 1
 #endif
 /* LS_MONITORED - a process whose tasks the probes judge: matched, and not the observer */
-#ifdef LS_SELF_TGID
-#define LS_MONITORED(p) ((p) != LS_SELF_TGID && LS_PID_MATCH(p))
-#else
-#define LS_MONITORED(p) LS_PID_MATCH(p)
-#endif
+#define LS_MONITORED(p) (LS_PID_MATCH(p) && !ls_is_self(p))
 #ifndef LS_PID_MAX
 #define LS_PID_MAX 32768
 #endif
@@ -89,6 +84,20 @@ static __always_inline int ls_enabled(void)
 	u32 zero = 0, *on = ls_gate.lookup(&zero);
 
 	return on && *on;
+}
+
+/*
+ * latencyscope's own process, never a monitored one: a map the front end
+ * sets, not a -D flag, so the compiled probe is the same from run to run
+ * and the probe cache can keep it
+ */
+BPF_ARRAY(ls_self, u32, 1);
+
+static __always_inline int ls_is_self(u32 tgid)
+{
+	u32 zero = 0, *self = ls_self.lookup(&zero);
+
+	return self && *self == tgid;
 }
 
 /*

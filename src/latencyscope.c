@@ -372,6 +372,7 @@ static int prepare(struct run *x)
 	r->probes_dir = probes_dir(o);
 	if (ls_trust_probes_dir(&r->probes_dir, x->err, sizeof(x->err)) < 0)
 		return -1;
+	r->cache_dir = ls_cache_dir(o);
 	pin_self(r);
 	return 0;
 }
@@ -434,12 +435,12 @@ static void trace(struct run *x)
 		slice = (int)(next / 1000000ULL);
 		slice = slice > 100 ? 100 : slice < 1 ? 1 : slice;
 		for (int i = 0; i < x->nprobes; i++)
-			if (x->probes[i].mod)
+			if (x->probes[i].obj)
 				ls_probe_poll(&x->probes[i], slice / x->nprobes ? slice / x->nprobes : 1);
 		if (!x->nprobes)
 			usleep(slice * 1000);
 		for (int i = 0; i < x->nprobes; i++)
-			if (x->probes[i].mod && x->probes[i].ops->tick)
+			if (x->probes[i].obj && x->probes[i].ops->tick)
 				x->probes[i].ops->tick(&x->probes[i], &x->r);
 	}
 }
@@ -448,7 +449,7 @@ static void trace(struct run *x)
 static void window_edge(struct run *x, bool open)
 {
 	for (int i = 0; i < x->nprobes; i++)
-		if (x->probes[i].mod && x->probes[i].ops->window)
+		if (x->probes[i].obj && x->probes[i].ops->window)
 			x->probes[i].ops->window(&x->probes[i], &x->r, open);
 }
 
@@ -462,7 +463,7 @@ static int run(struct run *x)
 	tracing_may_start = 1;
 	x->stats = ls_overhead_enable(x->o.self_cost);
 	for (int i = 0; i < x->nprobes; i++)
-		if (x->probes[i].mod && ls_probe_attach(&x->probes[i], x->err, sizeof(x->err)) < 0)
+		if (x->probes[i].obj && ls_probe_attach(&x->probes[i], x->err, sizeof(x->err)) < 0)
 			return -1;
 	if (stop_signal) {	/* while attaching: no window was traced, so no report */
 		snprintf(x->err, sizeof(x->err), "interrupted before tracing started: nothing was "
@@ -496,7 +497,7 @@ static void collect_one(struct run *x, struct ls_report *rep, struct ls_probe *p
 {
 	struct ls_section *s = ls_report_add_section(rep, p->ops->name, p->ops->title);
 
-	if (!p->mod) {
+	if (!p->obj) {
 		s->verdict = LS_NOT_MEASURED;
 		ls_section_note(s, "not measured: %s", p->not_measured);
 		return;
@@ -570,6 +571,7 @@ static void cleanup(struct run *x)
 	ls_timeline_free(&x->tl);
 	ls_budget_free(&x->budget);
 	free(x->r.probes_dir);
+	free(x->r.cache_dir);
 	ls_host_free(&x->h);
 	ls_opts_free(&x->o);
 }

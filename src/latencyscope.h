@@ -423,6 +423,8 @@ struct ls_opts {
 	char		*output;
 	char		*probes_dir;
 	char		*kernel_headers;
+	char		*cache_dir;	/* --cache-dir (NULL: $LATENCYSCOPE_CACHE_DIR or the default) */
+	bool		 no_cache;
 	void		*modopts[LS_MAX_MODULES];	/* each module's own options, by ls_modules index */
 	const char	*modopt_given[LS_MAX_MODULES];	/* the last of them given, NULL: none */
 	uint64_t	 trace_threshold_ns;	/* timeline: shorter events are only aggregated */
@@ -576,6 +578,7 @@ void	 ls_host_free(struct ls_host *h);
 
 /* trust.c: as root, probe source only from root's files in the probes directory */
 int	 ls_trust_probes_dir(char **dir, char *err, size_t errlen);
+char	*ls_cache_dir(const struct ls_opts *o);	/* probe-cache.c */
 int	 ls_trust_probe_file(const char *dir, const char *path, char *err, size_t errlen);
 int	 ls_trust_include(const char *line, const char *file, int lineno, char *err, size_t errlen);
 
@@ -617,7 +620,7 @@ struct ls_probe {
 	const struct ls_run *run;
 	const struct ls_cpuset *cpus;	/* monitored CPUs (the run's) */
 	char		*path;
-	void		*mod;	/* libbcc module */
+	struct ls_obj	*obj;	/* the compiled probe's maps and code (probe.h), NULL: not loaded */
 	int		 nprogs;
 	struct ls_prog	*progs;
 	int		 ntps;
@@ -638,6 +641,7 @@ int	 ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const st
 int	 ls_probe_attach(struct ls_probe *p, char *err, size_t errlen);
 int	 ls_probe_poll(struct ls_probe *p, int timeout_ms);
 int	 ls_probe_table_fd(const struct ls_probe *p, const char *name);
+uint32_t ls_probe_table_max_entries(const struct ls_probe *p, const char *name);
 int	 ls_probe_read_percpu(const struct ls_probe *p, const char *table, uint32_t key,
 	    void *values, size_t value_size);
 int	 ls_probe_sum_percpu(const struct ls_probe *p, const char *table, uint32_t key, void *out,
@@ -682,6 +686,7 @@ struct ls_run {
 	uint64_t		 mono_start_ns, real_start_ns;
 	double			 duration_s;
 	char			*probes_dir;
+	char			*cache_dir;	/* compiled probes kept here, NULL: none */
 	struct ls_timeline	*timeline;	/* events for the trace formats */
 	struct ls_targets	*targets;	/* --pid processes and when they exited */
 };

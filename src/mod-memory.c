@@ -201,7 +201,7 @@ static void collect_faults(struct ls_probe *p, const struct ls_run *r, struct ls
 	int nprocs = 0, nsec;
 	uint64_t *cminor = ls_xcalloc(2 * (size_t)ncpu, sizeof(*cminor));
 	uint64_t *cmajor = cminor ? cminor + ncpu : NULL;
-	uint32_t max = fd < 0 ? 0 : (uint32_t)bpf_table_max_entries(p->mod, "mem_procs");
+	uint32_t max = fd < 0 ? 0 : (uint32_t)ls_probe_table_max_entries(p, "mem_procs");
 	struct mem_proc *procs = ls_xcalloc(max ? max : 1, sizeof(*procs));
 	uint64_t minor = 0, major = 0, busy = 0, *series;
 	struct ls_table *t;

@@ -162,7 +162,7 @@ static const char *sc_comm(const struct sc_names *nm, uint32_t tid, const char *
 static struct sc_slot *read_slots(const struct ls_probe *p, int *n)
 {
 	int fd = ls_probe_table_fd(p, "sc_slots");
-	uint32_t max = fd < 0 ? 0 : (uint32_t)bpf_table_max_entries(p->mod, "sc_slots");
+	uint32_t max = fd < 0 ? 0 : (uint32_t)ls_probe_table_max_entries(p, "sc_slots");
 	struct sc_slot *out = ls_xcalloc(max ? max : 1, sizeof(*out));
 
 	*n = 0;

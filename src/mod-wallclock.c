@@ -551,7 +551,7 @@ static void exact_running(struct ls_probe *p, struct ls_profile *pf, uint64_t en
 static int open_blocks(struct ls_probe *p, struct ls_profile *pf, uint64_t end, uint64_t min_block)
 {
 	int fd = ls_probe_table_fd(p, "wc_blocks"), open = 0;
-	uint32_t slots = (uint32_t)bpf_table_max_entries(p->mod, "wc_blocks");
+	uint32_t slots = (uint32_t)ls_probe_table_max_entries(p, "wc_blocks");
 	int frames[2 * WC_MAX_DEPTH + 4];
 	struct ls_ploc locs[2 * WC_MAX_DEPTH + 4];
 

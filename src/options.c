@@ -15,6 +15,8 @@ enum {
 	OPT_LIST_MODULES = 256,
 	OPT_PROBES_DIR,
 	OPT_KERNEL_HEADERS,
+	OPT_CACHE_DIR,
+	OPT_NO_CACHE,
 	OPT_NO_COLOR,
 	OPT_ASCII,
 	OPT_TRACE_THRESHOLD,
@@ -56,6 +58,8 @@ static const struct option long_opts[] = {
 	{ "format",		required_argument, NULL, 'f' },
 	{ "probes-dir",		required_argument, NULL, OPT_PROBES_DIR },
 	{ "kernel-headers",	required_argument, NULL, OPT_KERNEL_HEADERS },
+	{ "cache-dir",		required_argument, NULL, OPT_CACHE_DIR },
+	{ "no-cache",		no_argument,	   NULL, OPT_NO_CACHE },
 	{ "threshold",		required_argument, NULL, 't' },
 	{ "no-color",		no_argument,	   NULL, OPT_NO_COLOR },
 	{ "ascii",		no_argument,	   NULL, OPT_ASCII },
@@ -201,6 +205,12 @@ void ls_opts_usage(FILE *f)
 "                          $BCC_KERNEL_SOURCE, /lib/modules/$(uname -r)/build,\n"
 "                          /sys/kernel/kheaders.tar.xz, then\n"
 "                          /usr/src/linux-headers-*)\n"
+"      --cache-dir DIR     where compiled probes are kept, keyed by the probe\n"
+"                          text, flags, kernel and headers, so an unchanged probe\n"
+"                          loads without compiling (default:\n"
+"                          /var/cache/latencyscope, or $LATENCYSCOPE_CACHE_DIR;\n"
+"                          as root only, in a directory no one else can write)\n"
+"      --no-cache          compile every probe, keep nothing\n"
 "  -V, --version           print the version and exit\n"
 "  -h, --help              print this help and exit\n"
 "\n"
@@ -465,6 +475,13 @@ static int parse_common(struct ls_opts *o, int c, bool *json_flag, char **argv, 
 		free(o->probes_dir);
 		o->probes_dir = ls_xstrdup(optarg);
 		return 0;
+	case OPT_CACHE_DIR:
+		free(o->cache_dir);
+		o->cache_dir = ls_xstrdup(optarg);
+		return 0;
+	case OPT_NO_CACHE:
+		o->no_cache = true;
+		return 0;
 	case OPT_KERNEL_HEADERS:
 		free(o->kernel_headers);
 		o->kernel_headers = ls_xstrdup(optarg);
@@ -653,6 +670,7 @@ void ls_opts_free(struct ls_opts *o)
 	free(o->budget);
 	free(o->output);
 	free(o->probes_dir);
+	free(o->cache_dir);
 	free(o->kernel_headers);
 	memset(o, 0, sizeof(*o));
 }

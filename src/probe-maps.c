@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <bcc/bcc_common.h>
 #include <bcc/libbpf.h>
 
 #include "latencyscope.h"
@@ -22,6 +21,7 @@ static const struct ls_map_layout engine_maps[] = {
 	LS_MAP("ls_gate", uint32_t, uint32_t),
 	LS_MAP("ls_start", uint32_t, uint64_t),
 	LS_MAP("ls_lost", uint32_t, uint64_t),
+	LS_MAP("ls_self", uint32_t, uint32_t),
 	LS_MAP("ls_tgid", uint32_t, uint32_t),
 	{ NULL, 0, 0 },
 };
@@ -35,9 +35,10 @@ static int check_layout(struct ls_probe *p, const struct ls_map_layout *m, bool 
     size_t errlen)
 {
 	for (; m && m->name; m++) {
+		const struct ls_obj_map *om = ls_obj_map(p->obj, m->name);
 		size_t ks, vs;
 
-		if (bpf_table_fd(p->mod, m->name) < 0) {
+		if (!om) {
 			if (engine)
 				continue;
 			snprintf(err, errlen, "probe file %s has no map %s, which latencyscope reads: "
@@ -45,8 +46,8 @@ static int check_layout(struct ls_probe *p, const struct ls_map_layout *m, bool 
 			    "or point --probes-dir at the probes it was built with)", p->path, m->name);
 			return -1;
 		}
-		ks = bpf_table_key_size(p->mod, m->name);
-		vs = bpf_table_leaf_size(p->mod, m->name);
+		ks = om->key_size;
+		vs = om->value_size;
 		if (ks != m->key_size || vs != m->value_size) {
 			snprintf(err, errlen, "probe file %s: map %s has %zu-byte keys and %zu-byte "
 			    "values, latencyscope was built for %zu and %zu: a header beside it "
@@ -69,7 +70,32 @@ int ls_probe_check_maps(struct ls_probe *p, const struct ls_module_ops *ops, cha
 /* ls_probe_table_fd - a map of the probe by name, -1 when it has none */
 int ls_probe_table_fd(const struct ls_probe *p, const char *name)
 {
-	return p->mod ? bpf_table_fd(p->mod, name) : -1;
+	const struct ls_obj_map *m = ls_obj_map(p->obj, name);
+
+	return m ? m->fd : -1;
+}
+
+/* ls_probe_table_max_entries - how many entries a map of the probe holds, 0 without it */
+uint32_t ls_probe_table_max_entries(const struct ls_probe *p, const char *name)
+{
+	const struct ls_obj_map *m = ls_obj_map(p->obj, name);
+
+	return m ? m->max_entries : 0;
+}
+
+/* value_size - the value size of a map of the probe, 0 without it */
+static size_t value_size_of(const struct ls_probe *p, const char *name)
+{
+	const struct ls_obj_map *m = ls_obj_map(p->obj, name);
+
+	return m ? m->value_size : 0;
+}
+
+static size_t key_size_of(const struct ls_probe *p, const char *name)
+{
+	const struct ls_obj_map *m = ls_obj_map(p->obj, name);
+
+	return m ? m->key_size : 0;
 }
 
 /*
@@ -85,7 +111,7 @@ int ls_probe_read_percpu(const struct ls_probe *p, const char *table, uint32_t k
 	int rc;
 
 	/* the kernel writes one value per CPU: a different size would overrun buf */
-	if (fd < 0 || bpf_table_leaf_size(p->mod, table) != value_size)
+	if (fd < 0 || value_size_of(p, table) != value_size)
 		return -1;
 	buf = ls_xcalloc(ncpu, stride);
 	rc = bpf_lookup_elem(fd, &key, buf);
@@ -125,7 +151,7 @@ void *ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t ents
     int *n)
 {
 	int fd = ls_probe_table_fd(p, name), cap = 256;
-	size_t ks = bpf_table_key_size(p->mod, name), vs = bpf_table_leaf_size(p->mod, name);
+	size_t ks = key_size_of(p, name), vs = value_size_of(p, name);
 	char *arr = ls_xcalloc(cap, entsize), key[64], next[64];
 	bool first = true;
 

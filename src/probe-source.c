@@ -387,7 +387,6 @@ void ls_probe_engine_flags(struct ls_cflags *cf, const struct ls_probe *p, const
 		ls_cflags_add(cf, ls_xstrdup("-DLS_PID_FILTER=1"));
 	}
 	ls_cflags_add(cf, ls_strdup_printf("-DLS_PID_MAX=%llu", (unsigned long long)h->pid_max));
-	ls_cflags_add(cf, ls_strdup_printf("-DLS_SELF_TGID=%d", (int)getpid()));
 	ls_cflags_add(cf, ls_strdup_printf("-DLS_NR_CPUS=%d", ls_nr_possible_cpus()));
 	ls_cflags_add(cf, ls_strdup_printf("-DLS_PERF_SAMPLE_PERIOD_OFF=%zu",
 	    offsetof(struct bpf_perf_event_data, sample_period)));

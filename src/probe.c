@@ -157,67 +157,58 @@ static int read_probe(struct ls_probe *p, char **text, char *err, size_t errlen)
 }
 
 /*
- * compile - the engine's flags and the module's (its prepare()), includes
- * spliced, compiled by libbcc (its diagnostics shown on failure or with -v),
- * and the maps checked against the layouts this binary reads
+ * probe_text - the probe as it compiles: the engine's flags and the
+ * module's (its prepare()), and the text with its includes spliced
  */
-static int compile(struct ls_probe *p, const char *text, char **src, char *err, size_t errlen)
+static int probe_text(struct ls_probe *p, const char *text, struct ls_cflags *cf, char **src,
+    char *err, size_t errlen)
 {
 	const struct ls_module_ops *ops = p->ops;
-	struct ls_cflags cf = { 0 };
-	char *diag;
-	FILE *tmp = NULL;
-	int saved, rc = -1;
 
-	ls_probe_engine_flags(&cf, p, p->run);
+	ls_probe_engine_flags(cf, p, p->run);
 	if (ops->prepare) {
 		err[0] = '\0';
 		if (ops->prepare(p, p->run, err, errlen) < 0) {
 			if (!err[0])
 				snprintf(err, errlen, "%s: cannot prepare the probe: %s", ops->name,
 				    strerror(errno));
-			goto out;
+			return -1;
 		}
 	}
 	for (int i = 0; i < p->cflags.n; i++)
-		ls_cflags_add(&cf, ls_xstrdup(p->cflags.v[i]));
+		ls_cflags_add(cf, ls_xstrdup(p->cflags.v[i]));
 	ls_debug("%s: probe %s", ops->name, p->path);
-	for (int i = 0; i < cf.n; i++)
-		ls_debug("%s: cflag %s", ops->name, cf.v[i]);
-	if (!(*src = ls_expand_includes(text, p->run->probes_dir, p->path, 0, err, errlen)))
-		goto out;
-	saved = capture_stderr_begin(&tmp);
-	p->mod = bpf_module_create_c_from_string(*src, 0, (const char **)cf.v, cf.n, true, NULL);
-	diag = capture_stderr_end(tmp, saved);
-	if (diag && *diag && (ls_verbose || !p->mod))
-		fprintf(stderr, "%s", diag);
-	free(diag);
-	if (!p->mod) {
-		snprintf(err, errlen, "probe file %s does not compile (libbcc's diagnostic above gives "
-		    "file:line); fix the probe or point --probes-dir at a working copy", p->path);
-		goto out;
-	}
-	rc = ls_probe_check_maps(p, ops, err, errlen);
-out:
-	ls_cflags_free(&cf);
-	return rc;
+	for (int i = 0; i < cf->n; i++)
+		ls_debug("%s: cflag %s", ops->name, cf->v[i]);
+	*src = ls_expand_includes(text, p->run->probes_dir, p->path, 0, err, errlen);
+	return *src ? 0 : -1;
 }
 
-/*
- * load_prog - load one function of the compiled probe if it is a probe
- * (tracepoint, raw tracepoint or software event); a verifier refusal names
- * the kernel and the probe line it stopped at
- */
-static int load_prog(struct ls_probe *p, const char *fn, const char *src, char *log, char *err,
+/* compile - libbcc's module of src, its diagnostics shown on failure or with -v */
+static void *compile(struct ls_probe *p, const struct ls_cflags *cf, const char *src, char *err,
     size_t errlen)
 {
-	struct ls_prog *pr;
-	char cat[64], ev[64];
-	const struct ls_swev *sw = NULL;
-	int fd, type;
+	FILE *tmp = NULL;
+	int saved = capture_stderr_begin(&tmp);
+	void *mod = bpf_module_create_c_from_string(src, 0, (const char **)cf->v, cf->n, true, NULL);
+	char *diag = capture_stderr_end(tmp, saved);
 
+	if (diag && *diag && (ls_verbose || !mod))
+		fprintf(stderr, "%s", diag);
+	free(diag);
+	if (!mod)
+		snprintf(err, errlen, "probe file %s does not compile (libbcc's diagnostic above gives "
+		    "file:line); fix the probe or point --probes-dir at a working copy", p->path);
+	return mod;
+}
+
+/* prog_kind - what a function is attached to: 1 a probe, 0 not one, -1 a bad name */
+static int prog_kind(struct ls_probe *p, const char *fn, const struct ls_swev **sw, char *cat,
+    char *ev, int *type, char *err, size_t errlen)
+{
+	*sw = NULL;
 	if (fn && !strncmp(fn, LS_SWEV_PREFIX, strlen(LS_SWEV_PREFIX))) {
-		if (!(sw = swev_find(fn + strlen(LS_SWEV_PREFIX)))) {
+		if (!(*sw = swev_find(fn + strlen(LS_SWEV_PREFIX)))) {
 			char known[256] = "";
 
 			for (size_t i = 0; i < sizeof(ls_swevs) / sizeof(ls_swevs[0]); i++)
@@ -228,17 +219,43 @@ static int load_prog(struct ls_probe *p, const char *fn, const char *src, char *
 			return -1;
 		}
 		cat[0] = '\0';
-		snprintf(ev, sizeof(ev), "%s", fn + strlen(LS_SWEV_PREFIX));
-		type = BPF_PROG_TYPE_PERF_EVENT;
-	} else if (fn && ls_fn_to_tracepoint(fn, cat, sizeof(cat), ev, sizeof(ev))) {
-		type = cat[0] ? BPF_PROG_TYPE_TRACEPOINT : BPF_PROG_TYPE_RAW_TRACEPOINT;
-	} else {
-		return 0;
+		snprintf(ev, 64, "%s", fn + strlen(LS_SWEV_PREFIX));
+		*type = BPF_PROG_TYPE_PERF_EVENT;
+		return 1;
 	}
+	if (fn && ls_fn_to_tracepoint(fn, cat, 64, ev, 64)) {
+		*type = cat[0] ? BPF_PROG_TYPE_TRACEPOINT : BPF_PROG_TYPE_RAW_TRACEPOINT;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * load_prog - load one function of the probe if it is a probe (tracepoint,
+ * raw tracepoint or software event). Compiled now (mod): libbcc loads it
+ * with its line info, and a verifier refusal names the kernel and the probe
+ * line it stopped at. From the cache (no mod): a refusal is only returned.
+ */
+static int load_prog(struct ls_probe *p, void *mod, const struct ls_obj_fn *f, const char *src,
+    char *log, char *err, size_t errlen)
+{
+	const struct ls_swev *sw;
+	struct ls_prog *pr;
+	char cat[64], ev[64];
+	int fd, type, kind = prog_kind(p, f->name, &sw, cat, ev, &type, err, errlen);
+	int len = (int)(f->ninsns * sizeof(*f->insns));
+
+	if (kind <= 0)
+		return kind;
 	log[0] = '\0';
-	fd = bcc_func_load(p->mod, type, fn, bpf_function_start(p->mod, fn),
-	    (int)bpf_function_size(p->mod, fn), bpf_module_license(p->mod),
-	    bpf_module_kern_version(p->mod), ls_verbose > 1 ? 1 : 0, log, LS_LOG_SIZE, NULL, -1);
+	if (mod)
+		fd = bcc_func_load(mod, type, f->name, f->insns, len, p->obj->license,
+		    p->obj->kern_version, ls_verbose > 1 ? 1 : 0, log, LS_LOG_SIZE, NULL, -1);
+	else
+		fd = bcc_prog_load(type, f->name, f->insns, len, p->obj->license,
+		    p->obj->kern_version, 0, log, LS_LOG_SIZE);
+	if (fd < 0 && !mod)
+		return -1;
 	if (fd < 0) {
 		char where[512];
 
@@ -246,14 +263,14 @@ static int load_prog(struct ls_probe *p, const char *fn, const char *src, char *
 		ls_verifier_where(log, src, where, sizeof(where));
 		snprintf(err, errlen, "the verifier of kernel %s rejected %s() from %s%s%s (%s; its "
 		    "log is above): simplify the probe so every path is bounded and every map value "
-		    "is checked for NULL before any use", p->run->host->kernel, fn, p->path,
+		    "is checked for NULL before any use", p->run->host->kernel, f->name, p->path,
 		    where[0] ? ", stopping at " : "", where, strerror(errno));
 		return -1;
 	}
 	p->progs = ls_grow(p->progs, p->nprogs, sizeof(*p->progs));
 	pr = &p->progs[p->nprogs++];
 	memset(pr, 0, sizeof(*pr));
-	pr->fn = ls_xstrdup(fn);
+	pr->fn = ls_xstrdup(f->name);
 	snprintf(pr->cat, sizeof(pr->cat), "%s", cat);
 	snprintf(pr->ev, sizeof(pr->ev), "%s", ev);
 	pr->prog_fd = fd;
@@ -263,14 +280,100 @@ static int load_prog(struct ls_probe *p, const char *fn, const char *src, char *
 	return 0;
 }
 
+/* load_all - every probe function of p->obj (see load_prog for mod) */
+static int load_all(struct ls_probe *p, void *mod, const char *src, char *err, size_t errlen)
+{
+	char *log = ls_xmalloc(LS_LOG_SIZE);
+	int rc = 0;
+
+	for (int i = 0; i < p->obj->nfns && rc == 0; i++)
+		rc = load_prog(p, mod, &p->obj->fns[i], src, log, err, errlen);
+	free(log);
+	if (rc == 0 && !p->nprogs) {
+		snprintf(err, errlen, "probe file %s defines no TRACEPOINT_PROBE(category, event) "
+		    "(nor RAW_TRACEPOINT_PROBE or LS_SOFTWARE_EVENT_PROBE): there is nothing to "
+		    "attach", p->path);
+		rc = -1;
+	}
+	return rc;
+}
+
+/* unload - drop the programs and maps of p->obj */
+static void unload(struct ls_probe *p)
+{
+	for (int i = 0; i < p->nprogs; i++) {
+		close(p->progs[i].prog_fd);
+		free(p->progs[i].fn);
+	}
+	free(p->progs);
+	p->progs = NULL;
+	p->nprogs = 0;
+	ls_obj_free(p->obj);
+	p->obj = NULL;
+}
+
 /*
- * ls_probe_open - read, compile and load one module's probe: 0 loaded,
- * 1 not measurable on this kernel (p->not_measured says why), -1 error
+ * from_cache - the probe compiled earlier from the same key: 0 loaded, -1
+ * none (or one the kernel now refuses: then it is compiled again)
+ */
+static int from_cache(struct ls_probe *p, const char *key, const char *src)
+{
+	char err[256];
+
+	if (!key || !(p->obj = ls_cache_load(p, key)))
+		return -1;
+	if (ls_probe_check_maps(p, p->ops, err, sizeof(err)) == 0 &&
+	    load_all(p, NULL, src, err, sizeof(err)) == 0)
+		return 0;
+	ls_debug("%s: the cached probe does not load (%s): compiling it again", p->ops->name,
+	    strerror(errno));
+	unload(p);
+	return -1;
+}
+
+/*
+ * from_compile - compile, check the maps against this binary's layouts,
+ * load, and keep the result in the cache; libbcc's module (and the
+ * compiler's memory with it) is freed once the programs are loaded
+ */
+static int from_compile(struct ls_probe *p, const struct ls_cflags *cf, const char *key,
+    const char *src, char *err, size_t errlen)
+{
+	void *mod = compile(p, cf, src, err, errlen);
+	int rc;
+
+	if (!mod)
+		return -1;
+	p->obj = ls_obj_from_module(mod);
+	rc = ls_probe_check_maps(p, p->ops, err, errlen);
+	if (rc == 0)
+		rc = load_all(p, mod, src, err, errlen);
+	if (rc == 0 && key)
+		ls_cache_store(p, key, p->obj);
+	bpf_module_destroy(mod);
+	return rc;
+}
+
+/* set_self - the probes never judge latencyscope's own process (ls_is_self()) */
+static void set_self(struct ls_probe *p)
+{
+	int fd = ls_probe_table_fd(p, "ls_self");
+	uint32_t zero = 0, self = (uint32_t)getpid();
+
+	if (fd >= 0)
+		bpf_update_elem(fd, &zero, &self, 0);
+}
+
+/*
+ * ls_probe_open - read, compile (or find compiled) and load one module's
+ * probe: 0 loaded, 1 not measurable on this kernel (p->not_measured says
+ * why), -1 error
  */
 int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const struct ls_run *r,
     char *err, size_t errlen)
 {
-	char *text = NULL, *src = NULL, *log = NULL;
+	struct ls_cflags cf = { 0 };
+	char *text = NULL, *src = NULL, *key = NULL;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
@@ -279,21 +382,18 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 	p->cpus = &r->cpus;
 	p->path = ls_strdup_printf("%s/%s.c", r->probes_dir, ops->name);
 	if ((rc = read_probe(p, &text, err, errlen)) != 0 ||
-	    (rc = compile(p, text, &src, err, errlen)) < 0)
+	    (rc = probe_text(p, text, &cf, &src, err, errlen)) < 0)
 		goto out;
-	log = ls_xmalloc(LS_LOG_SIZE);
-	for (size_t i = 0, n = bpf_num_functions(p->mod); i < n && rc == 0; i++)
-		rc = load_prog(p, bpf_function_name(p->mod, i), src, log, err, errlen);
-	if (rc == 0 && !p->nprogs) {
-		snprintf(err, errlen, "probe file %s defines no TRACEPOINT_PROBE(category, event) "
-		    "(nor RAW_TRACEPOINT_PROBE or LS_SOFTWARE_EVENT_PROBE): there is nothing to "
-		    "attach", p->path);
-		rc = -1;
-	}
+	key = ls_cache_key(p, &cf, src);
+	if (from_cache(p, key, src) < 0)
+		rc = from_compile(p, &cf, key, src, err, errlen);
+	if (rc == 0)
+		set_self(p);
 out:
+	ls_cflags_free(&cf);
 	free(text);
 	free(src);
-	free(log);
+	free(key);
 	return rc;
 }
 
@@ -376,7 +476,8 @@ static void perf_lost_cb(void *ctx, uint64_t lost)
 /* open_events - the probe's ls_events channel: a ring buffer, or per-CPU perf buffers */
 static int open_events(struct ls_probe *p, char *err, size_t errlen)
 {
-	int fd = bpf_table_fd(p->mod, "ls_events");
+	const struct ls_obj_map *ev = ls_obj_map(p->obj, "ls_events");
+	int fd = ev ? ev->fd : -1;
 	struct perf_readers *pr;
 	int ncpu = ls_nr_possible_cpus();
 
@@ -384,7 +485,7 @@ static int open_events(struct ls_probe *p, char *err, size_t errlen)
 		return 0;
 	if (p->ops->worst_n > 0)
 		p->worst = ls_xcalloc(p->ops->worst_n, p->ops->rec_size);
-	if (bpf_table_type(p->mod, "ls_events") == BPF_MAP_TYPE_RINGBUF) {
+	if (ev->type == BPF_MAP_TYPE_RINGBUF) {
 		p->ringbuf = bpf_new_ringbuf(fd, ringbuf_cb, p);
 		if (!p->ringbuf) {
 			snprintf(err, errlen, "cannot open the ring buffer of %s: %s", p->path, strerror(errno));
@@ -553,7 +654,7 @@ int ls_probe_gate(struct ls_probe *p, uint32_t on)
 	int fd;
 	uint32_t zero = 0;
 
-	if (!p->mod)	/* a module not measured on this kernel has no gate */
+	if (!p->obj)	/* a module not measured on this kernel has no gate */
 		return 0;
 	fd = ls_probe_table_fd(p, "ls_gate");
 	if (on)
@@ -639,8 +740,7 @@ void ls_probe_close(struct ls_probe *p)
 	if (p->ops && p->ops->cleanup)
 		p->ops->cleanup(p);	/* what priv points to; priv itself is freed here */
 	free(p->priv);
-	if (p->mod)
-		bpf_module_destroy(p->mod);
+	ls_obj_free(p->obj);
 	ls_cflags_free(&p->cflags);
 	free(p->worst);
 	free(p->progs);

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "latencyscope.h"
 
@@ -28,6 +29,41 @@ const char *ls_tail_lines(const char *s, int n);
 void	 ls_verifier_where(const char *log, const char *src, char *out, size_t outlen);
 char	*ls_expand_includes(const char *text, const char *dir, const char *path, int depth,
 	    char *err, size_t errlen);
+
+/*
+ * probe-object.c - a compiled probe as the engine uses it, whether libbcc
+ * compiled it or the probe cache kept it: its maps (the descriptors are the
+ * object's own) and each function's instructions, whose map loads hold
+ * those descriptors
+ */
+struct bpf_insn;
+struct ls_obj_map {
+	char		*name;
+	int		 fd;
+	uint32_t	 type, key_size, value_size, max_entries, flags;
+};
+struct ls_obj_fn {
+	char		*name;
+	struct bpf_insn	*insns;
+	size_t		 ninsns;
+};
+struct ls_obj {
+	char		*license;
+	unsigned	 kern_version;
+	int		 nmaps, nfns;
+	struct ls_obj_map *maps;
+	struct ls_obj_fn *fns;
+	bool		 portable;	/* every map load names one of maps: the cache may keep it */
+};
+struct ls_obj	*ls_obj_from_module(void *mod);
+const struct ls_obj_map *ls_obj_map(const struct ls_obj *o, const char *name);
+bool	 ls_obj_map_load(const struct bpf_insn *insn);
+void	 ls_obj_free(struct ls_obj *o);
+
+/* probe-cache.c - compiled probes kept by what they were compiled from */
+char	*ls_cache_key(const struct ls_probe *p, const struct ls_cflags *cf, const char *src);
+struct ls_obj *ls_cache_load(const struct ls_probe *p, const char *key);
+void	 ls_cache_store(const struct ls_probe *p, const char *key, const struct ls_obj *o);
 
 /* probe-maps.c */
 int	 ls_probe_check_maps(struct ls_probe *p, const struct ls_module_ops *ops, char *err,

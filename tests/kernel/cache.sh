@@ -1,0 +1,91 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# cache.sh - the probe cache: a compiled probe is kept, the next run loads it
+# without compiling and still sees every nanosleep of a workload that counts
+# its own; an edited probe, a damaged or foreign file, an unsafe directory
+# and --no-cache each compile afresh.
+
+. "$(dirname "$0")/lib.sh"
+require_kernel
+
+CPU=$(( $(nproc) - 1 ))
+N=500
+C="$TMP/cache"
+export LATENCYSCOPE_CACHE_DIR="$C"
+
+# sleeps OUT [ARGS...]: the syscall module on CPU $CPU while a sleeper naps
+# $N times there; OUT.json the report, OUT.err stderr, $got the naps seen
+sleeps() {
+	local out=$1 l s
+	shift
+	"$LS" -v -m syscall --cpus "$CPU" -d 60 --json -o "$out.json" "$@" 2>"$out.err" &
+	l=$!
+	bg_pids="$bg_pids $l"
+	wait_for "$out.err" "latencyscope: tracing CPUs" 300 || diag "never attached: $(tail -3 "$out.err")"
+	"$WL/sleeper" "$CPU" 100 "$N" >"$out.sleeper" &
+	s=$!
+	wait "$s"
+	kill -INT "$l"
+	wait "$l"
+	rc=$?
+	got=$(jq_ "$out.json" "[.syscall.sleeps[] | select(.tid == $s) | .count] | add // 0")
+	mine=$(sed -n 's/.*wakeups=\([0-9]*\).*/\1/p' "$out.sleeper")
+}
+
+entries() { find "$C" -name '*.probe' | wc -l; }
+
+# --- first run: compiled and kept --------------------------------------------
+sleeps "$TMP/a"
+ok "a first run compiles the probe and keeps it (exit $rc)" \
+	grep -q "syscall: compiled probe kept in the cache" "$TMP/a.err"
+ok "... and sees all $N naps the sleeper counted ($got, sleeper $mine)" [ "$got" = "$N" -a "$mine" = "$N" ]
+ok "the cache directory is made root's, 0700; its file 0600" \
+	sh -c '[ "$(stat -c %a:%u "$0")" = 700:0 ] && [ "$(stat -c %a:%u "$0"/syscall-*.probe)" = 600:0 ]' "$C"
+
+# --- second run: loaded, not compiled -------------------------------------------
+sleeps "$TMP/b"
+ok "the same run again loads the compiled probe from the cache" \
+	sh -c 'grep -q "syscall: loaded the compiled probe from the cache" "$0" &&
+	       ! grep -q "kept in the cache" "$0"' "$TMP/b.err"
+ok "... and still sees all $N naps ($got, sleeper $mine)" [ "$got" = "$N" -a "$mine" = "$N" ]
+ok "... and reports the same shape (the sleeps table and the verdict)" \
+	[ "$(jq_ "$TMP/b.json" '.syscall.verdict != null and (.syscall.sleeps | length) > 0')" = true ]
+
+# --- an edited probe is compiled again ---------------------------------------------
+cp -r "$top_srcdir/probes" "$TMP/probes"
+chmod -R go-w "$TMP/probes"
+echo "/* edited */" >>"$TMP/probes/syscall.c"
+sleeps "$TMP/c" --probes-dir "$TMP/probes"
+ok "an edited probe is compiled again and kept beside the first" \
+	sh -c 'grep -q "kept in the cache" "$0" && [ "$1" = 2 ]' "$TMP/c.err" "$(entries)"
+
+# --- a damaged file is said, ignored and replaced -------------------------------------
+for f in "$C"/syscall-*.probe; do printf 'not a probe' >"$f"; done
+sleeps "$TMP/d"
+ok "a damaged cache file is named in a warning and the probe compiled (exit $rc)" \
+	sh -c 'grep -q "ignoring the damaged probe cache file" "$0" && grep -q "kept in the cache" "$0"' "$TMP/d.err"
+ok "... and the run still sees all $N naps ($got)" [ "$got" = "$N" ]
+
+# --- files and directories others could change are not trusted -------------------------
+for f in "$C"/syscall-*.probe; do chown nobody "$f"; done
+sleeps "$TMP/e"
+ok "a cache file root does not own is refused and the probe compiled" \
+	sh -c 'grep -q "ignoring the probe cache file .*not a regular file of root" "$0" &&
+	       ! grep -q "loaded the compiled probe" "$0"' "$TMP/e.err"
+chmod 777 "$C"
+before=$(ls -l --time-style=+%s.%N "$C" | md5sum)
+sleeps "$TMP/f"
+ok "a cache directory others may write is not used, and the warning says the fix" \
+	sh -c 'grep -q "not using the probe cache .*chmod 700" "$0" && ! grep -q "from the cache\|kept in the cache" "$0"' "$TMP/f.err"
+ok "... and nothing in it was touched" [ "$(ls -l --time-style=+%s.%N "$C" | md5sum)" = "$before" ]
+chmod 700 "$C"
+
+# --- --no-cache ---------------------------------------------------------------------
+sleeps "$TMP/g"	# keeps a good entry again
+sleeps "$TMP/h" --no-cache
+ok "--no-cache compiles and keeps nothing" \
+	sh -c '! grep -q "from the cache\|kept in the cache" "$0" && grep -q "cflag" "$0"' "$TMP/h.err"
+ok "... and sees all $N naps ($got)" [ "$got" = "$N" ]
+
+ok "no BPF program is left attached" no_programs_left
+done_testing
