@@ -85,6 +85,72 @@ static __always_inline void wc_add(struct wc_key *k, u64 ns, const char *comm,
 	v->count++;
 }
 
+/*
+ * wc_after_call - w is a return address: the instruction before it is a
+ * call (rel32; *disp32(%rip); *%reg; *(%reg); *disp8(%reg))
+ */
+static __always_inline int wc_after_call(u64 w)
+{
+	u8 b[8];
+
+	if (w < 4096 || bpf_probe_read_user(b, sizeof(b), (void *)(w - 8)) < 0)
+		return 0;
+	return b[3] == 0xe8 || (b[2] == 0xff && b[3] == 0x15) ||
+	    (b[6] == 0xff && ((b[7] & 0xf8) == 0xd0 || (b[7] & 0xf8) == 0x10)) ||
+	    (b[5] == 0xff && (b[6] & 0xf8) == 0x50) || (b[4] == 0xff && b[5] == 0x54);
+}
+
+/*
+ * wc_leaf_callers - a sample in user code: the return addresses the
+ * frame-pointer walk skips. A function that sets up no frame (a libc or
+ * vDSO leaf, or a libc wrapper between two framed functions) leaves the
+ * frame pointer at its caller's frame, so the walk goes from the function
+ * below it straight to its caller's caller; its own return address lies on
+ * the stack between two frames. Scanned: from the stack pointer to the
+ * frame pointer (callers of the sampled leaf), then past that frame to the
+ * one it saved (callers between the first two walked frames, tagged
+ * WC_LEAF_HOP), WC_LEAF_SCAN words in all.
+ */
+static __always_inline void wc_leaf_callers(struct bpf_perf_event_data *ctx, struct wc_key *k)
+{
+#ifdef LS_PERF_REGS_SP_OFF
+	u64 a = *(u64 *)((char *)ctx + LS_PERF_REGS_SP_OFF);
+	u64 end = *(u64 *)((char *)ctx + LS_PERF_REGS_BP_OFF);
+	u64 cs = *(u64 *)((char *)ctx + LS_PERF_REGS_CS_OFF);
+	u64 tag = 0;
+	int n = 0, hop = 0;
+
+	if ((cs & 3) != 3)
+		return;		/* in the kernel: the user stack is walked from the syscall */
+	if (end <= a || end - a > 4096) {
+		end = a + WC_LEAF_SCAN * 8;	/* no frame pointer in reach: a bounded scan */
+		hop = 1;
+	}
+#pragma unroll
+	for (int i = 0; i < WC_LEAF_SCAN; i++) {
+		u64 w = 0;
+
+		if (n >= WC_LEAF_FRAMES)
+			break;
+		if (a >= end) {
+			u64 next = 0;
+
+			/* past the frame: its saved frame pointer, then its return (the walk's) */
+			if (hop || bpf_probe_read_user(&next, sizeof(next), (void *)end) < 0 ||
+			    next <= end + 16 || next - end > 4096)
+				break;
+			a = end + 16;
+			end = next;
+			tag = WC_LEAF_HOP;
+			hop = 1;
+		}
+		if (bpf_probe_read_user(&w, sizeof(w), (void *)a) == 0 && wc_after_call(w))
+			k->leaf[n++] = w | tag;
+		a += 8;
+	}
+#endif
+}
+
 LS_SOFTWARE_EVENT_PROBE(cpu_clock)
 {
 	u64 id = bpf_get_current_pid_tgid(), period;
@@ -120,6 +186,9 @@ LS_SOFTWARE_EVENT_PROBE(cpu_clock)
 		c->stack_errors++;
 	if (k.ustack < 0 && k.ustack != -WC_EFAULT)
 		c->stack_errors++;
+	wc_leaf_callers(ctx, &k);
+	if (k.leaf[0])
+		c->leaf_samples++;
 	bpf_get_current_comm(comm, sizeof(comm));
 	/* the period this sample stands for: in frequency mode the kernel adjusts it */
 	period = LS_PERF_SAMPLE_PERIOD(ctx);

@@ -9,6 +9,9 @@
 #define WC_STACKS	16384	/* distinct stacks kept */
 #define WC_MAX_DEPTH	127	/* frames per stack (the kernel's perf_event_max_stack) */
 #define WC_EFAULT	14	/* stack id -EFAULT: no such stack (a kernel thread's user stack) */
+#define WC_LEAF_FRAMES	2	/* callers of frameless leaves kept per sample */
+#define WC_LEAF_SCAN	12	/* stack words scanned for them */
+#define WC_LEAF_HOP	(1ULL << 63)	/* found past the first frame: a caller of the walk's first */
 #define WC_SHORT	1000	/* stack id -WC_SHORT: blocks under --min-block, summed without stacks */
 
 /*
@@ -34,6 +37,13 @@ struct wc_key {
 	ls_s32	ustack;
 	ls_u32	state;		/* enum wc_state */
 	ls_u32	pad;
+	/*
+	 * return addresses an on-CPU sample's frame-pointer walk skips,
+	 * innermost first: callers of functions that keep no frame pointer
+	 * (libc, the vDSO); WC_LEAF_HOP set when found past the first walked
+	 * frame (0: none)
+	 */
+	ls_u64	leaf[WC_LEAF_FRAMES];
 };
 
 struct wc_val {
@@ -79,6 +89,7 @@ struct wc_counters {
 	ls_u64	on_full;	/* threads whose exact on-CPU time was not kept */
 	ls_u64	unseen_in;	/* switch-ins not recorded: a stint's start bounded, not known */
 	ls_u64	slot_busy;	/* a block lost its slot to another thread */
+	ls_u64	leaf_samples;	/* on-CPU samples with callers recovered from the stack */
 };
 
 #endif /* LS_WALLCLOCK_H */

@@ -326,6 +326,30 @@ static bool stack_root(const char *name)
 }
 
 /*
+ * leaf_callers - the callers the probe found on the stack that belong
+ * below walked frame `at` (0: the sampled leaf, 1: the walk's first caller),
+ * outermost first as frames go; each must be inside a mapping of the
+ * process, and the walked frame above them (next) is not repeated
+ */
+static int leaf_callers(struct ls_profile *pf, struct wc_proc *pr, const struct wc_key *k, int at,
+    uint64_t next, int *frames, struct ls_ploc *locs, int n, int max)
+{
+	char name[512];
+
+	for (int j = WC_LEAF_FRAMES - 1; j >= 0 && n < max; j--) {
+		uint64_t ret = k->leaf[j] & ~WC_LEAF_HOP;
+
+		if (!ret || !(k->leaf[j] & WC_LEAF_HOP) != !at || ret == next ||
+		    user_loc(pf, pr, ret, true).map < 0)
+			continue;
+		user_frame(pr ? pr->syms : NULL, ret, name, sizeof(name));
+		locs[n] = user_loc(pf, pr, ret, true);
+		frames[n++] = ls_profile_frame(pf, name);
+	}
+	return n;
+}
+
+/*
  * build_stack - frames root first: the state marker, the user stack, then
  * the kernel stack (suffixed _[k], as flamegraph.pl colours them)
  */
@@ -362,6 +386,9 @@ static int build_stack(struct ls_probe *p, struct ls_profile *pf, const struct w
 		if (depth && !stack_root(root) && depth < WC_MAX_DEPTH)
 			frames[n++] = ls_profile_frame(pf, "[truncated: no frame pointers?]");
 		for (int i = depth - 1; i >= 0 && n < max; i--) {
+			if (i <= 1)
+				n = leaf_callers(pf, pr, k, i, i + 1 < depth ? ips[i + 1] : 0, frames,
+				    locs, n, max);
 			user_frame(syms, ips[i], name, sizeof(name));
 			locs[n] = user_loc(pf, pr, ips[i], i > 0);
 			frames[n++] = ls_profile_frame(pf, name);
@@ -630,6 +657,11 @@ static int wc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 	if (c.unseen_in)
 		ls_section_note(s, "%llu switch-ins were not seen by the probe: those stints are "
 		    "counted from the latest switch seen before them", (unsigned long long)c.unseen_in);
+	if (c.leaf_samples)
+		ls_section_note(s, "%llu on-CPU samples were in code that sets up no frame pointer (a "
+		    "libc or vDSO leaf): their callers were recovered from return addresses on the "
+		    "stack; a caller that itself keeps no frame may still be missing",
+		    (unsigned long long)c.leaf_samples);
 	if (c.on_full)
 		ls_section_note(s, "%llu threads' running time did not fit the table: theirs is "
 		    "estimated from samples", (unsigned long long)c.on_full);

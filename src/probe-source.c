@@ -391,6 +391,15 @@ void ls_probe_engine_flags(struct ls_cflags *cf, const struct ls_probe *p, const
 	ls_cflags_add(cf, ls_strdup_printf("-DLS_PERF_SAMPLE_PERIOD_OFF=%zu",
 	    offsetof(struct bpf_perf_event_data, sample_period)));
 	ls_cflags_add(cf, ls_strdup_printf("-DLS_PERF_ADDR_OFF=%zu", offsetof(struct bpf_perf_event_data, addr)));
+#if defined(__x86_64__)
+	/* the interrupted registers, for probes that read the user stack themselves */
+	ls_cflags_add(cf, ls_strdup_printf("-DLS_PERF_REGS_SP_OFF=%zu",
+	    offsetof(struct bpf_perf_event_data, regs) + offsetof(struct pt_regs, rsp)));
+	ls_cflags_add(cf, ls_strdup_printf("-DLS_PERF_REGS_BP_OFF=%zu",
+	    offsetof(struct bpf_perf_event_data, regs) + offsetof(struct pt_regs, rbp)));
+	ls_cflags_add(cf, ls_strdup_printf("-DLS_PERF_REGS_CS_OFF=%zu",
+	    offsetof(struct bpf_perf_event_data, regs) + offsetof(struct pt_regs, cs)));
+#endif
 	ls_cflags_add(cf, ls_strdup_printf("-DLS_EVENT_PAGES=%u", ls_event_pages(r)));
 	if (r->timeline && r->timeline->on) {	/* probes add what only a timeline needs */
 		ls_cflags_add(cf, ls_xstrdup("-DLS_TIMELINE=1"));

@@ -38,6 +38,15 @@ diag "spin_here on CPU: $spin per mille, sleep_here blocked: $sleep_ per mille (
 # running time is the scheduler's, not samples': the split holds in every run
 ok "spin_here has ~60 % of the thread's wall time on CPU (+-3 points)" within "$spin" 600 30
 ok "sleep_here has the blocked rest (~40 % +-3 points)" within "$sleep_" 400 30
+# spin_here reads the clock through libc's clock_gettime and the vDSO, which
+# keep no frame pointer: a frame-pointer walk alone goes from there straight
+# to spin_here's caller; the callers are recovered from the stack
+via=$(grep -c -- "-$T;\[running\];.*\(clock_gettime\|\[vdso\]\)" "$TMP/p.folded")
+lost=$(grep -- "-$T;\[running\];.*\(clock_gettime\|\[vdso\]\)" "$TMP/p.folded" | grep -vc ";spin_here;")
+diag "on-CPU stacks through clock_gettime or the vDSO: $via, without spin_here beneath: $lost"
+ok "a frameless leaf (clock_gettime, the vDSO) keeps its caller spin_here" [ "$via" -gt 0 -a "$lost" = 0 ]
+ok "... and the report says callers were recovered from the stack" \
+	[ "$(jq_ "$TMP/p.boh.json" '.report.wallclock.notes | any(test("callers were recovered from return addresses"))')" = true ]
 # the worker ran or blocked through the whole run: its time is the run's length
 run_us=$(jq_ "$TMP/p.boh.json" '.report.run.duration_s * 1000000 | floor')
 thr_us=$(awk -v t="-$T" '{ split($1, f, ";"); if (substr(f[1], length(f[1]) - length(t) + 1) == t) s += $NF }
