@@ -158,6 +158,31 @@ got=$(jq_ "$R" '.report.network.delivery_ns.count // 0')
 ok "network: the UDP ping-pong gives delivery samples ($got for $N rounds)" [ "$got" -ge $((2 * N)) ]
 ok "no program of ours is left after the default run" no_programs_left
 
+# --- the probe cache on this kernel's verifier ------------------------------------
+# cached [ARGS]: the syscall module on CPU $CPU until a sleeper has napped 500
+# times there (none if "quick"); stderr in $TMP/cache.err, naps seen in $got
+cached() {
+	local l s
+	"$LS" -v -m syscall --cpus "$CPU" -d 120 --json -o "$TMP/cache.json" 2>"$TMP/cache.err" &
+	l=$!
+	bg_pids="$bg_pids $l"
+	wait_for "$TMP/cache.err" "latencyscope: tracing CPUs" 300 || diag "never attached: $(tail -3 "$TMP/cache.err")"
+	if [ "${1:-}" != quick ]; then
+		"$WL/sleeper" "$CPU" 100 500 >/dev/null &
+		s=$!
+		wait "$s"
+	fi
+	kill -INT "$l"
+	wait "$l"
+	got=$(jq_ "$TMP/cache.json" "[.syscall.sleeps[] | select(.tid == ${s:-0}) | .count] | add // 0")
+}
+cached quick	# compiles and keeps it (unless the default run already did)
+diag "cache: $(grep -o "syscall: [a-z ]* the cache" "$TMP/cache.err")"
+cached
+ok "cache: the next run loads it without compiling (maps made, programs loaded by this verifier)" \
+	grep -q "syscall: loaded the compiled probe from the cache" "$TMP/cache.err"
+ok "cache: ... and sees all 500 nanosleeps ($got)" [ "$got" = 500 ]
+
 # --- isolation: a spinner alone on the isolated CPU ----------------------------
 bg "$WL/spinner" "$CPU" 0
 A=$BG
