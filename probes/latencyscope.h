@@ -21,6 +21,9 @@
  *				event at or above the threshold
  *	LS_PERF_SAMPLE_PERIOD_OFF, LS_PERF_ADDR_OFF
  *				offsets in struct bpf_perf_event_data
+ *	LS_PERF_REGS_SP_OFF, LS_PERF_REGS_BP_OFF, LS_PERF_REGS_CS_OFF
+ *				... of the interrupted stack and frame pointers
+ *				and code segment (x86-64 only)
  *	LS_BPF			always: headers shared with the front end test it
  *	LS_EVENT_PAGES		pages of the ls_events channel (--trace-buffer)
  * (src/probe-source.c, ls_probe_engine_flags(), is the full list.)
