@@ -90,6 +90,7 @@ struct wc_counters {
 	ls_u64	unseen_in;	/* switch-ins not recorded: a stint's start bounded, not known */
 	ls_u64	slot_busy;	/* a block lost its slot to another thread */
 	ls_u64	leaf_samples;	/* on-CPU samples with callers recovered from the stack */
+	ls_u64	ustacks_reused;	/* off-CPU user stacks found in the thread's slot, not walked */
 };
 
 #endif /* LS_WALLCLOCK_H */

@@ -642,6 +642,7 @@ static int wc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 	ls_section_metric(s, "blocks", "Off-CPU blocks", ls_v_uint(c.blocks, LS_F_COUNT));
 	ls_section_metric(s, "short_blocks", NULL, ls_v_uint(c.short_blocks, LS_F_COUNT));
 	ls_section_metric(s, "min_block_ns", NULL, ls_v_uint(wo->min_block_ns, LS_F_NS));
+	ls_section_metric(s, "user_stacks_reused", NULL, ls_v_uint(c.ustacks_reused, LS_F_COUNT));
 	ls_section_metric(s, "lost.stacks", NULL, ls_v_uint(c.stack_errors, LS_F_COUNT));
 	ls_section_metric(s, "lost.records", NULL, ls_v_uint(c.table_full, LS_F_COUNT));
 	ls_section_metric(s, "lost.block_slots", NULL, ls_v_uint(c.slot_busy, LS_F_COUNT));

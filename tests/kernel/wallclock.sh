@@ -24,11 +24,25 @@ share() {
 	awk -v m="$2" '{ v = $NF; t += v; if ($0 ~ m) s += v } END { if (t) printf "%d\n", 1000 * s / t; else print 0 }' "$1"
 }
 
+# naps OUT: the workload's own time slept through nap_a and nap_b so far ("A B", ns)
+naps() {
+	local n
+	n=$(grep -c '^naps' "$1")
+	kill -USR1 "$W"
+	for _ in $(seq 300); do
+		[ "$(grep -c '^naps' "$1")" -gt "$n" ] && break
+		sleep 0.01
+	done
+	sed -n 's/^naps a=\([0-9]*\) b=\([0-9]*\)/\1 \2/p' "$1" | tail -1
+}
+
 # --- folded: the known shape -----------------------------------------------------
 shape 60 "$TMP/w1.out"	# outlives the runs below; killed at the end
+naps0=$(naps "$TMP/w1.out")
 "$LS" -m wallclock --pid "$W" --duration 4 -f folded -o "$TMP/p.folded" \
 	--bill-of-health "$TMP/p.boh.json" >"$TMP/p.txt" 2>"$TMP/p.err"
 rc=$?
+naps1=$(naps "$TMP/w1.out")
 ok "wallclock runs and writes folded stacks (exit $rc)" test "$rc" -le 1 -a -s "$TMP/p.folded"
 ok "every folded line is 'frames value'" \
 	[ "$(awk 'NF < 2 || $NF !~ /^[0-9]+$/ || $1 !~ /;/' "$TMP/p.folded" | wc -l)" = 0 ]
@@ -38,6 +52,18 @@ diag "spin_here on CPU: $spin per mille, sleep_here blocked: $sleep_ per mille (
 # running time is the scheduler's, not samples': the split holds in every run
 ok "spin_here has ~60 % of the thread's wall time on CPU (+-3 points)" within "$spin" 600 30
 ok "sleep_here has the blocked rest (~40 % +-3 points)" within "$sleep_" 400 30
+# the same sleep from two callers, in runs: a stack taken for the one the
+# thread blocked with last time would move time from one to the other
+nap_a=$(share "$TMP/p.folded" ';\\[blocked: S\\];.*;nap_a;sleep_here')
+nap_b=$(share "$TMP/p.folded" ';\\[blocked: S\\];.*;nap_b;sleep_here')
+want=$(echo "$naps0 $naps1" | awk '{ a = $3 - $1; b = $4 - $2; if (a + b) printf "%d\n", 1000 * a / (a + b); else print 0 }')
+got=$(( nap_a + nap_b ? 1000 * nap_a / (nap_a + nap_b) : 0 ))
+diag "nap_a's part of the naps: $got per mille; the workload's own clock: $want (naps $naps0 -> $naps1)"
+ok "off-CPU user stacks: nap_a's and nap_b's split is the workload's (+-3 points)" within "$got" "$want" 30
+reused=$(jq_ "$TMP/p.boh.json" '.report.wallclock.user_stacks_reused')
+blocks=$(jq_ "$TMP/p.boh.json" '.report.wallclock.blocks')
+diag "user stacks reused without a full walk: $reused of $blocks blocks"
+ok "... while most blocks reuse the stack the thread blocked with before" [ $((2 * reused)) -gt "$blocks" ]
 # spin_here reads the clock through libc's clock_gettime and the vDSO, which
 # keep no frame pointer: a frame-pointer walk alone goes from there straight
 # to spin_here's caller; the callers are recovered from the stack
