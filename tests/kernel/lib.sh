@@ -92,11 +92,13 @@ within() {
 	[ "${d#-}" -le "$3" ] || { diag "got $1, want $2 +- $3"; return 1; }
 }
 
-# our_prog_ids: loaded programs named like ours (bpftool cuts names at 15
-# characters: tracepoint__sch..., raw_tracepoint_..., ls_swev__...)
+# our_prog_ids: loaded programs of the kinds ours are (tracepoint, raw
+# tracepoint, perf event). Not by name: a probe loaded from the cache is
+# named without its tracepoint__ or raw_tracepoint__ prefix, a compiled
+# one with it, both cut at 15 characters.
 our_prog_ids() {
-	bpftool prog show 2>/dev/null |
-		sed -n 's/^\([0-9]*\): .* name \(tracepoint__\|raw_tracepoint\|ls_swev__\).*/\1/p'
+	bpftool -j prog show 2>/dev/null |
+		jq -r '.[] | select(.type == "tracepoint" or .type == "raw_tracepoint" or .type == "perf_event") | .id'
 }
 # other BPF users may run on the host: only programs loaded after this
 # test began count as ours
