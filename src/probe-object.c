@@ -26,21 +26,21 @@ bool ls_obj_map_load(const struct bpf_insn *insn)
 }
 
 /* copy_maps - every table of the module, its descriptor duplicated */
-static void copy_maps(struct ls_obj *o, void *mod, int *orig)
+static void copy_maps(const struct ls_bcc_cc *cc, struct ls_obj *o, void *mod, int *orig)
 {
-	o->nmaps = (int)bpf_num_tables(mod);
+	o->nmaps = (int)cc->num_tables(mod);
 	o->maps = ls_xcalloc(o->nmaps ? o->nmaps : 1, sizeof(*o->maps));
 	for (int i = 0; i < o->nmaps; i++) {
 		struct ls_obj_map *m = &o->maps[i];
 
-		m->name = ls_xstrdup(bpf_table_name(mod, i));
-		orig[i] = bpf_table_fd_id(mod, i);
+		m->name = ls_xstrdup(cc->table_name(mod, i));
+		orig[i] = cc->table_fd(mod, i);
 		m->fd = orig[i] < 0 ? -1 : fcntl(orig[i], F_DUPFD_CLOEXEC, 3);
-		m->type = (uint32_t)bpf_table_type_id(mod, i);
-		m->key_size = (uint32_t)bpf_table_key_size_id(mod, i);
-		m->value_size = (uint32_t)bpf_table_leaf_size_id(mod, i);
-		m->max_entries = (uint32_t)bpf_table_max_entries_id(mod, i);
-		m->flags = (uint32_t)bpf_table_flags_id(mod, i);
+		m->type = (uint32_t)cc->table_type(mod, i);
+		m->key_size = (uint32_t)cc->table_key_size(mod, i);
+		m->value_size = (uint32_t)cc->table_leaf_size(mod, i);
+		m->max_entries = (uint32_t)cc->table_max_entries(mod, i);
+		m->flags = (uint32_t)cc->table_flags(mod, i);
 	}
 }
 
@@ -48,14 +48,15 @@ static void copy_maps(struct ls_obj *o, void *mod, int *orig)
  * copy_fn - a function's instructions, each map load moved to the object's
  * descriptor; one naming no map of the module makes the object unportable
  */
-static void copy_fn(struct ls_obj *o, struct ls_obj_fn *f, void *mod, size_t id, const int *orig)
+static void copy_fn(const struct ls_bcc_cc *cc, struct ls_obj *o, struct ls_obj_fn *f, void *mod,
+    size_t id, const int *orig)
 {
-	size_t bytes = bpf_function_size_id(mod, id);
+	size_t bytes = cc->function_size(mod, id);
 
-	f->name = ls_xstrdup(bpf_function_name(mod, id));
+	f->name = ls_xstrdup(cc->function_name(mod, id));
 	f->ninsns = bytes / sizeof(struct bpf_insn);
 	f->insns = ls_xcalloc(f->ninsns ? f->ninsns : 1, sizeof(struct bpf_insn));
-	memcpy(f->insns, bpf_function_start_id(mod, id), f->ninsns * sizeof(struct bpf_insn));
+	memcpy(f->insns, cc->function_start(mod, id), f->ninsns * sizeof(struct bpf_insn));
 	for (size_t k = 0; k + 1 < f->ninsns; k++) {
 		int m;
 
@@ -72,22 +73,22 @@ static void copy_fn(struct ls_obj *o, struct ls_obj_fn *f, void *mod, size_t id,
 }
 
 /* ls_obj_from_module - what the engine needs of a module libbcc compiled */
-struct ls_obj *ls_obj_from_module(void *mod)
+struct ls_obj *ls_obj_from_module(const struct ls_bcc_cc *cc, void *mod)
 {
 	struct ls_obj *o = ls_xcalloc(1, sizeof(*o));
-	int *orig = ls_xcalloc(bpf_num_tables(mod) + 1, sizeof(*orig));
+	int *orig = ls_xcalloc(cc->num_tables(mod) + 1, sizeof(*orig));
 
 	o->portable = true;
-	o->license = ls_xstrdup(bpf_module_license(mod) ? bpf_module_license(mod) : "GPL");
-	o->kern_version = bpf_module_kern_version(mod);
-	copy_maps(o, mod, orig);
+	o->license = ls_xstrdup(cc->module_license(mod) ? cc->module_license(mod) : "GPL");
+	o->kern_version = cc->module_kern_version(mod);
+	copy_maps(cc, o, mod, orig);
 	for (int i = 0; i < o->nmaps; i++)
 		if (o->maps[i].fd < 0)
 			o->portable = false;
-	o->nfns = (int)bpf_num_functions(mod);
+	o->nfns = (int)cc->num_functions(mod);
 	o->fns = ls_xcalloc(o->nfns ? o->nfns : 1, sizeof(*o->fns));
 	for (int i = 0; i < o->nfns; i++)
-		copy_fn(o, &o->fns[i], mod, (size_t)i, orig);
+		copy_fn(cc, o, &o->fns[i], mod, (size_t)i, orig);
 	free(orig);
 	return o;
 }

@@ -185,12 +185,12 @@ static int probe_text(struct ls_probe *p, const char *text, struct ls_cflags *cf
 }
 
 /* compile - libbcc's module of src, its diagnostics shown on failure or with -v */
-static void *compile(struct ls_probe *p, const struct ls_cflags *cf, const char *src, char *err,
-    size_t errlen)
+static void *compile(struct ls_probe *p, const struct ls_bcc_cc *cc, const struct ls_cflags *cf,
+    const char *src, char *err, size_t errlen)
 {
 	FILE *tmp = NULL;
 	int saved = capture_stderr_begin(&tmp);
-	void *mod = bpf_module_create_c_from_string(src, 0, (const char **)cf->v, cf->n, true, NULL);
+	void *mod = cc->module_create(src, 0, (const char **)cf->v, cf->n, true, NULL);
 	char *diag = capture_stderr_end(tmp, saved);
 
 	if (diag && *diag && (ls_verbose || !mod))
@@ -249,7 +249,7 @@ static int load_prog(struct ls_probe *p, void *mod, const struct ls_obj_fn *f, c
 		return kind;
 	log[0] = '\0';
 	if (mod)
-		fd = bcc_func_load(mod, type, f->name, f->insns, len, p->obj->license,
+		fd = ls_bcc_cc(err, errlen)->func_load(mod, type, f->name, f->insns, len, p->obj->license,
 		    p->obj->kern_version, ls_verbose > 1 ? 1 : 0, log, LS_LOG_SIZE, NULL, -1);
 	else
 		fd = bcc_prog_load(type, f->name, f->insns, len, p->obj->license,
@@ -339,18 +339,19 @@ static int from_cache(struct ls_probe *p, const char *key, const char *src)
 static int from_compile(struct ls_probe *p, const struct ls_cflags *cf, const char *key,
     const char *src, char *err, size_t errlen)
 {
-	void *mod = compile(p, cf, src, err, errlen);
+	const struct ls_bcc_cc *cc = ls_bcc_cc(err, errlen);
+	void *mod = cc ? compile(p, cc, cf, src, err, errlen) : NULL;
 	int rc;
 
 	if (!mod)
 		return -1;
-	p->obj = ls_obj_from_module(mod);
+	p->obj = ls_obj_from_module(cc, mod);
 	rc = ls_probe_check_maps(p, p->ops, err, errlen);
 	if (rc == 0)
 		rc = load_all(p, mod, src, err, errlen);
 	if (rc == 0 && key)
 		ls_cache_store(p, key, p->obj);
-	bpf_module_destroy(mod);
+	cc->module_destroy(mod);
 	return rc;
 }
 

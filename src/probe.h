@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <bcc/bcc_common.h>
+
 #include "latencyscope.h"
 
 /* the names libbcc gives TRACEPOINT_PROBE and RAW_TRACEPOINT_PROBE functions */
@@ -29,6 +31,28 @@ const char *ls_tail_lines(const char *s, int n);
 void	 ls_verifier_where(const char *log, const char *src, char *out, size_t outlen);
 char	*ls_expand_includes(const char *text, const char *dir, const char *path, int depth,
 	    char *err, size_t errlen);
+
+/* probe-compiler.c - libbcc's compiler (clang, LLVM), opened on first use */
+struct ls_bcc_cc {
+	__typeof__(&bpf_module_create_c_from_string) module_create;
+	__typeof__(&bpf_module_destroy) module_destroy;
+	__typeof__(&bpf_module_license) module_license;
+	__typeof__(&bpf_module_kern_version) module_kern_version;
+	__typeof__(&bpf_num_functions) num_functions;
+	__typeof__(&bpf_function_name) function_name;
+	__typeof__(&bpf_function_start_id) function_start;
+	__typeof__(&bpf_function_size_id) function_size;
+	__typeof__(&bpf_num_tables) num_tables;
+	__typeof__(&bpf_table_name) table_name;
+	__typeof__(&bpf_table_fd_id) table_fd;
+	__typeof__(&bpf_table_type_id) table_type;
+	__typeof__(&bpf_table_key_size_id) table_key_size;
+	__typeof__(&bpf_table_leaf_size_id) table_leaf_size;
+	__typeof__(&bpf_table_max_entries_id) table_max_entries;
+	__typeof__(&bpf_table_flags_id) table_flags;
+	__typeof__(&bcc_func_load) func_load;
+};
+const struct ls_bcc_cc *ls_bcc_cc(char *err, size_t errlen);
 
 /*
  * probe-object.c - a compiled probe as the engine uses it, whether libbcc
@@ -55,7 +79,7 @@ struct ls_obj {
 	struct ls_obj_fn *fns;
 	bool		 portable;	/* every map load names one of maps: the cache may keep it */
 };
-struct ls_obj	*ls_obj_from_module(void *mod);
+struct ls_obj	*ls_obj_from_module(const struct ls_bcc_cc *cc, void *mod);
 const struct ls_obj_map *ls_obj_map(const struct ls_obj *o, const char *name);
 bool	 ls_obj_map_load(const struct bpf_insn *insn);
 void	 ls_obj_free(struct ls_obj *o);

@@ -87,5 +87,32 @@ ok "--no-cache compiles and keeps nothing" \
 	sh -c '! grep -q "from the cache\|kept in the cache" "$0" && grep -q "cflag" "$0"' "$TMP/h.err"
 ok "... and sees all $N naps ($got)" [ "$got" = "$N" ]
 
+# --- a run from the cache maps no compiler: its memory is the tracer's own
+"$LS" -m syscall --cpus "$CPU" -d 30 2>"$TMP/m.err" >/dev/null &
+l=$!
+bg_pids="$bg_pids $l"
+wait_for "$TMP/m.err" "latencyscope: tracing CPUs" 60
+cp "/proc/$l/maps" "$TMP/m.maps"
+priv=$(awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }' "/proc/$l/smaps_rollup")
+kill -INT "$l"
+wait "$l"
+diag "private memory of a run from the cache: $priv KiB"
+ok "a run from the cache never maps LLVM or clang" sh -c '! grep -q "LLVM\|clang" "$0"' "$TMP/m.maps"
+ok "... nor libbcc's compiler (only libbcc_bpf)" \
+	sh -c '! grep -q "libbcc\.so" "$0" && grep -q "libbcc_bpf\.so" "$0"' "$TMP/m.maps"
+
+# --- without libbcc's compiler (clang, LLVM): hidden in a private mount namespace
+lib=$(ldconfig -p | sed -n 's/.*libbcc\.so\.0 .*=> //p' | head -1)
+lib=$(readlink -f "$lib")
+: >"$TMP/empty.so"
+nocc() { unshare -m sh -c 'mount --bind "$0" "$1" && shift && exec "$@"' "$TMP/empty.so" "$lib" "$@"; }
+nocc "$LS" -m syscall --cpus "$CPU" -d 0.2 --json -o "$TMP/i.json" 2>"$TMP/i.err"
+rc=$?
+ok "with libbcc's compiler gone, a probe in the cache still runs (exit $rc)" [ "$rc" -le 1 ]
+nocc "$LS" -m syscall --cpus "$CPU" -d 0.2 --no-cache 2>"$TMP/j.err" >/dev/null
+rc=$?
+ok "a probe that must be compiled then exits 3 (got $rc)" [ "$rc" = 3 ]
+ok "... naming libbcc's compiler and the fix" grep -q "cannot load libbcc's compiler.*install libbpfcc" "$TMP/j.err"
+
 ok "no BPF program is left attached" no_programs_left
 done_testing
