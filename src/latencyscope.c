@@ -22,6 +22,7 @@
 #include <sys/ioctl.h>
 
 #include "latencyscope.h"
+#include "probe.h"
 
 #ifndef LS_PROBES_DIR
 #define LS_PROBES_DIR "/usr/local/share/latencyscope/probes"
@@ -588,6 +589,28 @@ static int info(const struct ls_opts *o)
 	return LS_EXIT_PASS;
 }
 
+/* under a sanitizer, its leak check; nothing otherwise */
+extern void __lsan_do_leak_check(void) __attribute__((weak));
+
+/*
+ * finish - leave with rc. libbcc (the compiler) and libbcc_bpf, which
+ * latencyscope links, both define the same C++ objects (the USDT argument
+ * parser's register table among them); once both are loaded each library's
+ * constructor builds the one the process binds to and each destructor
+ * frees it, so returning from main after a compile crashes in exit()
+ * about one time in three. Everything is written and closed by now: skip
+ * the libraries' destructors.
+ */
+static int finish(int rc)
+{
+	if (!ls_bcc_cc_loaded())
+		return rc;
+	fflush(NULL);
+	if (__lsan_do_leak_check)
+		__lsan_do_leak_check();
+	_exit(rc);
+}
+
 int main(int argc, char **argv)
 {
 	static struct run x = { .stats = -1 };	/* static: the probes table is large */
@@ -613,5 +636,5 @@ int main(int argc, char **argv)
 		rc = report(&x);
 	}
 	cleanup(&x);
-	return rc;
+	return finish(rc);
 }

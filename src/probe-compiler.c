@@ -76,6 +76,12 @@ static int cc_open(void)
 	return 0;
 }
 
+/* ls_bcc_cc_loaded - whether the compiler was opened (see ls_exit in latencyscope.c) */
+bool ls_bcc_cc_loaded(void)
+{
+	return cc_state > 0;
+}
+
 /*
  * ls_bcc_cc - the compiler's entry points, opened on the first call; NULL
  * with the reason and the fix in err when libbcc cannot be loaded

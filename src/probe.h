@@ -53,6 +53,7 @@ struct ls_bcc_cc {
 	__typeof__(&bcc_func_load) func_load;
 };
 const struct ls_bcc_cc *ls_bcc_cc(char *err, size_t errlen);
+bool	ls_bcc_cc_loaded(void);
 
 /*
  * probe-object.c - a compiled probe as the engine uses it, whether libbcc
