@@ -112,14 +112,18 @@ for m in isolation irq syscall memory network; do
 done
 ok "the sleeper ran inside the window" [ "$(field "$TMP/sleeper.out" wakeups)" = "$N" ]
 
-# irq: /proc/softirqs counts each run right before softirq_entry fires; only
-# the window edges may differ
+# irq: /proc/softirqs counts each run right before softirq_entry fires. The
+# tool reads it as its gates open and close (kernel_count); this test's own
+# reads bracket that window from outside (under emulation a poll is slow, so
+# the bracket holds a second or more beyond the window), and the traced
+# count must match the kernel's over the window itself
 bad=0
 for v in TIMER NET_RX NET_TX BLOCK SCHED RCU HRTIMER; do
 	want=$(( $(col "$v:" "$TMP/soft.b" $CPU) - $(col "$v:" "$TMP/soft.a" $CPU) ))
 	got=$(jq_ "$R" "[.report.irq.softirqs[] | select(.vector == \"$v\" and .cpu == $CPU) | .count] | add // 0")
-	within "$got" "$want" $(( want / 50 + 8 )) > /dev/null ||
-		{ diag "softirq $v on CPU $CPU: traced $got, /proc/softirqs $want"; bad=$((bad + 1)); }
+	kern=$(jq_ "$R" "[.report.irq.softirqs[] | select(.vector == \"$v\" and .cpu == $CPU) | .kernel_count // .count] | add // 0")
+	{ [ "$kern" -le $((want + 2)) ] && within "$got" "$kern" $(( kern / 50 + 2 )) > /dev/null; } ||
+		{ diag "softirq $v on CPU $CPU: traced $got, the kernel over the window $kern, /proc/softirqs around it $want"; bad=$((bad + 1)); }
 done
 ok "irq: softirq counts per vector on CPU $CPU agree with /proc/softirqs" [ "$bad" -eq 0 ]
 ok "irq: the UDP ping-pong's NET_RX softirqs are named" \
