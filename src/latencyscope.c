@@ -126,6 +126,12 @@ static void fill_report_header(struct ls_report *rep, const struct ls_run *r, co
 	rep->kernel = ls_xstrdup(r->host->kernel);
 	rep->hostname = ls_xstrdup(r->host->hostname);
 	rep->boot_id = ls_xstrdup(r->host->boot_id);
+	/* the kernel's parameters only: what follows " -- " is init's */
+	if ((rep->cmdline = ls_read_file("/proc/cmdline", NULL))) {
+		char *init = strstr(rep->cmdline, " -- ");
+
+		rep->cmdline[init ? (size_t)(init - rep->cmdline) : strcspn(rep->cmdline, "\n")] = '\0';
+	}
 	rep->nr_cpus = r->host->nr_online;
 	rep->isolated_cpus = ls_cpulist_format(&r->host->isolated);
 	rep->nohz_full_cpus = ls_cpulist_format(&r->host->nohz_full);
@@ -308,6 +314,7 @@ struct run {
 	int		 stats;	/* ls_overhead_enable()'s answer: 0 = we switched them on */
 	uint64_t	 t0;	/* when the process started, for the attach time */
 	struct ls_budget budget;	/* --budget: read before the compile, judged at the end */
+	struct ls_baseline baseline;	/* --baseline: read before the compile, compared at the end */
 	char		 err[2048];
 };
 
@@ -357,7 +364,8 @@ static int prepare(struct run *x)
 		return -1;
 	ls_targets_init(&x->targets, o->pids, o->npids);	/* their start times, before the compile */
 	if (check_outputs(x) < 0 ||
-	    (o->budget && ls_budget_load(o->budget, &x->budget, x->err, sizeof(x->err)) < 0))
+	    (o->budget && ls_budget_load(o->budget, &x->budget, x->err, sizeof(x->err)) < 0) ||
+	    (o->baseline && ls_baseline_load(o->baseline, o, &x->baseline, x->err, sizeof(x->err)) < 0))
 		return -1;
 	ls_opts_warn_unused(o);
 	for (int i = 0; i < o->nmodules; i++) {
@@ -551,6 +559,10 @@ static int report(struct run *x)
 		ls_budget_section(&rep, &x->budget);
 		ls_report_summarize(&rep);
 	}
+	if (x->baseline.doc && rep.exit_code != LS_EXIT_ERROR) {
+		ls_baseline_section(&rep, &x->baseline);
+		ls_report_summarize(&rep);
+	}
 	if (write_report(&x->o, &rep, tl, &x->r) < 0)
 		rc = LS_EXIT_ERROR;
 	else if ((rc = rep.exit_code) == LS_EXIT_ERROR && ls_targets_gone_before(&x->targets))
@@ -571,6 +583,7 @@ static void cleanup(struct run *x)
 		ls_overhead_disable();
 	ls_timeline_free(&x->tl);
 	ls_budget_free(&x->budget);
+	ls_baseline_free(&x->baseline);
 	free(x->r.probes_dir);
 	free(x->r.cache_dir);
 	ls_host_free(&x->h);

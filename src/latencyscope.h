@@ -120,6 +120,7 @@ struct ls_histo {
 	char		*key;
 	char		*label;
 	struct ls_summary s;
+	struct ls_hist	*dist;	/* its buckets (JSON "buckets", --baseline); NULL: none */
 };
 struct ls_column {
 	char		*key;	/* dotted keys nest in JSON: "victim.comm"; NULL: text only */
@@ -185,6 +186,7 @@ struct ls_report {
 	const char	*tool_version;
 	char		*kernel;
 	char		*hostname, *boot_id;
+	char		*cmdline;	/* the kernel's command line; NULL: unreadable */
 	int		 nr_cpus;
 	char		*isolated_cpus, *nohz_full_cpus;
 	char		*started_at;	/* ISO 8601 wall clock */
@@ -210,7 +212,7 @@ struct ls_report {
 struct ls_section *ls_report_add_section(struct ls_report *r, const char *name, const char *title);
 void	 ls_section_metric(struct ls_section *s, const char *key, const char *label, struct ls_value v);
 void	 ls_section_histo(struct ls_section *s, const char *key, const char *label,
-	    const struct ls_summary *sum);
+	    const struct ls_summary *sum, const struct ls_hist *dist);
 struct ls_table *ls_section_table(struct ls_section *s, const char *key, const char *title,
 	    int ncols, const struct ls_column *cols);
 struct ls_value *ls_table_row(struct ls_table *t);
@@ -231,6 +233,7 @@ const struct ls_table *ls_section_find_table(const struct ls_section *s, const c
 const struct ls_value *ls_table_cell(const struct ls_table *t, int r, const char *key);
 const struct ls_value *ls_section_find_metric(const struct ls_section *s, const char *key);
 const struct ls_summary *ls_section_find_histo(const struct ls_section *s, const char *key);
+const struct ls_hist *ls_section_find_dist(const struct ls_section *s, const char *key);
 void	 ls_report_summarize(struct ls_report *r);
 void	 ls_report_free(struct ls_report *r);
 
@@ -395,6 +398,18 @@ void	 ls_budget_free(struct ls_budget *b);
 struct json_t;
 struct json_t *ls_cpulist_json(const char *list);
 
+/* baseline.c: --baseline OLD.json, this run against a saved report */
+struct ls_opts;
+struct ls_baseline {
+	char		*path;
+	struct json_t	*doc;
+	bool		 fail;	/* --fail-on-regression: a regression is a violation */
+};
+int	 ls_baseline_load(const char *path, const struct ls_opts *o, struct ls_baseline *b,
+	    char *err, size_t errlen);
+void	 ls_baseline_section(struct ls_report *rep, const struct ls_baseline *b);
+void	 ls_baseline_free(struct ls_baseline *b);
+
 /* options.c */
 enum ls_format {
 	LS_FMT_TEXT, LS_FMT_JSON, LS_FMT_JUNIT,
@@ -435,6 +450,8 @@ struct ls_opts {
 	uint64_t	 latency_budget_ns;
 	char		*bill_of_health;	/* where to write it (NULL: not asked for) */
 	char		*budget;	/* --budget FILE (NULL: none) */
+	char		*baseline;	/* --baseline FILE (NULL: none) */
+	bool		 fail_on_regression;
 	enum ls_self_cost self_cost;	/* how the probes' own cost is measured */
 	struct ls_threshold_override thresholds[32];
 	int		 nthresholds;

@@ -211,7 +211,7 @@ static void collect_runq(struct ls_probe *p, struct ls_section *s)
 	free(h);
 	ls_hist_summarize(&all, ls_probe_budget(p), &sum);
 	ls_section_histo(s, "runqueue_latency_ns", "Runqueue latency (wakeup or preemption to running)",
-	    &sum);
+	    &sum, &all);
 	ls_section_metric(s, "p99_999_runqueue_ns", NULL,
 	    sum.pct_valid[5] ? ls_v_uint((uint64_t)(sum.pct[5] + 0.5), LS_F_NS) : ls_v_null());
 }

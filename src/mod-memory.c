@@ -429,7 +429,7 @@ static void collect_stalls(struct ls_probe *p, const struct ls_run *r, struct ls
 			for (int c = 0; c < ncpu; c++)
 				ls_hist_merge(&all, &h[c]);
 		ls_hist_summarize(&all, ls_probe_budget(p), &sum);
-		ls_section_histo(s, keys[k], labels[k], &sum);
+		ls_section_histo(s, keys[k], labels[k], &sum, &all);
 	}
 	free(h);
 	t = ls_section_table(s, "worst", "Longest memory stalls", 9, cols);

@@ -259,17 +259,19 @@ static void collect_devices(struct ls_probe *p, const struct ls_run *r, struct l
 }
 
 static void merged_hist(const struct ls_probe *p, const char *table, uint32_t key,
-    struct ls_summary *sum)
+    struct ls_section *s, const char *skey, const char *label)
 {
 	int ncpu = ls_nr_possible_cpus();
 	struct ls_hist *h = ls_xcalloc(ncpu, sizeof(*h)), all;
+	struct ls_summary sum;
 
 	memset(&all, 0, sizeof(all));
 	if (h && ls_probe_read_percpu(p, table, key, h, sizeof(*h)) == 0)
 		for (int c = 0; c < ncpu; c++)
 			ls_hist_merge(&all, &h[c]);
 	free(h);
-	ls_hist_summarize(&all, ls_probe_budget(p), sum);
+	ls_hist_summarize(&all, ls_probe_budget(p), &sum);
+	ls_section_histo(s, skey, label, &sum, &all);
 }
 
 struct kv_thread {
@@ -444,17 +446,13 @@ static void collect_worst(struct ls_probe *p, const struct ls_run *r, struct ls_
 static int net_collect(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
 {
 	struct net_counters c;
-	struct ls_summary sum;
 
 	if (ls_probe_sum_percpu(p, "net_counters", 0, &c, sizeof(c)) < 0)
 		return -1;
 	collect_devices(p, r, s);
-	merged_hist(p, "net_soft_hist", 1, &sum);
-	ls_section_histo(s, "softirq.net_rx_ns", "NET_RX softirq time", &sum);
-	merged_hist(p, "net_soft_hist", 0, &sum);
-	ls_section_histo(s, "softirq.net_tx_ns", "NET_TX softirq time", &sum);
-	merged_hist(p, "net_delivery", 0, &sum);
-	ls_section_histo(s, "delivery_ns", "Packet arrival to the reading thread", &sum);
+	merged_hist(p, "net_soft_hist", 1, s, "softirq.net_rx_ns", "NET_RX softirq time");
+	merged_hist(p, "net_soft_hist", 0, s, "softirq.net_tx_ns", "NET_TX softirq time");
+	merged_hist(p, "net_delivery", 0, s, "delivery_ns", "Packet arrival to the reading thread");
 	collect_threads(p, s);
 	ls_section_metric(s, "drops_total", "Packets dropped", ls_v_uint(c.drops, LS_F_COUNT));
 	ls_section_metric(s, "rcvqueue_full_total", NULL, ls_v_uint(c.rcvq_full, LS_F_COUNT));

@@ -218,7 +218,7 @@ static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct
 			ls_hist_merge(&all, &h[i]);
 	free(h);
 	ls_hist_summarize(&all, ls_probe_budget(p), &sum);
-	ls_section_histo(s, "futex.wait_ns", "Futex wait time (woken waits)", &sum);
+	ls_section_histo(s, "futex.wait_ns", "Futex wait time (woken waits)", &sum, &all);
 
 	t = ls_section_table(s, "futex.per_thread", "Futex waits per thread", 6, tcols);
 	ft = ls_probe_read_hash(p, "sc_fthreads", sizeof(*ft), offsetof(struct kv_fthread, v), &n);

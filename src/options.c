@@ -29,6 +29,8 @@ enum {
 	OPT_LATENCY_BUDGET,
 	OPT_BILL_OF_HEALTH,
 	OPT_BUDGET,
+	OPT_BASELINE,
+	OPT_FAIL_ON_REGRESSION,
 	OPT_SELF_COST,
 	OPT_WIDTH,
 	OPT_MODULE_BASE = 1024,	/* + the index of a module's option in the run's table */
@@ -52,6 +54,8 @@ static const struct option long_opts[] = {
 	{ "latency-budget",	required_argument, NULL, OPT_LATENCY_BUDGET },
 	{ "bill-of-health",	required_argument, NULL, OPT_BILL_OF_HEALTH },
 	{ "budget",		required_argument, NULL, OPT_BUDGET },
+	{ "baseline",		required_argument, NULL, OPT_BASELINE },
+	{ "fail-on-regression",	no_argument,	   NULL, OPT_FAIL_ON_REGRESSION },
 	{ "self-cost",		required_argument, NULL, OPT_SELF_COST },
 	{ "json",		no_argument,	   NULL, 'j' },
 	{ "output",		required_argument, NULL, 'o' },
@@ -137,6 +141,12 @@ void ls_opts_usage(FILE *f)
 "                          next to your code: {\"isolation.runqueue_latency_ns.p99\":\n"
 "                          {\"max\": \"50us\"}}; a breach is a violation (exit 2),\n"
 "                          a key the report lacks a warning (see the man page)\n"
+"      --baseline FILE     compare with a saved --json report of the same\n"
+"                          modules: latency tails and event rates that got\n"
+"                          worse beyond chance are regressions (warnings), a\n"
+"                          changed kernel or command line is named as the cause\n"
+"      --fail-on-regression\n"
+"                          make a --baseline regression a violation (exit 2)\n"
 "\n"
 "Output:\n"
 "  -j, --json              JSON on stdout instead of the boxed report\n"
@@ -452,6 +462,11 @@ static int parse_common(struct ls_opts *o, int c, bool *json_flag, char **argv, 
 		return set_file(&o->bill_of_health, "--bill-of-health", optarg, err, errlen);
 	case OPT_BUDGET:
 		return set_file(&o->budget, "--budget", optarg, err, errlen);
+	case OPT_BASELINE:
+		return set_file(&o->baseline, "--baseline", optarg, err, errlen);
+	case OPT_FAIL_ON_REGRESSION:
+		o->fail_on_regression = true;
+		return 0;
 	case 'f':
 		return parse_format(o, optarg, err, errlen);
 	case OPT_TRACE_THRESHOLD:
@@ -668,6 +683,7 @@ void ls_opts_free(struct ls_opts *o)
 	}
 	free(o->bill_of_health);
 	free(o->budget);
+	free(o->baseline);
 	free(o->output);
 	free(o->probes_dir);
 	free(o->cache_dir);

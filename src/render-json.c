@@ -66,6 +66,25 @@ static json_t *summary_json(const struct ls_summary *s)
 	return o;
 }
 
+/*
+ * histo_json - a distribution's summary and its non-empty buckets, each
+ * [lowest value in ns, count], in order: what --baseline compares
+ */
+static json_t *histo_json(const struct ls_histo *h)
+{
+	json_t *o = summary_json(&h->s), *b;
+
+	if (!h->dist)
+		return o;
+	b = json_array();
+	for (unsigned i = 0; i < LS_HIST_NBUCKETS; i++)
+		if (h->dist->b[i])
+			json_array_append_new(b, json_pack("[I, I]", (json_int_t)ls_hist_bucket_low(i),
+			    (json_int_t)h->dist->b[i]));
+	json_object_set_new(o, "buckets", b);
+	return o;
+}
+
 /* ls_cpulist_json - a CPU list as a JSON array of numbers ([] when empty) */
 json_t *ls_cpulist_json(const char *list)
 {
@@ -90,7 +109,7 @@ static json_t *section_json(const struct ls_section *s)
 		if (s->metrics[i].key)	/* NULL key: text only */
 			set_dotted(o, s->metrics[i].key, value_json(&s->metrics[i].v));
 	for (int i = 0; i < s->nhistos; i++)
-		set_dotted(o, s->histos[i].key, summary_json(&s->histos[i].s));
+		set_dotted(o, s->histos[i].key, histo_json(&s->histos[i]));
 	for (int i = 0; i < s->ntables; i++) {
 		const struct ls_table *t = s->tables[i];
 
@@ -130,9 +149,10 @@ json_t *ls_report_json(const struct ls_report *r)
 	json_object_set_new(root, "schema_version", json_integer(LS_SCHEMA_VERSION));
 	json_object_set_new(root, "tool", json_pack("{s:s, s:s}", "name", "latencyscope",
 	    "version", r->tool_version ? r->tool_version : ""));
-	json_object_set_new(root, "host", json_pack("{s:s, s:s, s:s?, s:i, s:o, s:o}",
+	json_object_set_new(root, "host", json_pack("{s:s, s:s, s:s?, s:s?, s:i, s:o, s:o}",
 	    "hostname", r->hostname ? r->hostname : "", "kernel", r->kernel ? r->kernel : "",
-	    "boot_id", r->boot_id && *r->boot_id ? r->boot_id : NULL, "nr_cpus", r->nr_cpus,
+	    "boot_id", r->boot_id && *r->boot_id ? r->boot_id : NULL, "cmdline", r->cmdline,
+	    "nr_cpus", r->nr_cpus,
 	    "isolated_cpus", ls_cpulist_json(r->isolated_cpus),
 	    "nohz_full_cpus", ls_cpulist_json(r->nohz_full_cpus)));
 

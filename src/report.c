@@ -106,9 +106,9 @@ void ls_section_metric(struct ls_section *s, const char *key, const char *label,
 	m->v = v;
 }
 
-/* ls_section_histo - a latency distribution summary */
+/* ls_section_histo - a latency distribution: its summary and, when given, its buckets */
 void ls_section_histo(struct ls_section *s, const char *key, const char *label,
-    const struct ls_summary *sum)
+    const struct ls_summary *sum, const struct ls_hist *dist)
 {
 	struct ls_histo *h;
 
@@ -117,6 +117,11 @@ void ls_section_histo(struct ls_section *s, const char *key, const char *label,
 	h->key = xstrdup(key);
 	h->label = xstrdup(label);
 	h->s = *sum;
+	h->dist = NULL;
+	if (dist) {
+		h->dist = ls_xcalloc(1, sizeof(*dist));
+		*h->dist = *dist;
+	}
 }
 
 /* ls_section_table - a table with fixed columns; rows are added with ls_table_row */
@@ -248,6 +253,7 @@ static void section_free(struct ls_section *s)
 	for (int i = 0; i < s->nhistos; i++) {
 		free(s->histos[i].key);
 		free(s->histos[i].label);
+		free(s->histos[i].dist);
 	}
 	free(s->histos);
 	for (int i = 0; i < s->ntables; i++) {
@@ -285,6 +291,7 @@ void ls_report_free(struct ls_report *r)
 		section_free(&r->sections[i]);
 	free(r->sections);
 	free(r->kernel);
+	free(r->cmdline);
 	free(r->hostname);
 	free(r->boot_id);
 	free(r->isolated_cpus);
@@ -335,6 +342,15 @@ const struct ls_summary *ls_section_find_histo(const struct ls_section *s, const
 	for (int i = 0; i < s->nhistos; i++)
 		if (strcmp(s->histos[i].key, key) == 0)
 			return &s->histos[i].s;
+	return NULL;
+}
+
+/* ls_section_find_dist - the buckets of a histogram by key, NULL when it has none */
+const struct ls_hist *ls_section_find_dist(const struct ls_section *s, const char *key)
+{
+	for (int i = 0; i < s->nhistos; i++)
+		if (strcmp(s->histos[i].key, key) == 0)
+			return s->histos[i].dist;
 	return NULL;
 }
 

@@ -52,7 +52,7 @@ static void fixture(struct ls_report *r)
 	for (int i = 1; i <= 1000; i++)
 		ls_hist_add(h, i * 1000);
 	ls_hist_summarize(h, 0, &sum);
-	ls_section_histo(s, "runqueue_latency_ns", "Runqueue latency", &sum);
+	ls_section_histo(s, "runqueue_latency_ns", "Runqueue latency", &sum, h);
 	ls_section_metric(s, "p99_999_runqueue_ns", NULL,
 	    sum.pct_valid[5] ? ls_v_uint((uint64_t)sum.pct[5], LS_F_NS) : ls_v_null());
 	t = ls_section_table(s, "targets", "Monitored tasks", 4, tcols);
