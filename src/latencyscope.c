@@ -258,6 +258,9 @@ static int write_report(const struct ls_opts *o, const struct ls_report *rep, st
 	} else if (o->format == LS_FMT_JUNIT) {
 		if (write_junit(out, rep, &ro) < 0)
 			rc = -1;
+	} else if (o->format == LS_FMT_PROMETHEUS) {
+		if (ls_render_prometheus(out, rep) < 0)
+			rc = -1;
 	} else {
 		ls_render_box(out, rep, &ro);
 	}
@@ -313,6 +316,10 @@ struct run {
 	int		 nprobes;
 	int		 stats;	/* ls_overhead_enable()'s answer: 0 = we switched them on */
 	uint64_t	 t0;	/* when the process started, for the attach time */
+	struct {			/* the status line on a terminal */
+		bool	 on;
+		uint64_t at, events;	/* the last one: when, and the events then */
+	} status;
 	struct ls_budget budget;	/* --budget: read before the compile, judged at the end */
 	struct ls_baseline baseline;	/* --baseline: read before the compile, compared at the end */
 	char		 err[2048];
@@ -428,10 +435,45 @@ static void tracing_started(const struct run *x)
 	free(cpus);
 }
 
+/*
+ * status - on a terminal, one line redrawn about every second while the run
+ * traces: time, events per second (those the modules count) and losses;
+ * erased (done) before anything else is written
+ */
+static void status(struct run *x, uint64_t now, bool done)
+{
+	uint64_t events = 0, lost = 0;
+	char rate[32], lst[32];
+
+	if (!x->status.on || (!done && now - x->status.at < 1000000000ULL))
+		return;
+	if (done) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	for (int i = 0; i < x->nprobes; i++)
+		if (x->probes[i].obj) {
+			if (x->probes[i].ops->events)
+				events += x->probes[i].ops->events(&x->probes[i]);
+			lost += ls_probe_lost(&x->probes[i], NULL);
+		}
+	ls_fmt_count(rate, sizeof(rate), (uint64_t)((events - x->status.events) * 1e9 /
+	    (double)(now - x->status.at)));
+	ls_fmt_count(lst, sizeof(lst), lost);
+	fprintf(stderr, "\r\033[Klatencyscope: %.0f / %g s, %s events/s, %s lost",
+	    (now - x->r.mono_start_ns) / 1e9, x->o.duration, rate, lst);
+	fflush(stderr);
+	x->status.at = now;
+	x->status.events = events;
+}
+
 /* trace - until the time is up, a signal comes or every --pid process is gone */
 static void trace(struct run *x)
 {
 	uint64_t end_ns = x->r.mono_start_ns + (uint64_t)(x->o.duration * 1e9);
+
+	x->status.on = !x->o.quiet && isatty(STDERR_FILENO);
+	x->status.at = x->r.mono_start_ns;
 
 	while (!stop_signal) {
 		uint64_t now = ls_now_ns(CLOCK_MONOTONIC), next;
@@ -451,7 +493,9 @@ static void trace(struct run *x)
 		for (int i = 0; i < x->nprobes; i++)
 			if (x->probes[i].obj && x->probes[i].ops->tick)
 				x->probes[i].ops->tick(&x->probes[i], &x->r);
+		status(x, ls_now_ns(CLOCK_MONOTONIC), false);
 	}
+	status(x, 0, true);
 }
 
 /* window_edge - each module that reads a kernel counter over the window, at its edge */

@@ -410,9 +410,12 @@ int	 ls_baseline_load(const char *path, const struct ls_opts *o, struct ls_basel
 void	 ls_baseline_section(struct ls_report *rep, const struct ls_baseline *b);
 void	 ls_baseline_free(struct ls_baseline *b);
 
+/* render-prometheus.c: -f prometheus, the text exposition format */
+int	 ls_render_prometheus(FILE *f, const struct ls_report *r);
+
 /* options.c */
 enum ls_format {
-	LS_FMT_TEXT, LS_FMT_JSON, LS_FMT_JUNIT,
+	LS_FMT_TEXT, LS_FMT_JSON, LS_FMT_JUNIT, LS_FMT_PROMETHEUS,
 	LS_FMT_FOLDED, LS_FMT_SPEEDSCOPE, LS_FMT_CHROME, LS_FMT_PPROF,	/* profiles: wallclock */
 };
 /*
@@ -552,6 +555,8 @@ struct ls_module_ops {
 	 * did not deliver
 	 */
 	void	(*window)(struct ls_probe *p, const struct ls_run *r, bool open);
+	/* the events the probe counted so far (the progress line); NULL: none counted */
+	uint64_t (*events)(struct ls_probe *p);
 	int	(*collect)(struct ls_probe *p, const struct ls_run *r, struct ls_section *out);
 	void	(*judge)(struct ls_section *s, const struct ls_run *r);
 	void	(*cleanup)(struct ls_probe *p);	/* free what priv holds; the engine frees priv */

@@ -670,6 +670,20 @@ static const struct ls_map_layout irq_maps[] = {
 	{ NULL, 0, 0 },
 };
 
+/* irq_events - softirqs on the monitored CPUs so far, for the progress line */
+static uint64_t irq_events(struct ls_probe *p)
+{
+	uint64_t n = 0;
+
+	for (uint32_t v = 0; v < IRQ_NR_SOFTIRQS; v++) {
+		struct ls_hist h;
+
+		if (ls_probe_sum_percpu(p, "irq_soft", v, &h, sizeof(h)) == 0)
+			n += h.count;
+	}
+	return n;
+}
+
 const struct ls_module_ops ls_mod_irq = {
 	.name = "irq",
 	.title = "IRQ STORM DETECTOR",
@@ -686,6 +700,7 @@ const struct ls_module_ops ls_mod_irq = {
 	.worst_n = IRQ_WORST,
 	.floor_map = "irq_floor",
 	.collect = irq_collect,
+	.events = irq_events,
 	.judge = irq_judge,
 	.cleanup = irq_cleanup,
 };

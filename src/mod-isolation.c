@@ -555,6 +555,14 @@ static const struct ls_map_layout iso_maps[] = {
 	{ NULL, 0, 0 },
 };
 
+/* iso_events - context switches on the monitored CPUs so far, for the progress line */
+static uint64_t iso_events(struct ls_probe *p)
+{
+	struct iso_counters c;
+
+	return ls_probe_sum_percpu(p, "iso_counters", 0, &c, sizeof(c)) < 0 ? 0 : c.switches + c.wakeups;
+}
+
 const struct ls_module_ops ls_mod_isolation = {
 	.name = "isolation",
 	.title = "ISOLATION VERIFIER",
@@ -568,5 +576,6 @@ const struct ls_module_ops ls_mod_isolation = {
 	.worst_n = ISO_WORST,
 	.floor_map = "iso_floor",
 	.collect = iso_collect,
+	.events = iso_events,
 	.judge = iso_judge,
 };

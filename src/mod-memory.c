@@ -652,6 +652,14 @@ static const struct ls_map_layout mem_maps[] = {
 	{ NULL, 0, 0 },
 };
 
+/* mem_events - page faults so far, for the progress line */
+static uint64_t mem_events(struct ls_probe *p)
+{
+	struct mem_cpu c;
+
+	return ls_probe_sum_percpu(p, "mem_cpu", 0, &c, sizeof(c)) < 0 ? 0 : c.faults;
+}
+
 const struct ls_module_ops ls_mod_memory = {
 	.name = "memory",
 	.title = "MEMORY STALL PROFILER",
@@ -667,5 +675,6 @@ const struct ls_module_ops ls_mod_memory = {
 	.worst_n = MEM_WORST,
 	.tick = mem_tick,
 	.collect = mem_collect,
+	.events = mem_events,
 	.judge = mem_judge,
 };

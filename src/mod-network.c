@@ -620,6 +620,14 @@ static const struct ls_map_layout net_maps[] = {
 	{ NULL, 0, 0 },
 };
 
+/* net_events - packets delivered to a reading thread so far, for the progress line */
+static uint64_t net_events(struct ls_probe *p)
+{
+	struct ls_hist h;
+
+	return ls_probe_sum_percpu(p, "net_delivery", 0, &h, sizeof(h)) < 0 ? 0 : h.count;
+}
+
 const struct ls_module_ops ls_mod_network = {
 	.name = "network",
 	.title = "NETWORK PATH ANALYZER",
@@ -639,6 +647,7 @@ const struct ls_module_ops ls_mod_network = {
 	.worst_n = NET_WORST,
 	.floor_map = "net_floor",
 	.collect = net_collect,
+	.events = net_events,
 	.judge = net_judge,
 	.cleanup = net_cleanup,
 };

@@ -770,6 +770,14 @@ static const struct ls_map_layout sc_maps[] = {
 	{ NULL, 0, 0 },
 };
 
+/* sc_events - system calls of the monitored threads so far, for the progress line */
+static uint64_t sc_events(struct ls_probe *p)
+{
+	struct sc_counters c;
+
+	return ls_probe_sum_percpu(p, "sc_counters", 0, &c, sizeof(c)) < 0 ? 0 : c.syscalls;
+}
+
 const struct ls_module_ops ls_mod_syscall = {
 	.name = "syscall",
 	.title = "LOCK & SYSCALL CONTENTION",
@@ -788,6 +796,7 @@ const struct ls_module_ops ls_mod_syscall = {
 	.worst_n = SC_WORST,
 	.floor_map = "sc_floor",
 	.collect = sc_collect,
+	.events = sc_events,
 	.judge = sc_judge,
 	.cleanup = sc_cleanup,
 };

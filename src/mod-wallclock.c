@@ -722,6 +722,15 @@ static const struct ls_map_layout wc_maps[] = {
 	{ NULL, 0, 0 },
 };
 
+/* wc_events - samples and blocks so far, for the progress line */
+static uint64_t wc_events(struct ls_probe *p)
+{
+	struct wc_counters c;
+
+	return ls_probe_sum_percpu(p, "wc_counters", 0, &c, sizeof(c)) < 0 ? 0 :
+	    c.samples + c.blocks + c.short_blocks;
+}
+
 const struct ls_module_ops ls_mod_wallclock = {
 	.name = "wallclock",
 	.title = "WALL-CLOCK PROFILER",
@@ -738,6 +747,7 @@ const struct ls_module_ops ls_mod_wallclock = {
 	.prepare = wc_prepare,
 	.tick = wc_tick,
 	.collect = wc_collect,
+	.events = wc_events,
 	.judge = wc_judge,
 	.cleanup = wc_cleanup,
 };

@@ -153,7 +153,9 @@ void ls_opts_usage(FILE *f)
 "  -f, --format FORMAT     text or json (default: text; json when --output\n"
 "                          ends in .json); junit (default when it ends in\n"
 "                          .xml): JUnit XML for CI servers, a test case per\n"
-"                          module and per --budget check;\n"
+"                          module and per --budget check; prometheus (default\n"
+"                          when it ends in .prom): counters and latency\n"
+"                          histograms for node_exporter's textfile collector;\n"
 "                          perfetto (alias chrome): the\n"
 "                          interference timeline for ui.perfetto.dev; folded or\n"
 "                          speedscope: the alpha flame graph\n"
@@ -310,6 +312,7 @@ static int parse_format(struct ls_opts *o, const char *arg, char *err, size_t er
 {
 	static const struct { const char *name; enum ls_format f; } fmts[] = {
 		{ "text", LS_FMT_TEXT }, { "json", LS_FMT_JSON }, { "junit", LS_FMT_JUNIT },
+		{ "prometheus", LS_FMT_PROMETHEUS },
 		{ "folded", LS_FMT_FOLDED },
 		{ "pprof", LS_FMT_PPROF }, { "speedscope", LS_FMT_SPEEDSCOPE },
 		{ "chrome", LS_FMT_CHROME }, { "perfetto", LS_FMT_CHROME },
@@ -322,7 +325,7 @@ static int parse_format(struct ls_opts *o, const char *arg, char *err, size_t er
 			return 0;
 		}
 	}
-	snprintf(err, errlen, "unknown --format '%s': use text, json, junit, perfetto (chrome), folded, "
+	snprintf(err, errlen, "unknown --format '%s': use text, json, junit, prometheus, perfetto (chrome), folded, "
 	    "speedscope, or pprof with a module that records stacks (see --list-modules)", arg);
 	return -1;
 }
@@ -593,6 +596,8 @@ static int finish(struct ls_opts *o, bool json_flag, char *err, size_t errlen)
 		o->format = LS_FMT_JSON;
 	else if (!o->format_given && o->output && ends_with(o->output, ".xml"))
 		o->format = LS_FMT_JUNIT;
+	else if (!o->format_given && o->output && ends_with(o->output, ".prom"))
+		o->format = LS_FMT_PROMETHEUS;
 	if (!o->nmodules)
 		for (int i = 0; ls_modules[i]; i++)
 			if (!ls_modules[i]->on_request)

@@ -61,6 +61,19 @@ require_kernel() {
 	exit 0
 }
 
+# require_cmd CMD HOW: the test needs CMD (installed by scripts/setup); like
+# require_kernel, a skip outside CI and a failure in it
+require_cmd() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	if [ "${CI:-}" = true ]; then
+		echo "not ok 1 - this test must run in CI but $1 is missing: $2"
+		echo "1..1"
+		exit 1
+	fi
+	echo "1..0 # SKIP $1 is missing: $2"
+	exit 0
+}
+
 # bg CMD...: start a workload in the background and remember it
 bg() {
 	"$@" &

@@ -113,6 +113,17 @@ fi
 "$LS" -m isolation --cpus 0 -d 0.3 --ascii >"$TMP/w78.txt" 2>/dev/null
 ok "not a terminal, no --width: 78 columns as before" [ "$(boxw "$TMP/w78.txt")" = "78 " ]
 
+# the status line: on a terminal about every second, erased before the report;
+# never in redirected output nor with --quiet
+LC_ALL=C script -qec "'$LS' -m isolation,syscall -d 2.5 -o '$TMP/st.txt'" /dev/null >"$TMP/st.tty"
+n=$(tr '\r' '\n' <"$TMP/st.tty" | grep -c '^.\[Klatencyscope: [0-9]* / 2.5 s, [0-9,]* events/s, [0-9,]* lost$')
+ok "on a terminal a status line is drawn about every second ($n times in 2.5 s)" [ "$n" -ge 1 -a "$n" -le 3 ]
+ok "... and erased before the next line" grep -q "$(printf '\r\033\\[Klatencyscope: report written')" "$TMP/st.tty"
+"$LS" -m isolation -d 1.5 -o "$TMP/st2.txt" 2>"$TMP/st2.err"
+ok "redirected stderr gets no status line" sh -c '! grep -q "events/s" "$0"' "$TMP/st2.err"
+LC_ALL=C script -qec "'$LS' -m isolation -d 1.5 -q -o '$TMP/st3.txt'" /dev/null >"$TMP/st3.tty"
+ok "--quiet draws none on a terminal" sh -c '! grep -q "events/s" "$0"' "$TMP/st3.tty"
+
 # reports from many hosts (and reboots) are told apart; one JSON shape per field
 "$LS" -m isolation --cpus 0 -d 0.3 --json --bill-of-health "$TMP/boh.json" >"$TMP/host.json" 2>/dev/null
 boot=$(cat /proc/sys/kernel/random/boot_id)
