@@ -410,6 +410,10 @@ int	 ls_baseline_load(const char *path, const struct ls_opts *o, struct ls_basel
 void	 ls_baseline_section(struct ls_report *rep, const struct ls_baseline *b);
 void	 ls_baseline_free(struct ls_baseline *b);
 
+/* audit.c: --audit, the settings for the monitored CPUs */
+void	 ls_audit_section(struct ls_report *rep, const struct ls_cpuset *mon,
+	    const struct ls_cpuset *online);
+
 /* render-prometheus.c: -f prometheus, the text exposition format */
 int	 ls_render_prometheus(FILE *f, const struct ls_report *r);
 
@@ -463,6 +467,7 @@ struct ls_opts {
 	int		 width;	/* --width: the box's columns, 0: the terminal's or 78 */
 	int		 verbose;
 	bool		 help, version, list_modules;
+	bool		 audit;		/* --audit: the settings only, no tracing */
 };
 int	 ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t errlen);
 void	 ls_opts_usage(FILE *f);

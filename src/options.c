@@ -30,6 +30,7 @@ enum {
 	OPT_BILL_OF_HEALTH,
 	OPT_BUDGET,
 	OPT_BASELINE,
+	OPT_AUDIT,
 	OPT_FAIL_ON_REGRESSION,
 	OPT_SELF_COST,
 	OPT_WIDTH,
@@ -55,6 +56,7 @@ static const struct option long_opts[] = {
 	{ "bill-of-health",	required_argument, NULL, OPT_BILL_OF_HEALTH },
 	{ "budget",		required_argument, NULL, OPT_BUDGET },
 	{ "baseline",		required_argument, NULL, OPT_BASELINE },
+	{ "audit",		no_argument,	   NULL, OPT_AUDIT },
 	{ "fail-on-regression",	no_argument,	   NULL, OPT_FAIL_ON_REGRESSION },
 	{ "self-cost",		required_argument, NULL, OPT_SELF_COST },
 	{ "json",		no_argument,	   NULL, 'j' },
@@ -129,6 +131,10 @@ void ls_opts_usage(FILE *f)
 "                          threads are included (default: every task on the CPUs)\n"
 "  -d, --duration SECONDS  how long to trace, fractions allowed (default: 10);\n"
 "                          Ctrl-C or SIGTERM ends the run early and still reports\n"
+"      --audit             trace nothing: judge the kernel settings that decide\n"
+"                          what runs on the CPUs (isolcpus, nohz_full, sysctls,\n"
+"                          THP, workqueues, governor, C-states, irqbalance...),\n"
+"                          each with its fix; no root needed\n"
 "\n", f);
 	module_usage(f);
 	fputs(
@@ -467,6 +473,9 @@ static int parse_common(struct ls_opts *o, int c, bool *json_flag, char **argv, 
 		return set_file(&o->budget, "--budget", optarg, err, errlen);
 	case OPT_BASELINE:
 		return set_file(&o->baseline, "--baseline", optarg, err, errlen);
+	case OPT_AUDIT:
+		o->audit = true;
+		return 0;
 	case OPT_FAIL_ON_REGRESSION:
 		o->fail_on_regression = true;
 		return 0;
