@@ -607,6 +607,13 @@ static int finish(struct ls_opts *o, bool json_flag, char *err, size_t errlen)
 		o->format = LS_FMT_JUNIT;
 	else if (!o->format_given && o->output && ends_with(o->output, ".prom"))
 		o->format = LS_FMT_PROMETHEUS;
+	if (o->audit && (o->nmodules || o->npids || o->format >= LS_FMT_FOLDED || o->baseline ||
+	    o->budget)) {
+		snprintf(err, errlen, "--audit traces nothing: drop %s, or run without --audit",
+		    o->nmodules ? "--module" : o->npids ? "--pid" : o->baseline ? "--baseline" :
+		    o->budget ? "--budget" : "the trace or profile --format");
+		return -1;
+	}
 	if (!o->nmodules)
 		for (int i = 0; ls_modules[i]; i++)
 			if (!ls_modules[i]->on_request)

@@ -88,4 +88,7 @@ ok "as nobody it runs (exit $rc) with the same checks" \
 ok "... and loads no BPF program" no_programs_left
 "$LS" --audit --cpus "$CPU" >"$TMP/t.txt" 2>&1
 ok "the text report has a TUNING AUDIT box" grep -q "TUNING AUDIT" "$TMP/t.txt"
+"$LS" --audit -m irq 2>"$TMP/m.err" >/dev/null
+rc=$?
+ok "--audit with --module exits 3 saying what to drop" sh -c '[ "$0" = 3 ] && grep -q "audit traces nothing: drop --module" "$1"' "$rc" "$TMP/m.err"
 done_testing
