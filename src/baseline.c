@@ -20,8 +20,11 @@
  * - counters of events that are worse when more frequent (interrupts,
  *   context switches on the monitored CPUs, faults, drops, lost events):
  *   as rates per second, by the conditional binomial test on the two counts
- *   over the two durations; a regression is a rate at least doubled with a
- *   p-value under the same bound.
+ *   over the two durations; a regression is a rate at least tripled, by at
+ *   least 100 events a second, with a p-value under the same bound. The
+ *   floor is there because these counts come in bursts (a kworker, a
+ *   timer) that a Poisson test takes for signal: a quiet CI run once went
+ *   from a few involuntary switches a second to three times as many.
  * - the host: kernel, command line, CPUs, isolation settings and version.
  *   A change is listed, and named as the likely cause of any regression.
  *
@@ -42,6 +45,7 @@
 #define BL_MIN_TAIL	10	/* samples each run must have beyond a percentile to test it */
 #define BL_RATIO	3.0	/* a percentile or a rate at least tripled (or down to a third) */
 #define BL_MIN_EVENTS	20	/* events in the two runs together to compare a rate */
+#define BL_MIN_RATE	100	/* a rate must change by this many events a second to count */
 
 static const double bl_levels[] = { 0.5, 0.9, 0.99, 0.999 };
 static const char *const bl_level_keys[] = { "p50", "p90", "p99", "p99_9" };
@@ -268,9 +272,9 @@ static void compare_rate(struct bl_ctx *c, const char *path, double k0, double k
 
 	if (n < BL_MIN_EVENTS || sd <= 0)
 		return;
-	if (r1 >= BL_RATIO * r0 && upper((k1 - n * pi) / sd) < bound)
+	if (r1 >= BL_RATIO * r0 && r1 - r0 >= BL_MIN_RATE && upper((k1 - n * pi) / sd) < bound)
 		row(c->reg, path, "per s", r0, r1, upper((k1 - n * pi) / sd));
-	else if (r0 >= BL_RATIO * r1 && upper((n * pi - k1) / sd) < bound)
+	else if (r0 >= BL_RATIO * r1 && r0 - r1 >= BL_MIN_RATE && upper((n * pi - k1) / sd) < bound)
 		row(c->imp, path, "per s", r0, r1, upper((n * pi - k1) / sd));
 }
 
