@@ -14,7 +14,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,25 +294,10 @@ static void clocksource_check(struct audit *a)
 	free(v);
 }
 
-/* irqbalance_check - a process named irqbalance, and its banned CPUs */
+/* irqbalance_check - a process named irqbalance */
 static void irqbalance_check(struct audit *a)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	bool running = false;
-
-	while (d && (e = readdir(d)) && !running) {
-		char path[300], *comm;
-
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
-		comm = slurp(path);
-		running = comm && !strcmp(comm, "irqbalance");
-		free(comm);
-	}
-	if (d)
-		closedir(d);
+	bool running = ls_process_running("irqbalance");
 	char *fix = ls_strdup_printf("systemctl disable --now irqbalance, or "
 	    "IRQBALANCE_BANNED_CPULIST=%s in /etc/default/irqbalance", a->mon_list);
 

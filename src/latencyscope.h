@@ -54,6 +54,7 @@ char	*ls_xstrndup(const char *s, size_t n);
 int	 ls_edit_distance(const char *a, const char *b);
 char	*ls_housekeeping(const struct ls_cpuset *online, const struct ls_cpuset *monitored);
 int	 ls_read_u64_file(const char *path, uint64_t *v);
+bool	 ls_process_running(const char *comm);
 void	 ls_fmt_ns(char *buf, size_t len, double ns, bool ascii);
 void	 ls_fmt_usd(char *buf, size_t len, double usd);
 void	 ls_fmt_count(char *buf, size_t len, uint64_t v);

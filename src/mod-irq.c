@@ -7,7 +7,6 @@
 
 #include "config.h"
 
-#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -195,27 +194,6 @@ static void chain_name(const struct irq_priv *ip, const struct irq_event *e, cha
 			n += snprintf(buf + n, len - n, " + softirq:%s", softirq_names[v]);
 }
 
-static bool irqbalance_running(void)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	bool found = false;
-
-	while (d && !found && (e = readdir(d))) {
-		char path[300], *comm;
-
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
-		comm = ls_read_file(path, NULL);
-		found = comm && !strcmp(comm, "irqbalance\n");
-		free(comm);
-	}
-	if (d)
-		closedir(d);
-	return found;
-}
-
 /*
  * irq_managed - 1 when the kernel manages the IRQ's affinity (it cannot be
  * changed), 0 when not, -1 when unknown (needs debugfs with
@@ -331,7 +309,7 @@ static void collect_hard(struct ls_probe *p, const struct ls_run *r, struct ls_s
 	struct ls_table *at = ls_section_table(s, "affinity_violations",
 	    "Device IRQs that may land on the monitored CPUs", 7, acols);
 	bool judge_affinity = r->opts->cpus_given || r->cpus_isolated;
-	bool balance = irqbalance_running();
+	bool balance = ls_process_running("irqbalance");
 	int n;
 	struct kv_hard *kv = ls_probe_read_hash(p, "irq_hard", sizeof(*kv), offsetof(struct kv_hard, v), &n);
 	char name[IRQ_NAME_LEN + 1];

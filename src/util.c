@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -579,4 +580,26 @@ void ls_debug(const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg("", fmt, ap);
 	va_end(ap);
+}
+
+/* ls_process_running - a process whose comm (/proc/PID/comm) is exactly comm */
+bool ls_process_running(const char *comm)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	bool found = false;
+
+	while (d && !found && (e = readdir(d))) {
+		char path[300], *c;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		c = ls_read_file(path, NULL);
+		found = c && !strncmp(c, comm, strlen(comm)) && !strcmp(c + strlen(comm), "\n");
+		free(c);
+	}
+	if (d)
+		closedir(d);
+	return found;
 }
