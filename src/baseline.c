@@ -95,20 +95,12 @@ static json_t *get(json_t *v, const char *path)
 int ls_baseline_load(const char *path, const struct ls_opts *o, struct ls_baseline *b, char *err,
     size_t errlen)
 {
-	json_error_t je;
 	json_t *mods;
 	int common = 0;
 
 	memset(b, 0, sizeof(*b));
-	b->doc = json_load_file(path, 0, &je);
-	if (!b->doc) {
-		if (je.line > 0)
-			snprintf(err, errlen, "--baseline %s: line %d, column %d: %s", path, je.line,
-			    je.column, je.text);
-		else
-			snprintf(err, errlen, "--baseline %s: %s", path, je.text);
+	if (!(b->doc = ls_json_file("--baseline", path, 0, err, errlen)))
 		return -1;
-	}
 	if (json_is_object(json_object_get(b->doc, "report")) && get(b->doc, "bill_of_health")) {
 		json_t *rep = json_incref(json_object_get(b->doc, "report"));	/* --bill-of-health */
 

@@ -126,22 +126,32 @@ static int check_load(const char *file, const char *key, json_t *v, struct ls_bu
 	return 0;
 }
 
+/*
+ * ls_json_file - the JSON file an option names (--budget, --baseline); NULL
+ * with "OPT PATH: line L, column C: what" (or the open error) in err
+ */
+json_t *ls_json_file(const char *opt, const char *path, size_t flags, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *root = json_load_file(path, flags, &je);
+
+	if (!root && je.line > 0)
+		snprintf(err, errlen, "%s %s: line %d, column %d: %s", opt, path, je.line, je.column,
+		    je.text);
+	else if (!root)
+		snprintf(err, errlen, "%s %s: %s", opt, path, je.text);
+	return root;
+}
+
 /* ls_budget_load - read and check FILE; a syntax error names its line and column */
 int ls_budget_load(const char *path, struct ls_budget *b, char *err, size_t errlen)
 {
-	json_error_t je;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je), *v;
+	json_t *root = ls_json_file("--budget", path, JSON_REJECT_DUPLICATES, err, errlen), *v;
 	const char *key;
 
 	memset(b, 0, sizeof(*b));
-	if (!root) {
-		if (je.line > 0)
-			snprintf(err, errlen, "--budget %s: line %d, column %d: %s", path, je.line,
-			    je.column, je.text);
-		else
-			snprintf(err, errlen, "--budget %s: %s", path, je.text);
+	if (!root)
 		return -1;
-	}
 	if (!json_is_object(root) || !json_object_size(root)) {
 		snprintf(err, errlen, "--budget %s: expected an object of report paths and limits, "
 		    "such as {\"isolation.runqueue_latency_ns.p99\": {\"max\": \"50us\"}}", path);

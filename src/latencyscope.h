@@ -398,6 +398,8 @@ void	 ls_budget_section(struct ls_report *rep, const struct ls_budget *b);
 void	 ls_budget_free(struct ls_budget *b);
 struct json_t;
 struct json_t *ls_cpulist_json(const char *list);
+struct json_t *ls_json_file(const char *opt, const char *path, size_t flags, char *err,
+	    size_t errlen);
 
 /* baseline.c: --baseline OLD.json, this run against a saved report */
 struct ls_opts;
