@@ -98,51 +98,51 @@ static void context_switches(FILE *f, const struct ls_report *r)
 			    cell_u(t, i, "cpu"), kinds[k], cell_u(t, i, kinds[k]));
 }
 
-static void irqs(FILE *f, const struct ls_report *r)
-{
-	const struct ls_section *s = section(r, "irq");
-	const struct ls_table *t = s ? ls_section_find_table(s, "hardirqs") : NULL;
+/* a label and the table column its value comes from */
+struct pr_label {
+	const char *name, *col;
+};
 
-	if (!t)
-		return;
-	family(f, "latencyscope_irq_seconds_total", "counter",
-	    "Time in each hardware interrupt's handlers on each monitored CPU over the run.");
+/* rows - a family with a sample per table row: its labels from columns, its value from col x scale */
+static void rows(FILE *f, const struct ls_table *t, const char *name, const char *help,
+    const struct pr_label *labels, const char *col, double scale)
+{
+	family(f, name, "counter", help);
 	for (int i = 0; i < t->nrows; i++) {
-		fprintf(f, "latencyscope_irq_seconds_total{cpu=\"%.0f\",irq=\"%.0f\",name=\"",
-		    cell_u(t, i, "cpu"), cell_u(t, i, "irq"));
-		label(f, ls_table_cell(t, i, "name")->type == LS_V_STR ? ls_table_cell(t, i, "name")->s : "");
-		fprintf(f, "\"} %.9f\n", cell_u(t, i, "time_ns") / 1e9);
-	}
-	family(f, "latencyscope_irqs_total", "counter",
-	    "Hardware interrupts handled on each monitored CPU over the run.");
-	for (int i = 0; i < t->nrows; i++) {
-		fprintf(f, "latencyscope_irqs_total{cpu=\"%.0f\",irq=\"%.0f\",name=\"",
-		    cell_u(t, i, "cpu"), cell_u(t, i, "irq"));
-		label(f, ls_table_cell(t, i, "name")->type == LS_V_STR ? ls_table_cell(t, i, "name")->s : "");
-		fprintf(f, "\"} %.0f\n", cell_u(t, i, "count"));
+		fprintf(f, "%s{", name);
+		for (const struct pr_label *l = labels; l->name; l++) {
+			const struct ls_value *v = ls_table_cell(t, i, l->col);
+
+			fprintf(f, "%s%s=\"", l == labels ? "" : ",", l->name);
+			if (v->type == LS_V_STR)
+				label(f, v->s);
+			else if (v->type != LS_V_NULL)	/* a null one stays empty */
+				fprintf(f, "%.0f", cell_u(t, i, l->col));
+			fputc('"', f);
+		}
+		fprintf(f, scale == 1 ? "} %.0f\n" : "} %.9f\n", cell_u(t, i, col) * scale);
 	}
 }
 
-static void softirqs(FILE *f, const struct ls_report *r)
+static void irqs(FILE *f, const struct ls_report *r)
 {
+	static const struct pr_label hard[] = { { "cpu", "cpu" }, { "irq", "irq" }, { "name", "name" },
+		{ NULL, NULL } };
+	static const struct pr_label soft[] = { { "cpu", "cpu" }, { "vector", "vector" }, { NULL, NULL } };
 	const struct ls_section *s = section(r, "irq");
-	const struct ls_table *t = s ? ls_section_find_table(s, "softirqs") : NULL;
+	const struct ls_table *t = s ? ls_section_find_table(s, "hardirqs") : NULL;
 
-	if (!t)
-		return;
-	family(f, "latencyscope_softirq_seconds_total", "counter",
-	    "Time in each softirq vector on each monitored CPU over the run.");
-	for (int i = 0; i < t->nrows; i++) {
-		fprintf(f, "latencyscope_softirq_seconds_total{cpu=\"%.0f\",vector=\"", cell_u(t, i, "cpu"));
-		label(f, ls_table_cell(t, i, "vector")->s);
-		fprintf(f, "\"} %.9f\n", cell_u(t, i, "time_ns") / 1e9);
+	if (t) {
+		rows(f, t, "latencyscope_irq_seconds_total", "Time in each hardware interrupt's "
+		    "handlers on each monitored CPU over the run.", hard, "time_ns", 1e-9);
+		rows(f, t, "latencyscope_irqs_total", "Hardware interrupts handled on each monitored "
+		    "CPU over the run.", hard, "count", 1);
 	}
-	family(f, "latencyscope_softirqs_total", "counter",
-	    "Softirqs run, by vector, on each monitored CPU over the run.");
-	for (int i = 0; i < t->nrows; i++) {
-		fprintf(f, "latencyscope_softirqs_total{cpu=\"%.0f\",vector=\"", cell_u(t, i, "cpu"));
-		label(f, ls_table_cell(t, i, "vector")->s);
-		fprintf(f, "\"} %.0f\n", cell_u(t, i, "count"));
+	if ((t = s ? ls_section_find_table(s, "softirqs") : NULL)) {
+		rows(f, t, "latencyscope_softirq_seconds_total", "Time in each softirq vector on each "
+		    "monitored CPU over the run.", soft, "time_ns", 1e-9);
+		rows(f, t, "latencyscope_softirqs_total", "Softirqs run, by vector, on each monitored "
+		    "CPU over the run.", soft, "count", 1);
 	}
 }
 
@@ -198,7 +198,6 @@ int ls_render_prometheus(FILE *f, const struct ls_report *r)
 	    "Runqueue latency of the monitored tasks: wakeup or preemption to running.");
 	context_switches(f, r);
 	irqs(f, r);
-	softirqs(f, r);
 	faults(f, r);
 	histogram(f, r, "syscall", "futex.wait_ns", "latencyscope_futex_wait_seconds",
 	    "Futex wait time of the monitored threads (waits that were woken).");
