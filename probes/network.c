@@ -244,7 +244,12 @@ TRACEPOINT_PROBE(skb, skb_copy_datagram_iovec)
  * the same CPU in the same softirq, and the socket remembers its oldest
  * unread arrival; sock_recv_length, in the reader's recvmsg(), takes it
  * (datagrams are read in order). Arrivals while one is pending are not
- * sampled (counted).
+ * sampled (counted). The kernel queues a datagram before it calls
+ * sk_data_ready, so a reader on another CPU that had not gone to sleep can
+ * take it in between: its read finds nothing pending and notes when it
+ * read, and sk_data_ready, seeing a read of the socket after the arrival,
+ * counts the datagram as read first instead of leaving it pending, where
+ * the next read would take its time for its own.
  */
 #ifdef NET_UDP_BY_SOCKET
 #define NET_IPPROTO_UDP 17
@@ -277,6 +282,12 @@ TRACEPOINT_PROBE(sock, sk_data_ready)
 	if (!so)
 		return 0;
 	now = sl->ts;	/* the arrival, microseconds ago in this softirq: no clock read */
+	if (so->read_sk == sk && so->read_at >= now) {
+		so->read_sk = 0;
+		if ((c = net_cnt()))
+			c->read_first++;
+		return 0;
+	}
 	if (so->sk && (now < so->ts || now - so->ts < NET_MAX_AGE_NS)) {
 		if ((c = net_cnt()))
 			c->not_sampled++;	/* an older one is unread (or another socket has the slot) */
@@ -303,9 +314,14 @@ RAW_TRACEPOINT_PROBE(sock_recv_length)
 	struct net_counters *c;
 	struct net_sock *so;
 
-	if (ret < 0 || (flags & 2 /* MSG_PEEK */) || !(so = net_socks.lookup(&idx)) || so->sk != sk ||
+	if (ret < 0 || (flags & 2 /* MSG_PEEK */) || !(so = net_socks.lookup(&idx)) ||
 	    !(c = net_reader()))
 		return 0;
+	if (so->sk != sk) {
+		so->read_sk = sk;	/* maybe a datagram sk_data_ready has not announced */
+		so->read_at = bpf_ktime_get_ns();
+		return 0;
+	}
 	so->sk = 0;
 	net_record(ctx, c, so->ts, so->cpu, so->dev);
 	return 0;

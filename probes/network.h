@@ -33,11 +33,13 @@ struct net_devs {
 
 /* net_sock - a UDP socket's oldest unread arrival (slot by socket address) */
 struct net_sock {
-	ls_u64	sk;
+	ls_u64	sk;		/* the socket whose oldest unread arrival this is; 0: none */
 	ls_u64	ts;
 	ls_u32	cpu;
 	ls_u32	pad;
 	char	dev[NET_DEV_LEN];
+	ls_u64	read_sk;	/* a socket a monitored reader read with no arrival pending */
+	ls_u64	read_at;	/* ... and when */
 };
 #define NET_SOCK_BITS	12
 
@@ -75,6 +77,7 @@ struct net_counters {
 	ls_u64	unmatched_reads;	/* copies of more bytes than arrived at that address: another packet */
 	ls_u64	stale;		/* arrivals older than NET_MAX_AGE_NS when read */
 	ls_u64	not_sampled;	/* UDP arrivals while an older one was unread on the socket */
+	ls_u64	read_first;	/* UDP datagrams read before their sk_data_ready fired */
 	ls_u64	threads_full;
 	ls_u64	devs_full;
 	ls_u64	drops;		/* skb:kfree_skb */

@@ -460,6 +460,7 @@ static int net_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sec
 	ls_section_metric(s, "correlation.unmatched_reads", NULL, ls_v_uint(c.unmatched_reads, LS_F_COUNT));
 	ls_section_metric(s, "correlation.stale", NULL, ls_v_uint(c.stale, LS_F_COUNT));
 	ls_section_metric(s, "correlation.not_sampled", NULL, ls_v_uint(c.not_sampled, LS_F_COUNT));
+	ls_section_metric(s, "correlation.read_first", NULL, ls_v_uint(c.read_first, LS_F_COUNT));
 	collect_drops(p, s);
 	collect_worst(p, r, s);
 	if (c.overwritten)
@@ -470,6 +471,10 @@ static int net_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sec
 		ls_section_note(s, "%llu UDP datagrams arrived while an older one waited unread on "
 		    "the same socket: not sampled (each socket tracks its oldest unread arrival)",
 		    (unsigned long long)c.not_sampled);
+	if (c.read_first)
+		ls_section_note(s, "%llu UDP datagrams were read, by a reader on another CPU, before "
+		    "the kernel announced them on their socket: not sampled",
+		    (unsigned long long)c.read_first);
 	if (c.stale)
 		ls_section_note(s, "%llu reads matched an arrival older than 1 s: not counted as "
 		    "deliveries", (unsigned long long)c.stale);
