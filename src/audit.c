@@ -321,26 +321,30 @@ static void ksm_check(struct audit *a)
 static void housekeeping(struct audit *a, const struct ls_cpuset *online)
 {
 	struct ls_cpuset hk;
-	char mask[LS_MAX_CPUS / 4 + LS_MAX_CPUS / 32 + 2], *m = mask;
-	int top = -1;
 
 	ls_cpuset_zero(&hk);
 	for (int c = 0; c < LS_MAX_CPUS; c++)
-		if (ls_cpuset_isset(online, c) && !ls_cpuset_isset(&a->mon, c)) {
+		if (ls_cpuset_isset(online, c) && !ls_cpuset_isset(&a->mon, c))
 			ls_cpuset_set(&hk, c);
-			top = c;
-		}
 	a->hk_list = ls_cpuset_count(&hk) ? ls_cpulist_format(&hk) :
 	    ls_xstrdup("(none: every CPU is monitored)");
-	for (int d = top < 0 ? 0 : top / 4; d >= 0; d--) {	/* a nibble per 4 CPUs, high first */
-		int v = 0;
+	a->hk_mask = ls_cpuset_hexmask(&hk);
+}
 
-		for (int b = 0; b < 4; b++)
-			v |= ls_cpuset_isset(&hk, d * 4 + b) << b;
-		*m++ = "0123456789abcdef"[v];
+/* ls_audit_evidence - what the run measured that check id's setting explains */
+void ls_audit_evidence(struct ls_report *rep, const char *id, const char *text)
+{
+	for (int i = 0; i < rep->nsections; i++) {
+		struct ls_section *s = &rep->sections[i];
+		const struct ls_table *t = ls_section_find_table(s, "checks");
+
+		if (strcmp(s->name, "audit") || !t)
+			continue;
+		for (int j = 0; j < t->nrows; j++)
+			if (!strcmp(ls_table_cell(t, j, "id")->s, id) &&
+			    t->cells[j * t->ncols + 4].type == LS_V_NULL)
+				t->cells[j * t->ncols + 4] = ls_v_str(text);	/* the evidence column */
 	}
-	*m = '\0';
-	a->hk_mask = ls_xstrdup(mask);
 }
 
 /* ls_audit_section - the AUDIT section: every check against the monitored CPUs */

@@ -588,6 +588,7 @@ static int report(struct run *x)
 	rep.targets = x->targets;
 	for (int i = 0; i < x->nprobes; i++)
 		collect_one(x, &rep, &x->probes[i]);
+	ls_noise_evidence(&rep, &x->r);
 	ls_overhead_collect(x->probes, x->nprobes, x->r.duration_s, ls_cpuset_count(&x->r.cpus),
 	    &rep.overhead);
 	if (x->o.volume > 0)

@@ -37,6 +37,7 @@ bool	 ls_cpuset_subset(const struct ls_cpuset *a, const struct ls_cpuset *b);
 int	 ls_cpulist_parse(const char *s, struct ls_cpuset *set, bool allow_empty,
 	    char *err, size_t errlen);
 char	*ls_cpulist_format(const struct ls_cpuset *s);
+char	*ls_cpuset_hexmask(const struct ls_cpuset *s);
 int	 ls_read_cpulist_file(const char *path, struct ls_cpuset *set);
 int	 ls_pidlist_parse(const char *s, int *pids, int *npids, char *err, size_t errlen);
 int	 ls_parse_duration_ns(const char *s, uint64_t *ns, char *err, size_t errlen);
@@ -416,6 +417,9 @@ void	 ls_baseline_free(struct ls_baseline *b);
 /* audit.c: --audit, the settings for the monitored CPUs */
 void	 ls_audit_section(struct ls_report *rep, const struct ls_cpuset *mon,
 	    const struct ls_cpuset *online);
+void	 ls_audit_evidence(struct ls_report *rep, const char *id, const char *text);
+/* mod-noise.c: after a noise section, the audit with the run's evidence */
+void	 ls_noise_evidence(struct ls_report *rep, const struct ls_run *r);
 
 /* render-prometheus.c: -f prometheus, the text exposition format */
 int	 ls_render_prometheus(FILE *f, const struct ls_report *r);
@@ -572,7 +576,7 @@ struct ls_module_ops {
 extern const struct ls_module_ops *const ls_modules[];
 /* each in its src/mod-<name>.c; the registry (module.c) lists them in report order */
 extern const struct ls_module_ops ls_mod_isolation, ls_mod_irq, ls_mod_syscall, ls_mod_memory,
-    ls_mod_network, ls_mod_wallclock;
+    ls_mod_network, ls_mod_wallclock, ls_mod_noise;
 const struct ls_module_ops *ls_module_find(const char *name);
 int	 ls_module_index(const struct ls_module_ops *m);
 const void *ls_module_opts(const struct ls_opts *o, const struct ls_module_ops *m);

@@ -16,6 +16,7 @@ const struct ls_module_ops *const ls_modules[] = {
 	&ls_mod_syscall,
 	&ls_mod_memory,
 	&ls_mod_network,
+	&ls_mod_noise,
 	&ls_mod_wallclock,
 	NULL,
 };

@@ -141,6 +141,26 @@ int ls_cpulist_parse(const char *s, struct ls_cpuset *set, bool allow_empty,
 	return 0;
 }
 
+/* ls_cpuset_hexmask - the set as sysfs writes a CPU mask ("f0"), "0" when empty; caller frees */
+char *ls_cpuset_hexmask(const struct ls_cpuset *s)
+{
+	char mask[LS_MAX_CPUS / 4 + 2], *m = mask;
+	int top = -1;
+
+	for (int c = 0; c < LS_MAX_CPUS; c++)
+		if (ls_cpuset_isset(s, c))
+			top = c;
+	for (int d = top < 0 ? 0 : top / 4; d >= 0; d--) {	/* a nibble per 4 CPUs, high first */
+		int v = 0;
+
+		for (int b = 0; b < 4; b++)
+			v |= ls_cpuset_isset(s, d * 4 + b) << b;
+		*m++ = "0123456789abcdef"[v];
+	}
+	*m = '\0';
+	return ls_xstrdup(mask);
+}
+
 /* ls_cpulist_format - the set in list form ("0-3,8"), "" when empty; caller frees */
 char *ls_cpulist_format(const struct ls_cpuset *s)
 {

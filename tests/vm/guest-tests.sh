@@ -106,7 +106,7 @@ ok "the default run picks the isolated CPU and says so in the header" \
 	grep -q "^target: CPUs $CPU (isolated)" "$TMP/default.txt"
 ok "the kernel's own headers are used (no header warning)" \
 	sh -c '! grep -qi "headers" "$0"' "$TMP/default.err"
-for m in isolation irq syscall memory network; do
+for m in isolation irq syscall memory network noise; do
 	v=$(jq_ "$R" ".report.$m.verdict")
 	ok "$m loads, attaches and gives a verdict ($v)" sh -c '[ "$0" = pass ] || [ "$0" = warn ] || [ "$0" = fail ]' "$v"
 done
@@ -157,6 +157,12 @@ fi
 
 got=$(jq_ "$R" "[.report.syscall.sleeps[] | select(.tid == $S) | .count] | add // 0")
 ok "syscall: all $N nanosleeps are seen ($got)" [ "$got" = "$N" ]
+
+# noise: every nanosleep ends in the hrtimer_wakeup callback on the sleeper's CPU
+got=$(jq_ "$R" "[.report.noise.timers[] | select(.cpu == $CPU and .function == \"hrtimer_wakeup\") | .count] | add // 0")
+ok "noise: the sleeper's $N nanosleeps each ended in hrtimer_wakeup on CPU $CPU ($got)" [ "$got" -ge "$N" ]
+ok "noise: the tick's attempts to stop on CPU $CPU are counted, and the audit follows" \
+	[ "$(jq_ "$R" "(.report.noise.tick[] | select(.cpu == $CPU) | .stopped + .kept > 0) and (.report.audit.checks | length > 0)")" = true ]
 
 got=$(jq_ "$R" '.report.network.delivery_ns.count // 0')
 ok "network: the UDP ping-pong gives delivery samples ($got for $N rounds)" [ "$got" -ge $((2 * N)) ]

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* noise.h - map layouts shared by probes/noise.c and src/mod-noise.c */
+#ifndef LS_NOISE_H
+#define LS_NOISE_H
+
+#include "ls_hist.h"
+
+/* what the kernel ran: the kind of housekeeping a function was called as */
+enum noise_kind {
+	NOISE_TIMER,	/* timer:timer_expire_entry/exit (timer_list, in the TIMER softirq) */
+	NOISE_HRTIMER,	/* timer:hrtimer_expire_entry/exit (in the timer interrupt) */
+	NOISE_WORK,	/* workqueue:workqueue_execute_start/end (in a kworker) */
+	NOISE_CSD,	/* csd:csd_function_entry/exit (a cross-CPU function call) */
+	NOISE_NMI,	/* nmi:nmi_handler */
+	NOISE_NR_KINDS
+};
+
+/* the tick dependencies of timer:tick_stop (include/linux/tick.h, TICK_DEP_MASK_*) */
+#define NOISE_NR_DEPS	6	/* POSIX_TIMER, PERF_EVENTS, SCHED, CLOCK_UNSTABLE, RCU, RCU_EXP */
+
+/* noise_key - one function on one CPU */
+struct noise_key {
+	ls_u64	function;
+	ls_u32	cpu;
+	ls_u32	kind;
+};
+
+struct noise_val {
+	ls_u64	count;		/* calls started */
+	ls_u64	timed;		/* ... whose end was seen: total_ns and max_ns are theirs */
+	ls_u64	total_ns;
+	ls_u64	max_ns;
+};
+
+/* noise_cpu - per CPU: the calls under way (they nest: a work item, a timer, an hrtimer) and the tick */
+struct noise_cpu {
+	ls_u64	start[NOISE_NR_KINDS];
+	ls_u64	obj[NOISE_NR_KINDS];	/* the timer, hrtimer, work or csd being run */
+	ls_u64	fn[NOISE_NR_KINDS];
+	ls_u64	tick_stopped;		/* timer:tick_stop with success */
+	ls_u64	tick_kept;		/* ... without: a dependency kept the tick */
+	ls_u64	tick_dep[NOISE_NR_DEPS];	/* ... by each dependency bit */
+	ls_u64	full;			/* calls not itemised: the function table was full */
+};
+
+#endif

@@ -1,0 +1,73 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# noise.sh - the Kernel Noise module against witnesses outside it: a
+# sleeper's own count of its nanosleeps (each ends in an hrtimer_wakeup
+# callback on its CPU), writes to /proc/sys/vm/stat_refresh (each runs
+# refresh_vm_stats once on every CPU through the workqueue), and
+# /proc/interrupts' LOC row (every tick is a local timer interrupt); the
+# tuning audit after the section carries the run's evidence.
+
+. "$(dirname "$0")/lib.sh"
+require_kernel
+
+CPU=$(( $(nproc) - 1 ))
+N=1000 W=50
+
+grep LOC: /proc/interrupts >"$TMP/loc.a"
+"$LS" -v -m noise --cpus "$CPU" -d 6 --json -o "$TMP/n.json" 2>"$TMP/n.err" &
+L=$!
+bg_pids="$bg_pids $L"
+wait_for "$TMP/n.err" "latencyscope: tracing CPUs" 300 || diag "never attached: $(tail -3 "$TMP/n.err")"
+"$WL/sleeper" "$CPU" 1000 "$N" >"$TMP/sleeper.out"
+for _ in $(seq "$W"); do echo 1 >/proc/sys/vm/stat_refresh; done
+"$WL/spinner" "$CPU" 1 >/dev/null
+alive=false
+kill -0 "$L" 2>/dev/null && ! grep -q "probes stopped" "$TMP/n.err" && alive=true
+wait "$L"
+rc=$?
+grep LOC: /proc/interrupts >"$TMP/loc.b"
+R="$TMP/n.json"
+diag "noise: $(jq -c '{calls: .noise.total_calls, tick: .noise.tick, findings: [.noise.findings[].message]}' "$R")"
+ok "the noise module reports (exit $rc)" [ "$rc" -le 2 ]
+ok "timers[] and work[] rows have cpu, function, count, total_ns, max_ns" \
+	[ "$(jq_ "$R" '[.noise.timers[0], .noise.work[0]] | all(has("cpu") and has("function") and has("count") and has("total_ns") and has("max_ns"))')" = true ]
+ok "... only of the monitored CPU" \
+	[ "$(jq_ "$R" "[.noise.timers[], .noise.work[], .noise.tick[] | select(.cpu != $CPU)] | length")" = 0 ]
+
+# the sleeper slept N times inside the window, each ended by hrtimer_wakeup
+# on its CPU; other tasks' sleeps there may add a few
+got=$(jq_ "$R" "[.noise.timers[] | select(.cpu == $CPU and .function == \"hrtimer_wakeup\") | .count] | add // 0")
+ok "the sleeper ran inside the window" \
+	[ "$(sed -n 's/.*wakeups=\([0-9]*\).*/\1/p' "$TMP/sleeper.out")" = "$N" -a "$alive" = true ]
+ok "hrtimer_wakeup on CPU $CPU: the sleeper's $N nanosleeps, plus other sleepers' ($got)" \
+	[ "$got" -ge "$N" -a "$got" -le $((N + N / 5)) ]
+
+# each write to stat_refresh runs refresh_vm_stats on every online CPU
+got=$(jq_ "$R" "[.noise.work[] | select(.cpu == $CPU and .function == \"refresh_vm_stats\") | .count] | add // 0")
+ok "refresh_vm_stats on CPU $CPU: once per write to /proc/sys/vm/stat_refresh ($got of $W)" \
+	[ "$got" = "$W" ]
+ok "... each timed from its start to its end" \
+	[ "$(jq_ "$R" "[.noise.work[] | select(.cpu == $CPU and .function == \"refresh_vm_stats\")][0] | .timed == .count and .max_ns > 0 and .total_ns >= .max_ns")" = true ]
+
+# the tick: each is a local timer interrupt, and with a spinner it runs at HZ
+loc=$(( $(awk -v c="$CPU" '{print $(c + 2)}' "$TMP/loc.b") - $(awk -v c="$CPU" '{print $(c + 2)}' "$TMP/loc.a") ))
+ticks=$(jq_ "$R" ".noise.tick[] | select(.cpu == $CPU) | .ticks")
+ok "ticks on CPU $CPU ($ticks) are local timer interrupts (/proc/interrupts LOC +$loc around the run)" \
+	[ "$ticks" -gt 0 -a "$ticks" -le "$loc" ]
+ok "... and tick_stop outcomes are counted" \
+	[ "$(jq_ "$R" ".noise.tick[] | select(.cpu == $CPU) | (.stopped + .kept) > 0")" = true ]
+
+# the audit follows, with this run's evidence
+ok "the tuning audit follows the section, with its checks" \
+	[ "$(jq_ "$R" '.audit.checks | length')" -ge 19 ]
+ev=$(jq_ "$R" '.audit.checks[] | select(.id == "sysctl.vm.stat_interval") | .evidence')
+vm=$(jq_ "$R" "[.noise.work[] | select(.function == \"vmstat_update\") | .count] | add // 0")
+ok "sysctl.vm.stat_interval's evidence is the run's vmstat_update count ($ev)" \
+	sh -c 'echo "$0" | grep -q "^vmstat_update ran $1 times"' "$ev" "$vm"
+
+# a limit every callback breaks: a warning naming the function and the limit
+"$LS" -m noise --cpus "$CPU" -d 1 -t noise.max=1ns --json -o "$TMP/t.json" 2>/dev/null
+ok "-t noise.max=1ns: a warning naming the longest callback and the limit" \
+	[ "$(jq_ "$TMP/t.json" '[.noise.findings[] | select(.level == "warn" and (.message | test("ran for .* limit 1 ns \\(noise.max\\)")))] | length')" = 1 ]
+ok "no BPF program is left attached" no_programs_left
+done_testing
