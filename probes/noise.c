@@ -19,6 +19,9 @@
 
 BPF_PERCPU_ARRAY(noise_cpus, struct noise_cpu, 1);
 BPF_HASH(noise_fns, struct noise_key, struct noise_val, 4096);
+/* by work address; least recently queued dropped first (work that ran elsewhere) */
+BPF_TABLE("lru_hash", u64, struct noise_queued, noise_queued, 2048);
+BPF_ARRAY(noise_freq, struct noise_freq, NOISE_MAX_CPUS);	/* by CPU */
 
 /* noise_here - this CPU's state, NULL when the CPU is not monitored */
 static __always_inline struct noise_cpu *noise_here(void)
@@ -30,31 +33,55 @@ static __always_inline struct noise_cpu *noise_here(void)
 	return noise_cpus.lookup(&zero);
 }
 
+/* noise_gap - the time since the function's last call: its period when they are even */
+static __always_inline void noise_gap(struct noise_val *v, u64 now)
+{
+	u64 gap = now - v->last_ns;
+
+	if (v->last_ns && now > v->last_ns) {
+		if (!v->gap_min || gap < v->gap_min)
+			v->gap_min = gap;
+		v->gap_sum += gap;
+	}
+	v->last_ns = now;
+}
+
+/* noise_fn - the function's entry on this CPU, created on first sight; NULL when full */
+static __always_inline struct noise_val *noise_fn(struct noise_cpu *c, struct noise_key *k)
+{
+	struct noise_val *v = noise_fns.lookup(k);
+
+	if (!v) {
+		struct noise_val init = {};
+
+		noise_fns.insert(k, &init);
+		v = noise_fns.lookup(k);
+	}
+	if (!v)
+		c->full++;
+	return v;
+}
+
 /* noise_start - kind's call of fn on obj begins: counted now, timed at its end */
-static __always_inline void noise_start(u32 kind, u64 obj, u64 fn)
+static __always_inline struct noise_val *noise_start(u32 kind, u64 obj, u64 fn)
 {
 	struct noise_cpu *c = noise_here();
 	struct noise_key k = { .function = fn, .kind = kind };
 	struct noise_val *v;
+	u64 now;
 
 	if (!c || kind >= NOISE_NR_KINDS)
-		return;
+		return 0;
 	k.cpu = bpf_get_smp_processor_id();
-	v = noise_fns.lookup(&k);
-	if (!v) {
-		struct noise_val init = {};
-
-		noise_fns.insert(&k, &init);
-		v = noise_fns.lookup(&k);
-	}
-	if (!v) {
-		c->full++;
-		return;
-	}
+	if (!(v = noise_fn(c, &k)))
+		return 0;
+	now = bpf_ktime_get_ns();
 	v->count++;	/* this CPU's own key: no other CPU writes it */
-	c->start[kind] = bpf_ktime_get_ns();
+	noise_gap(v, now);
+	c->start[kind] = now;
 	c->obj[kind] = obj;
 	c->fn[kind] = fn;
+	return v;
 }
 
 /* noise_end - kind's call on obj ends: its time, when its start was seen on this CPU */
@@ -104,9 +131,35 @@ TRACEPOINT_PROBE(timer, hrtimer_expire_exit)
 	return 0;
 }
 
+/*
+ * The workqueue's name is only in the queueing event, as a string since
+ * 5.19 (NOISE_WQ_NAME, from the format file): kept by work address for
+ * work bound to a monitored CPU or unbound (cpu < 0), until it runs.
+ */
+#ifdef NOISE_WQ_NAME
+TRACEPOINT_PROBE(workqueue, workqueue_queue_work)
+{
+	struct noise_queued q = {};
+	u64 work = (u64)args->work;
+
+	if (!ls_enabled() || (args->cpu >= 0 && !LS_CPU_MATCH(args->cpu)))
+		return 0;
+	TP_DATA_LOC_READ_STR(q.wq, workqueue, NOISE_WQ_LEN);
+	noise_queued.update(&work, &q);
+	return 0;
+}
+#endif
+
 TRACEPOINT_PROBE(workqueue, workqueue_execute_start)
 {
-	noise_start(NOISE_WORK, (u64)args->work, (u64)args->function);
+	u64 work = (u64)args->work;
+	struct noise_val *v = noise_start(NOISE_WORK, work, (u64)args->function);
+#ifdef NOISE_WQ_NAME
+	struct noise_queued *q = v ? noise_queued.lookup(&work) : 0;
+
+	if (q && !v->wq[0])
+		__builtin_memcpy(v->wq, q->wq, NOISE_WQ_LEN);
+#endif
 	return 0;
 }
 
@@ -148,6 +201,46 @@ TRACEPOINT_PROBE(nmi, nmi_handler)
 	return 0;
 }
 #endif
+
+/* idle: the state entered (an index into cpuidle's states) until the exit event */
+TRACEPOINT_PROBE(power, cpu_idle)
+{
+	struct noise_cpu *c = noise_here();
+	u32 state = (u32)args->state;
+	u64 now, i;
+
+	if (!c)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (state != NOISE_IDLE_EXIT) {
+		c->idle_state = state < NOISE_NR_CSTATES ? state : NOISE_NR_CSTATES - 1;
+		c->idle_start = now;
+		return 0;
+	}
+	i = c->idle_state;
+	if (c->idle_start && i < NOISE_NR_CSTATES) {
+		c->idle_entries[i]++;
+		c->idle_ns[i] += now - c->idle_start;
+	}
+	c->idle_start = 0;
+	return 0;
+}
+
+TRACEPOINT_PROBE(power, cpu_frequency)
+{
+	u32 cpu = (u32)args->cpu_id;
+	u64 khz = (u32)args->state;
+	struct noise_freq *f;
+
+	if (!ls_enabled() || !LS_CPU_MATCH(cpu) || !(f = noise_freq.lookup(&cpu)))
+		return 0;
+	__sync_fetch_and_add(&f->changes, 1);
+	if (!f->min_khz || khz < f->min_khz)
+		f->min_khz = khz;
+	if (khz > f->max_khz)
+		f->max_khz = khz;
+	return 0;
+}
 
 /* the tick tried to stop (nohz_full, or idle): kept by the dependency bits when it failed */
 TRACEPOINT_PROBE(timer, tick_stop)

@@ -25,12 +25,25 @@ struct noise_key {
 	ls_u32	kind;
 };
 
+#define NOISE_WQ_LEN	24	/* a workqueue's name (WQ_NAME_LEN is 24 since 6.8, 32 before) */
+
 struct noise_val {
 	ls_u64	count;		/* calls started */
 	ls_u64	timed;		/* ... whose end was seen: total_ns and max_ns are theirs */
 	ls_u64	total_ns;
 	ls_u64	max_ns;
+	ls_u64	last_ns;	/* the last call's start: the gaps between calls show a period */
+	ls_u64	gap_min, gap_sum;
+	char	wq[NOISE_WQ_LEN];	/* work: the workqueue it was queued on, "" unknown */
 };
+
+/* a work item queued for a monitored CPU (or unbound), until it runs */
+struct noise_queued {
+	char	wq[NOISE_WQ_LEN];
+};
+
+#define NOISE_NR_CSTATES	10	/* idle state indexes kept; deeper ones go to the last */
+#define NOISE_IDLE_EXIT		0xffffffffU	/* power:cpu_idle's state when the CPU leaves idle */
 
 /* noise_cpu - per CPU: the calls under way (they nest: a work item, a timer, an hrtimer) and the tick */
 struct noise_cpu {
@@ -41,6 +54,17 @@ struct noise_cpu {
 	ls_u64	tick_kept;		/* ... without: a dependency kept the tick */
 	ls_u64	tick_dep[NOISE_NR_DEPS];	/* ... by each dependency bit */
 	ls_u64	full;			/* calls not itemised: the function table was full */
+	ls_u64	idle_start;		/* power:cpu_idle: in idle state idle_state since */
+	ls_u64	idle_state;
+	ls_u64	idle_entries[NOISE_NR_CSTATES];
+	ls_u64	idle_ns[NOISE_NR_CSTATES];
+};
+
+/* noise_freq - power:cpu_frequency, by the CPU it names (it may run on another) */
+#define NOISE_MAX_CPUS	1024
+struct noise_freq {
+	ls_u64	changes;
+	ls_u64	min_khz, max_khz;
 };
 
 #endif

@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bcc/bcc_syms.h>
+#include <bcc/libbpf.h>
 
 #include "latencyscope.h"
 #include "noise.h"
@@ -47,18 +49,36 @@ static const struct ls_threshold_def noise_thresholds[] = {
 	{ NULL, 0, 0, NULL },
 };
 
-/* noise_ticks - per possible CPU: tick_sched_timer calls, filled by collect_fns */
 struct noise_priv {
-	uint64_t *ticks;
+	uint64_t *ticks;	/* per possible CPU: the tick's hrtimer calls, filled by collect_fns */
+	bool	  wq_names;	/* the probe names workqueues (NOISE_WQ_NAME) */
 };
 
-static int noise_setup(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen)
+/* has_field - the tracepoint's format declares the field as decl ("__data_loc char[] workqueue") */
+static bool has_field(const struct ls_run *r, const char *cat, const char *ev, const char *decl)
+{
+	char path[512], want[128], *fmt;
+	bool found;
+
+	snprintf(path, sizeof(path), "%s/events/%s/%s/format", r->host->tracefs, cat, ev);
+	snprintf(want, sizeof(want), "field:%s;", decl);
+	fmt = ls_read_file(path, NULL);
+	found = fmt && strstr(fmt, want);
+	free(fmt);
+	return found;
+}
+
+static int noise_prepare(struct ls_probe *p, const struct ls_run *r, char *err, size_t errlen)
 {
 	struct noise_priv *np = ls_xcalloc(1, sizeof(*np));
 
-	(void)r, (void)err, (void)errlen;
+	(void)err, (void)errlen;
 	np->ticks = ls_xcalloc(ls_nr_possible_cpus(), sizeof(*np->ticks));
 	p->priv = np;
+	/* a workqueue's name is a string in the queueing event since 5.19, a pointer before */
+	np->wq_names = has_field(r, "workqueue", "workqueue_queue_work", "__data_loc char[] workqueue");
+	if (np->wq_names)
+		ls_probe_cflag(p, "-DNOISE_WQ_NAME=1");
 	return 0;
 }
 
@@ -89,19 +109,41 @@ static void fn_name(void *cache, uint64_t addr, char *buf, size_t len)
 		snprintf(buf, len, "0x%llx", (unsigned long long)addr);
 }
 
+/*
+ * period - a function's period: the mean gap between its calls when it is
+ * under 1.5 times the shortest (three calls at least), else 0. A periodic
+ * timer that is late now and then (its rearming task was delayed) keeps
+ * its period; calls at unrelated times have gaps far shorter than the mean.
+ */
+static uint64_t period(const struct noise_val *v)
+{
+	uint64_t mean;
+
+	if (v->count < 3 || !v->gap_min)
+		return 0;
+	mean = v->gap_sum / (v->count - 1);
+	return mean * 2 < v->gap_min * 3 ? mean : 0;
+}
+
 /* fn_row - one function on one CPU into its table */
 static void fn_row(struct ls_table *t, const struct kv_fn *e, const char *name, double secs)
 {
 	struct ls_value *row = ls_table_row(t);
+	uint64_t per = period(&e->v);
+	char wq[NOISE_WQ_LEN + 1];
 
 	row[0] = ls_v_uint(e->k.cpu, LS_F_PLAIN);
 	row[1] = ls_v_str(name);
 	row[2] = ls_v_str(kind_names[e->k.kind]);
 	row[3] = ls_v_uint(e->v.count, LS_F_COUNT);
 	row[4] = secs > 0 ? ls_v_double(e->v.count / secs, LS_F_PLAIN) : ls_v_null();
-	row[5] = e->v.timed ? ls_v_uint(e->v.total_ns, LS_F_NS) : ls_v_null();
-	row[6] = e->v.timed ? ls_v_uint(e->v.max_ns, LS_F_NS) : ls_v_null();
-	row[7] = ls_v_uint(e->v.timed, LS_F_COUNT);
+	row[5] = per ? ls_v_uint(per, LS_F_NS) : ls_v_null();
+	row[6] = e->v.timed ? ls_v_uint(e->v.total_ns, LS_F_NS) : ls_v_null();
+	row[7] = e->v.timed ? ls_v_uint(e->v.max_ns, LS_F_NS) : ls_v_null();
+	row[8] = ls_v_uint(e->v.timed, LS_F_COUNT);
+	memcpy(wq, e->v.wq, NOISE_WQ_LEN);
+	wq[NOISE_WQ_LEN] = '\0';
+	row[9] = e->k.kind == NOISE_WORK && wq[0] ? ls_v_str(wq) : ls_v_null();
 }
 
 /*
@@ -112,9 +154,10 @@ static void collect_fns(struct ls_probe *p, const struct ls_run *r, struct ls_se
     uint64_t *calls, uint64_t *ns)
 {
 	static const struct ls_column cols[] = {
-		{ "cpu", "CPU", 4 }, { "function", "FUNCTION", 26 }, { "kind", "KIND", 8 },
-		{ "count", "CALLS", 8 }, { "per_s", NULL, 0 }, { "total_ns", "TOTAL", 9 },
-		{ "max_ns", "MAX", 9 }, { "timed", NULL, 0 },
+		{ "cpu", "CPU", 4 }, { "function", "FUNCTION", 26 }, { "kind", NULL, 0 },
+		{ "count", "CALLS", 8 }, { "per_s", NULL, 0 }, { "period_ns", "EVERY", 9 },
+		{ "total_ns", "TOTAL", 9 }, { "max_ns", "MAX", 9 }, { "timed", NULL, 0 },
+		{ "workqueue", NULL, 0 },
 	};
 	static const char *const keys[] = { "timers", "work", "csd", "nmi" };
 	static const char *const titles[] = {
@@ -129,7 +172,7 @@ static void collect_fns(struct ls_probe *p, const struct ls_run *r, struct ls_se
 	int n;
 
 	for (int i = 0; i < 4; i++) {
-		t[i] = ls_section_table(s, keys[i], titles[i], 8, cols);
+		t[i] = ls_section_table(s, keys[i], titles[i], 10, cols);
 		t[i]->max_text_rows = 8;
 	}
 	kv = ls_probe_read_hash(p, "noise_fns", sizeof(*kv), offsetof(struct kv_fn, v), &n);
@@ -169,7 +212,8 @@ static void kept_by(const struct noise_cpu *c, char *buf, size_t len)
 }
 
 /* collect_tick - per monitored CPU: ticks, and the tick's attempts to stop */
-static uint64_t collect_tick(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
+static void collect_tick(struct ls_probe *p, const struct ls_run *r, struct ls_section *s,
+    const struct noise_cpu *pc)
 {
 	static const struct ls_column cols[] = {
 		{ "cpu", "CPU", 4 }, { "nohz_full", "NOHZ", 5 }, { "ticks", "TICKS", 8 },
@@ -177,17 +221,12 @@ static uint64_t collect_tick(struct ls_probe *p, const struct ls_run *r, struct 
 		{ "kept_by", "KEPT BY", 26 },
 	};
 	struct noise_priv *np = p->priv;
-	int ncpu = ls_nr_possible_cpus();
-	struct noise_cpu *pc = ls_xcalloc(ncpu, sizeof(*pc));
 	struct ls_table *t = ls_section_table(s, "tick", "The tick on each CPU", 7, cols);
-	uint64_t full = 0;
 	char deps[160];
 
-	ls_probe_read_percpu(p, "noise_cpus", 0, pc, sizeof(*pc));
-	for (int c = 0; c < ncpu; c++) {
+	for (int c = 0; c < ls_nr_possible_cpus(); c++) {
 		struct ls_value *row;
 
-		full += pc[c].full;
 		if (!ls_cpuset_isset(&r->cpus, c))
 			continue;
 		kept_by(&pc[c], deps, sizeof(deps));
@@ -201,23 +240,110 @@ static uint64_t collect_tick(struct ls_probe *p, const struct ls_run *r, struct 
 		row[5] = ls_v_uint(pc[c].tick_kept, LS_F_COUNT);
 		row[6] = ls_v_str(deps);
 	}
-	free(pc);
-	return full;
+}
+
+/* sysfs_line - the first line of a small sysfs file, "" when unreadable */
+static void sysfs_line(const char *path, char *buf, size_t len)
+{
+	char *v = ls_read_file(path, NULL);
+
+	snprintf(buf, len, "%s", v ? v : "");
+	buf[strcspn(buf, "\n")] = '\0';
+	free(v);
+}
+
+/* idle_row - CPU c's time in idle state i, named and with its exit latency from cpuidle */
+static void idle_row(struct ls_table *t, int c, int i, const struct noise_cpu *pc, double secs)
+{
+	struct ls_value *row = ls_table_row(t);
+	char path[160], name[32], lat[32];
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/cpuidle/state%d/name", c, i);
+	sysfs_line(path, name, sizeof(name));
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/cpuidle/state%d/latency", c, i);
+	sysfs_line(path, lat, sizeof(lat));
+	row[0] = ls_v_uint(c, LS_F_PLAIN);
+	row[1] = ls_v_uint(i, LS_F_PLAIN);
+	row[2] = name[0] ? ls_v_str(name) : ls_v_null();
+	row[3] = lat[0] ? ls_v_uint(strtoull(lat, NULL, 10) * 1000, LS_F_NS) : ls_v_null();
+	row[4] = ls_v_uint(pc->idle_entries[i], LS_F_COUNT);
+	row[5] = ls_v_uint(pc->idle_ns[i], LS_F_NS);
+	row[6] = secs > 0 ? ls_v_double(pc->idle_ns[i] / 1e9 / secs, LS_F_PERCENT) : ls_v_null();
+}
+
+/* collect_idle - power:cpu_idle per monitored CPU and state: entries and residency */
+static void collect_idle(const struct ls_run *r, struct ls_section *s, const struct noise_cpu *pc)
+{
+	static const struct ls_column cols[] = {
+		{ "cpu", "CPU", 4 }, { "state", "STATE", 5 }, { "name", "NAME", 10 },
+		{ "exit_latency_ns", "EXIT LAT", 9 }, { "entries", "ENTRIES", 9 },
+		{ "residency_ns", "TIME", 9 }, { "share", "SHARE", 7 },
+	};
+	struct ls_table *t = ls_section_table(s, "idle", "Idle states entered", 7, cols);
+	char drv[32];
+
+	for (int c = 0; c < ls_nr_possible_cpus(); c++)
+		for (int i = 0; ls_cpuset_isset(&r->cpus, c) && i < NOISE_NR_CSTATES; i++)
+			if (pc[c].idle_entries[i])
+				idle_row(t, c, i, &pc[c], r->duration_s);
+	sysfs_line("/sys/devices/system/cpu/cpuidle/current_driver", drv, sizeof(drv));
+	if (!drv[0] || !strcmp(drv, "none"))
+		ls_section_note(s, "no cpuidle driver: the CPUs idle in the kernel's default loop "
+		    "(halt), so the idle states have no names or exit latencies");
+}
+
+/* collect_freq - power:cpu_frequency per monitored CPU: changes and the range */
+static void collect_freq(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
+{
+	static const struct ls_column cols[] = {
+		{ "cpu", "CPU", 4 }, { "changes", "CHANGES", 9 }, { "min_khz", "MIN KHZ", 9 },
+		{ "max_khz", "MAX KHZ", 9 },
+	};
+	struct ls_table *t = ls_section_table(s, "frequency", "Frequency changes", 4, cols);
+	int fd = ls_probe_table_fd(p, "noise_freq");
+
+	for (uint32_t c = 0; fd >= 0 && c < NOISE_MAX_CPUS && (int)c < ls_nr_possible_cpus(); c++) {
+		struct noise_freq f;
+		struct ls_value *row;
+
+		if (!ls_cpuset_isset(&r->cpus, (int)c) || bpf_lookup_elem(fd, &c, &f) < 0 || !f.changes)
+			continue;
+		row = ls_table_row(t);
+		row[0] = ls_v_uint(c, LS_F_PLAIN);
+		row[1] = ls_v_uint(f.changes, LS_F_COUNT);
+		row[2] = ls_v_uint(f.min_khz, LS_F_PLAIN);
+		row[3] = ls_v_uint(f.max_khz, LS_F_PLAIN);
+	}
+	if (access("/sys/devices/system/cpu/cpu0/cpufreq", F_OK) != 0)
+		ls_section_note(s, "no cpufreq driver: the kernel does not set the frequency here "
+		    "(a VM, or fixed by firmware), so it cannot change it");
 }
 
 static int noise_collect(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
 {
-	uint64_t calls = 0, ns = 0, full;
+	struct noise_priv *np = p->priv;
+	int ncpu = ls_nr_possible_cpus();
+	struct noise_cpu *pc = ls_xcalloc(ncpu, sizeof(*pc));
+	uint64_t calls = 0, ns = 0, full = 0;
 
+	ls_probe_read_percpu(p, "noise_cpus", 0, pc, sizeof(*pc));
+	for (int c = 0; c < ncpu; c++)
+		full += pc[c].full;
 	collect_fns(p, r, s, &calls, &ns);
-	full = collect_tick(p, r, s);
+	collect_tick(p, r, s, pc);
+	collect_idle(r, s, pc);
+	collect_freq(p, r, s);
+	free(pc);
 	ls_section_metric(s, "total_calls", "Kernel housekeeping calls", ls_v_uint(calls, LS_F_COUNT));
 	ls_section_metric(s, "total_time_ns", "  time in them", ls_v_uint(ns, LS_F_NS));
 	if (full)
 		ls_section_note(s, "%llu calls not itemised: the function table (4096 function x CPU "
 		    "pairs) was full", (unsigned long long)full);
-	ls_section_note(s, "not measured here: C-state exits (power:cpu_idle), frequency changes "
-	    "and RCU callback work");
+	if (!np->wq_names)
+		ls_section_note(s, "this kernel's workqueue_queue_work gives no workqueue name "
+		    "(a string since 5.19): work items are named by function only");
+	ls_section_note(s, "not measured: RCU callbacks (their tracepoints need CONFIG_RCU_TRACE, "
+	    "which distribution kernels leave out)");
 	return 0;
 }
 
@@ -330,6 +456,50 @@ static bool tick_findings(struct ls_section *s, const struct ls_run *r)
 	return found;
 }
 
+/* idle_findings - deep idle states on quiet CPUs: each wake-up from them pays the exit latency */
+static bool idle_findings(struct ls_section *s, const struct ls_run *r)
+{
+	const struct ls_table *t = ls_section_find_table(s, "idle");
+	bool found = false;
+
+	for (int j = 0; t && j < t->nrows; j++) {
+		const struct ls_value *lat = ls_table_cell(t, j, "exit_latency_ns");
+		int c = (int)ls_table_cell(t, j, "cpu")->u;
+		char lv[32], fix[160];
+
+		if (lat->type != LS_V_UINT || lat->u <= 10000 || !quiet_cpu(r, c))
+			continue;
+		ls_fmt_ns(lv, sizeof(lv), (double)lat->u, r->opts->ascii);
+		snprintf(fix, sizeof(fix), "cpupower -c %d idle-set -D 10 (no state that takes over "
+		    "10 us to leave; see the audit's cpuidle.states)", c);
+		ls_section_finding(s, LS_WARN, fix, "CPU %d entered %s (exit latency %s) %llu times: "
+		    "each wake-up from it waits that long", c, ls_table_cell(t, j, "name")->s, lv,
+		    (unsigned long long)ls_table_cell(t, j, "entries")->u);
+		found = true;
+	}
+	return found;
+}
+
+/* freq_findings - a monitored CPU whose frequency changed: its code ran at two speeds */
+static bool freq_findings(struct ls_section *s, const struct ls_run *r)
+{
+	const struct ls_table *t = ls_section_find_table(s, "frequency");
+
+	(void)r;
+	for (int j = 0; t && j < t->nrows; j++) {
+		int c = (int)ls_table_cell(t, j, "cpu")->u;
+		char fix[160];
+
+		snprintf(fix, sizeof(fix), "cpupower -c %d frequency-set -g performance (see the "
+		    "audit's cpufreq.governor)", c);
+		ls_section_finding(s, LS_WARN, fix, "CPU %d changed frequency %llu times (%llu to "
+		    "%llu MHz)", c, (unsigned long long)ls_table_cell(t, j, "changes")->u,
+		    (unsigned long long)ls_table_cell(t, j, "min_khz")->u / 1000,
+		    (unsigned long long)ls_table_cell(t, j, "max_khz")->u / 1000);
+	}
+	return t && t->nrows;
+}
+
 static void noise_judge(struct ls_section *s, const struct ls_run *r)
 {
 	const struct ls_value *calls = ls_section_find_metric(s, "total_calls");
@@ -341,6 +511,8 @@ static void noise_judge(struct ls_section *s, const struct ls_run *r)
 	found = longest(s, r);
 	found |= work_findings(s, r);
 	found |= tick_findings(s, r);
+	found |= idle_findings(s, r);
+	found |= freq_findings(s, r);
 	if (!found)
 		ls_section_finding(s, LS_PASS, NULL, "the kernel made %llu housekeeping calls on CPUs "
 		    "%s, none longer than noise.max", calls ? (unsigned long long)calls->u : 0ULL,
@@ -407,6 +579,7 @@ void ls_noise_evidence(struct ls_report *rep, const struct ls_run *r)
 static const struct ls_map_layout noise_maps[] = {
 	LS_MAP("noise_cpus", uint32_t, struct noise_cpu),
 	LS_MAP("noise_fns", struct noise_key, struct noise_val),
+	LS_MAP("noise_freq", uint32_t, struct noise_freq),
 	{ NULL, 0, 0 },
 };
 
@@ -431,7 +604,7 @@ const struct ls_module_ops ls_mod_noise = {
 	    "tick and what keeps it, with the settings that allow them",
 	.thresholds = noise_thresholds,
 	.maps = noise_maps,
-	.setup = noise_setup,
+	.prepare = noise_prepare,
 	.collect = noise_collect,
 	.events = noise_events,
 	.judge = noise_judge,
