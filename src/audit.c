@@ -363,6 +363,7 @@ void ls_audit_section(struct ls_report *rep, const struct ls_cpuset *mon,
 	a.s = ls_report_add_section(rep, "audit", "TUNING AUDIT");
 	ls_section_metric(a.s, "cpus", "Audited for CPUs", ls_v_str(a.mon_list));
 	a.t = ls_section_table(a.s, "checks", "Checks", 6, cols);
+	a.t->max_text_rows = 64;	/* every check: the audit is read whole */
 	cmdline_checks(&a);
 	sysctl_check(&a, "kernel.timer_migration", '=', 1,
 	    "timers armed on the monitored CPUs stay there instead of moving to busy ones");
