@@ -242,6 +242,38 @@ TRACEPOINT_PROBE(power, cpu_frequency)
 	return 0;
 }
 
+/*
+ * RCU's own work on the CPU: rcu_core() (callbacks, grace-period
+ * bookkeeping), between the "Start RCU core" and "End RCU core" marks of
+ * rcu:rcu_utilization, the one RCU tracepoint kernels have without
+ * CONFIG_RCU_TRACE. The mark is a string constant: a few bytes tell them apart.
+ */
+#ifdef LS_HAVE_TP_rcu__rcu_utilization
+TRACEPOINT_PROBE(rcu, rcu_utilization)
+{
+	struct noise_cpu *c = noise_here();
+	char m[12] = {};
+	u64 now, d;
+
+	if (!c)
+		return 0;
+	bpf_probe_read_kernel(m, sizeof(m), (void *)args->s);
+	now = bpf_ktime_get_ns();
+	if (m[0] == 'S' && m[6] == 'R' && m[7] == 'C' && m[8] == 'U' && m[10] == 'c') {
+		c->rcu_start = now;	/* "Start RCU core" */
+	} else if (m[0] == 'E' && m[4] == 'R' && m[5] == 'C' && m[6] == 'U' && m[8] == 'c' &&
+	    c->rcu_start) {
+		d = now - c->rcu_start;	/* "End RCU core" */
+		c->rcu_start = 0;
+		c->rcu_count++;
+		c->rcu_ns += d;
+		if (d > c->rcu_max_ns)
+			c->rcu_max_ns = d;
+	}
+	return 0;
+}
+#endif
+
 /* the tick tried to stop (nohz_full, or idle): kept by the dependency bits when it failed */
 TRACEPOINT_PROBE(timer, tick_stop)
 {

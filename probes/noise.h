@@ -58,6 +58,8 @@ struct noise_cpu {
 	ls_u64	idle_state;
 	ls_u64	idle_entries[NOISE_NR_CSTATES];
 	ls_u64	idle_ns[NOISE_NR_CSTATES];
+	ls_u64	rcu_start;		/* rcu:rcu_utilization "Start RCU core" */
+	ls_u64	rcu_count, rcu_ns, rcu_max_ns;	/* ... to "End RCU core" */
 };
 
 /* noise_freq - power:cpu_frequency, by the CPU it names (it may run on another) */

@@ -319,6 +319,34 @@ static void collect_freq(struct ls_probe *p, const struct ls_run *r, struct ls_s
 		    "(a VM, or fixed by firmware), so it cannot change it");
 }
 
+/* collect_rcu - rcu_core() per monitored CPU: runs, total and longest */
+static void collect_rcu(const struct ls_run *r, struct ls_section *s, const struct noise_cpu *pc)
+{
+	static const struct ls_column cols[] = {
+		{ "cpu", "CPU", 4 }, { "count", "RUNS", 9 }, { "total_ns", "TOTAL", 9 },
+		{ "max_ns", "MAX", 9 },
+	};
+	struct ls_table *t;
+
+	if (!ls_tracepoint_exists(r->host, "rcu", "rcu_utilization")) {
+		ls_section_note(s, "this kernel has no rcu:rcu_utilization tracepoint: RCU's own "
+		    "work is not measured");
+		return;
+	}
+	t = ls_section_table(s, "rcu", "RCU core processing (rcu_core)", 4, cols);
+	for (int c = 0; c < ls_nr_possible_cpus(); c++) {
+		struct ls_value *row;
+
+		if (!ls_cpuset_isset(&r->cpus, c) || !pc[c].rcu_count)
+			continue;
+		row = ls_table_row(t);
+		row[0] = ls_v_uint(c, LS_F_PLAIN);
+		row[1] = ls_v_uint(pc[c].rcu_count, LS_F_COUNT);
+		row[2] = ls_v_uint(pc[c].rcu_ns, LS_F_NS);
+		row[3] = ls_v_uint(pc[c].rcu_max_ns, LS_F_NS);
+	}
+}
+
 static int noise_collect(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
 {
 	struct noise_priv *np = p->priv;
@@ -333,6 +361,7 @@ static int noise_collect(struct ls_probe *p, const struct ls_run *r, struct ls_s
 	collect_tick(p, r, s, pc);
 	collect_idle(r, s, pc);
 	collect_freq(p, r, s);
+	collect_rcu(r, s, pc);
 	free(pc);
 	ls_section_metric(s, "total_calls", "Kernel housekeeping calls", ls_v_uint(calls, LS_F_COUNT));
 	ls_section_metric(s, "total_time_ns", "  time in them", ls_v_uint(ns, LS_F_NS));
@@ -342,8 +371,6 @@ static int noise_collect(struct ls_probe *p, const struct ls_run *r, struct ls_s
 	if (!np->wq_names)
 		ls_section_note(s, "this kernel's workqueue_queue_work gives no workqueue name "
 		    "(a string since 5.19): work items are named by function only");
-	ls_section_note(s, "not measured: RCU callbacks (their tracepoints need CONFIG_RCU_TRACE, "
-	    "which distribution kernels leave out)");
 	return 0;
 }
 
@@ -480,6 +507,30 @@ static bool idle_findings(struct ls_section *s, const struct ls_run *r)
 	return found;
 }
 
+/* rcu_findings - RCU's own work on a quiet CPU: its callbacks can run elsewhere */
+static bool rcu_findings(struct ls_section *s, const struct ls_run *r)
+{
+	const struct ls_table *t = ls_section_find_table(s, "rcu");
+	bool found = false;
+
+	for (int j = 0; t && j < t->nrows; j++) {
+		int c = (int)ls_table_cell(t, j, "cpu")->u;
+		char tv[32], fix[200];
+
+		if (!quiet_cpu(r, c))
+			continue;
+		ls_fmt_ns(tv, sizeof(tv), (double)ls_table_cell(t, j, "total_ns")->u, r->opts->ascii);
+		snprintf(fix, sizeof(fix), "boot with rcu_nocbs=%d (nohz_full= implies it on most "
+		    "kernels) so its callbacks run in rcuo threads elsewhere; see the audit's "
+		    "cmdline.rcu_nocbs", c);
+		ls_section_finding(s, LS_WARN, fix, "RCU core processing ran %llu times on CPU %d "
+		    "(%s), %s in all", (unsigned long long)ls_table_cell(t, j, "count")->u, c,
+		    ls_cpuset_isset(&r->host->nohz_full, c) ? "nohz_full" : "isolated", tv);
+		found = true;
+	}
+	return found;
+}
+
 /* freq_findings - a monitored CPU whose frequency changed: its code ran at two speeds */
 static bool freq_findings(struct ls_section *s, const struct ls_run *r)
 {
@@ -513,6 +564,7 @@ static void noise_judge(struct ls_section *s, const struct ls_run *r)
 	found |= tick_findings(s, r);
 	found |= idle_findings(s, r);
 	found |= freq_findings(s, r);
+	found |= rcu_findings(s, r);
 	if (!found)
 		ls_section_finding(s, LS_PASS, NULL, "the kernel made %llu housekeeping calls on CPUs "
 		    "%s, none longer than noise.max", calls ? (unsigned long long)calls->u : 0ULL,
@@ -540,7 +592,7 @@ static const struct ls_section *noise_section(const struct ls_report *rep)
  */
 void ls_noise_evidence(struct ls_report *rep, const struct ls_run *r)
 {
-	uint64_t vmstat = 0, work = 0, wd = 0, nmi = 0, ticks = 0;
+	uint64_t vmstat = 0, work = 0, wd = 0, nmi = 0, ticks = 0, rcu = 0;
 	const struct ls_section *s;
 	const struct ls_table *t;
 	char buf[256];
@@ -570,6 +622,13 @@ void ls_noise_evidence(struct ls_report *rep, const struct ls_run *r)
 	ls_audit_evidence(rep, "sysctl.kernel.watchdog", buf);
 	snprintf(buf, sizeof(buf), "%llu NMI handler calls", (unsigned long long)nmi);
 	ls_audit_evidence(rep, "sysctl.kernel.nmi_watchdog", buf);
+	for (int j = 0; (t = ls_section_find_table(s, "rcu")) && j < t->nrows; j++)
+		rcu += ls_table_cell(t, j, "count")->u;
+	if (ls_section_find_table(s, "rcu")) {
+		snprintf(buf, sizeof(buf), "RCU core processing ran %llu times on the monitored CPUs",
+		    (unsigned long long)rcu);
+		ls_audit_evidence(rep, "cmdline.rcu_nocbs", buf);
+	}
 	snprintf(buf, sizeof(buf), "%llu ticks (the tick's hrtimer) on the monitored CPUs, %.0f a second",
 	    (unsigned long long)ticks, r->duration_s > 0 ? ticks / r->duration_s : 0);
 	ls_audit_evidence(rep, "cmdline.nohz_full", buf);

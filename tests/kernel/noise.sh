@@ -5,7 +5,8 @@
 # callback on its CPU), writes to /proc/sys/vm/stat_refresh (each runs
 # refresh_vm_stats once on every CPU through the system workqueue), an
 # interval timer of 10 ms (it_real_fn, periodic), /proc/stat's idle time
-# of the CPU over the tool's window (idle residency) and /proc/interrupts'
+# and /proc/softirqs' RCU count of the CPU over the tool's window (idle
+# residency, rcu_core runs) and /proc/interrupts'
 # LOC row (every tick is a local timer interrupt); the tuning audit after
 # the section carries the run's evidence.
 
@@ -15,20 +16,23 @@ require_kernel
 CPU=$(( $(nproc) - 1 ))
 N=1000 W=50
 
-# stat_sampler: CPU's /proc/stat line about every 10 ms, each read between
-# two readings of the wall clock, until $TMP/stop exists
+# stat_sampler: CPU's /proc/stat line and /proc/softirqs' RCU row about
+# every 10 ms, read between two readings of the wall clock, until $TMP/stop exists
 stat_sampler() {
 	while [ ! -e "$TMP/stop" ]; do
-		echo "@ $(date +%s.%N) $(grep "^cpu$CPU " /proc/stat) % $(date +%s.%N)"
+		echo "@ $(date +%s.%N) $(grep "^cpu$CPU " /proc/stat) $(grep RCU: /proc/softirqs) % $(date +%s.%N)"
 		sleep 0.01
 	done >"$TMP/stat"
 }
 
-# idle_range: the least and the most idle + iowait time (ms) CPU can have
-# had over the tool's window ($S to $E), from samples wholly before or after each edge
-idle_range() {
-	awk -v s="$S" -v e="$E" -v hz="$(getconf CLK_TCK)" '
-		{ t1 = $2; t2 = $(NF); v = ($7 + $8) * 1000 / hz
+# sample_range idle|rcu: the least and the most CPU's idle + iowait time
+# (ms) or RCU softirqs can have grown over the tool's window ($S to $E),
+# from the samples read wholly before or wholly after each edge
+sample_range() {
+	awk -v what="$1" -v cpu="$CPU" -v s="$S" -v e="$E" -v hz="$(getconf CLK_TCK)" '
+		{ t1 = $2; t2 = $(NF)
+		  if (what == "idle") v = ($7 + $8) * 1000 / hz
+		  else for (i = 1; i <= NF; i++) if ($i == "RCU:") v = $(i + 1 + cpu)
 		  if (t2 <= s) alo = v; if (t1 >= s && ahi == "") ahi = v
 		  if (t2 <= e) blo = v; if (t1 >= e && bhi == "") bhi = v }
 		END { print blo - ahi, bhi - alo }' "$TMP/stat"
@@ -96,11 +100,19 @@ ok "it_real_fn on CPU $CPU: ~100 calls, periodic every 10 ms (+-5 %) ($n, $per n
 # idle residency: the CPU's time in idle states = /proc/stat's idle over the window
 S=$(date -d "$(jq_ "$R" .run.started_at)" +%s.%N)
 E=$(echo "$S + $(jq_ "$R" .run.duration_s)" | bc)
-got=$(jq_ "$R" "[.noise.idle[] | select(.cpu == $CPU) | .residency_ns] | add // 0 | . / 1000000 | floor")
-set -- $(idle_range)
-diag "idle on CPU $CPU: traced $got ms, /proc/stat $1 to $2 ms over the window"
+idle=$(jq_ "$R" "[.noise.idle[] | select(.cpu == $CPU) | .residency_ns] | add // 0 | . / 1000000 | floor")
+set -- $(sample_range idle)
+diag "idle on CPU $CPU: traced $idle ms, /proc/stat $1 to $2 ms over the window"
 ok "idle residency on CPU $CPU is /proc/stat's idle time over the window (+-5 % + 30 ms)" \
-	[ "$got" -ge $(($1 - $1 / 20 - 30)) -a "$got" -le $(($2 + $2 / 20 + 30)) ]
+	[ "$idle" -ge $(($1 - $1 / 20 - 30)) -a "$idle" -le $(($2 + $2 / 20 + 30)) ]
+
+# RCU core processing runs once per RCU softirq (rcu_core_si) on kernels
+# that use the softirq (not PREEMPT_RT, where rcuc threads run it)
+got=$(jq_ "$R" "[.noise.rcu[]? | select(.cpu == $CPU) | .count] | add // 0")
+set -- $(sample_range rcu)
+diag "RCU core on CPU $CPU: traced $got, /proc/softirqs RCU $1 to $2 over the window"
+ok "rcu_core runs on CPU $CPU = its RCU softirqs over the window (+-2)" \
+	[ "$got" -ge $(($1 - 2)) -a "$got" -le $(($2 + 2)) ]
 
 # the tick: each is a local timer interrupt, and with a spinner it runs at HZ
 loc=$(( $(awk -v c="$CPU" '{print $(c + 2)}' "$TMP/loc.b") - $(awk -v c="$CPU" '{print $(c + 2)}' "$TMP/loc.a") ))
@@ -108,8 +120,8 @@ ticks=$(jq_ "$R" ".noise.tick[] | select(.cpu == $CPU) | .ticks")
 ok "ticks on CPU $CPU ($ticks) are local timer interrupts (/proc/interrupts LOC +$loc around the run)" \
 	[ "$ticks" -gt 0 -a "$ticks" -le "$loc" ]
 # an idle CPU stops its tick (NO_HZ_IDLE); one kept busy never tries
-ok "... and the tick's attempts to stop are counted when the CPU idled (${got} ms)" \
-	[ "$(jq_ "$R" ".noise.tick[] | select(.cpu == $CPU) | (.stopped + .kept) > 0 or $got < 1000")" = true ]
+ok "... and the tick's attempts to stop are counted when the CPU idled (${idle} ms)" \
+	[ "$(jq_ "$R" ".noise.tick[] | select(.cpu == $CPU) | (.stopped + .kept) > 0 or $idle < 1000")" = true ]
 
 # the audit follows, with this run's evidence
 ok "the tuning audit follows the section, with its checks" \
