@@ -213,12 +213,13 @@ ok "wallclock loads, attaches and profiles the spinner" \
 	[ "$(jq_ "$TMP/alone.json" ".wallclock.verdict != \"not_measured\" and (.wallclock.threads | length) > 0")" = true ]
 
 # --- isolation: a pinned competitor fails, named, counts as /proc says ---------
+# (and noise: on a nohz_full CPU, the second task is what keeps the tick)
 bg "$WL/spinner" "$CPU" 0
 T=$BG
 bg "$WL/spinner" "$CPU" 0
 C=$BG
 sampler "$T" "$TMP/inv.samples" &
-"$LS" -m isolation --cpus "$CPU" --pid "$T" -d 4 --json -o "$TMP/comp.json" 2>"$TMP/comp.err"
+"$LS" -m isolation,noise --cpus "$CPU" --pid "$T" -d 4 --json -o "$TMP/comp.json" 2>"$TMP/comp.err"
 rc=$?
 kill "$T" "$C" 2>/dev/null
 r=false; [ "$rc" -eq 2 ] && [ "$(jq_ "$TMP/comp.json" .isolation.verdict)" = fail ] && r=true
@@ -232,6 +233,12 @@ diag "involuntary switches in the tool's window: traced $inv, /proc/$T/status be
 	"($(wc -l < "$TMP/inv.samples") samples)"
 r=false; [ "${inv:-0}" -ge $((lo - 2)) ] && [ "${inv:-0}" -le $((hi + 2)) ] && r=true
 ok "isolation: the victim's involuntary switches agree with /proc/PID/status over the tool's window" $r
+if [ "$NOHZ" = 1 ]; then
+	diag "noise: the tick on CPU $CPU: $(jq -c ".noise.tick[] | select(.cpu == $CPU)" "$TMP/comp.json")"
+	ok "noise: two tasks on nohz_full CPU $CPU: the tick was kept by SCHED, a finding says so" \
+		[ "$(jq_ "$TMP/comp.json" "(.noise.tick[] | select(.cpu == $CPU) | .kept > 0 and (.kept_by | test(\"SCHED\"))) and
+			([.noise.findings[] | select(.message | test(\"tick did not stop on CPU $CPU\"))] | length == 1)")" = true ]
+fi
 ok "no program of ours is left" no_programs_left
 
 # the reports and logs, for a failure's diagnosis on the host
