@@ -218,27 +218,42 @@ static struct ls_obj *from_message(const Latencyscope__Cache__Probe *pb)
 }
 
 /*
+ * ls_obj_unpack - an object from ls_obj_pack's bytes, its maps created in
+ * this process: NULL when they do not parse (*damaged set) or hold another
+ * key, or when its maps cannot be made
+ */
+struct ls_obj *ls_obj_unpack(const uint8_t *buf, size_t len, const char *key, bool *damaged)
+{
+	Latencyscope__Cache__Probe *pb = latencyscope__cache__probe__unpack(NULL, len, buf);
+	size_t klen = strlen(key);
+	struct ls_obj *o = NULL;
+
+	*damaged = !pb;
+	if (pb && pb->key.len == klen && !memcmp(pb->key.data, key, klen))
+		o = from_message(pb);
+	if (pb)
+		latencyscope__cache__probe__free_unpacked(pb, NULL);
+	return o;
+}
+
+/*
  * ls_cache_load - the probe compiled from key, its maps created, or NULL
  * when the cache has none (a damaged or foreign file is said and ignored)
  */
 struct ls_obj *ls_cache_load(const struct ls_probe *p, const char *key)
 {
 	char *path = entry_path(p, key);
-	size_t len = 0, klen = strlen(key);
+	size_t len = 0;
 	uint8_t *buf = read_entry(path, &len);
-	Latencyscope__Cache__Probe *pb = buf ? latencyscope__cache__probe__unpack(NULL, len, buf) : NULL;
-	struct ls_obj *o = NULL;
+	bool damaged = false;
+	struct ls_obj *o = buf ? ls_obj_unpack(buf, len, key, &damaged) : NULL;
 
-	if (buf && !pb)
+	if (damaged)
 		ls_warn("ignoring the damaged probe cache file %s: the probe is compiled again", path);
-	if (pb && pb->key.len == klen && !memcmp(pb->key.data, key, klen))
-		o = from_message(pb);
-	else if (pb)
+	else if (buf && !o)
 		ls_debug("%s: %s holds another compile (a hash collision)", p->ops->name, path);
 	if (o)
 		ls_debug("%s: loaded the compiled probe from the cache, %s", p->ops->name, path);
-	if (pb)
-		latencyscope__cache__probe__free_unpacked(pb, NULL);
 	free(buf);
 	free(path);
 	return o;
@@ -338,27 +353,47 @@ static int write_entry(const char *dir, const char *path, const uint8_t *buf, si
 	return rc;
 }
 
-/* ls_cache_store - keep the probe compiled from key; a failure only costs the next compile */
-void ls_cache_store(const struct ls_probe *p, const char *key, const struct ls_obj *o)
+/*
+ * ls_obj_pack - the object as bytes (the cache's format), its map loads
+ * naming map indices; NULL when it is not portable (a map libbcc did not
+ * define). Caller frees.
+ */
+uint8_t *ls_obj_pack(const struct ls_obj *o, const char *key, size_t *len)
 {
 	Latencyscope__Cache__Probe pb;
 	Latencyscope__Cache__Map *maps;
 	Latencyscope__Cache__Function *fns;
-	char *path;
 	uint8_t *buf;
-	size_t len;
 
-	if (!o->portable) {
+	if (!o->portable)
+		return NULL;
+	maps = ls_xcalloc((size_t)o->nmaps + 1, sizeof(*maps));
+	fns = ls_xcalloc((size_t)o->nfns + 1, sizeof(*fns));
+	to_message(o, key, &pb, maps, fns);
+	*len = latencyscope__cache__probe__get_packed_size(&pb);
+	buf = ls_xmalloc(*len ? *len : 1);
+	latencyscope__cache__probe__pack(&pb, buf);
+	for (int i = 0; i < o->nfns; i++)
+		free(fns[i].insns.data);
+	free(pb.maps);
+	free(pb.functions);
+	free(maps);
+	free(fns);
+	return buf;
+}
+
+/* ls_cache_store - keep the probe compiled from key; a failure only costs the next compile */
+void ls_cache_store(const struct ls_probe *p, const char *key, const struct ls_obj *o)
+{
+	size_t len = 0;
+	uint8_t *buf = ls_obj_pack(o, key, &len);
+	char *path;
+
+	if (!buf) {
 		ls_debug("%s: the compiled probe loads a map libbcc did not define: not cached",
 		    p->ops->name);
 		return;
 	}
-	maps = ls_xcalloc((size_t)o->nmaps + 1, sizeof(*maps));
-	fns = ls_xcalloc((size_t)o->nfns + 1, sizeof(*fns));
-	to_message(o, key, &pb, maps, fns);
-	len = latencyscope__cache__probe__get_packed_size(&pb);
-	buf = ls_xmalloc(len ? len : 1);
-	latencyscope__cache__probe__pack(&pb, buf);
 	path = entry_path(p, key);
 	if (write_entry(p->run->cache_dir, path, buf, len) == 0) {
 		ls_debug("%s: compiled probe kept in the cache, %s", p->ops->name, path);
@@ -367,12 +402,6 @@ void ls_cache_store(const struct ls_probe *p, const char *key, const struct ls_o
 		ls_debug("%s: cannot keep the compiled probe in %s (%s)", p->ops->name,
 		    p->run->cache_dir, strerror(errno));
 	}
-	for (int i = 0; i < o->nfns; i++)
-		free(fns[i].insns.data);
-	free(pb.maps);
-	free(pb.functions);
-	free(maps);
-	free(fns);
 	free(buf);
 	free(path);
 }

@@ -16,6 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -331,6 +335,145 @@ static int from_cache(struct ls_probe *p, const char *key, const char *src)
 	return -1;
 }
 
+/* the compiled object as it crosses the pipe from the compiling child */
+#define LS_CHILD_KEY	"latencyscope: a probe compiled by its child process"
+#define LS_CHILD_MAX	(64u << 20)
+
+/* write_all - len bytes of buf to fd: 0, or -1 */
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *b = buf;
+
+	while (len) {
+		ssize_t n = write(fd, b, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		b += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* child_compile - in the child: 'O' and the object's bytes, or 'E' and why not, to fd */
+static int child_compile(struct ls_probe *p, const struct ls_cflags *cf, const char *src, int fd)
+{
+	char err[1024] = "";
+	const struct ls_bcc_cc *cc = ls_bcc_cc(err, sizeof(err));
+	void *mod = cc ? compile(p, cc, cf, src, err, sizeof(err)) : NULL;
+	struct ls_obj *o = mod ? ls_obj_from_module(cc, mod) : NULL;
+	size_t len = 0;
+	uint8_t *buf = o ? ls_obj_pack(o, LS_CHILD_KEY, &len) : NULL;
+	char kind = buf ? 'O' : 'E';
+
+	if (write(fd, &kind, 1) != 1)
+		return 1;
+	if (buf)
+		return write_all(fd, buf, len) == 0 ? 0 : 1;
+	write_all(fd, err, strlen(err));	/* empty: not portable, compile in process */
+	return 1;
+}
+
+/* read_pipe - all a pipe holds until its writer is gone, up to LS_CHILD_MAX */
+static uint8_t *read_pipe(int fd, size_t *len)
+{
+	size_t cap = 1 << 16;
+	uint8_t *buf = ls_xmalloc(cap);
+
+	*len = 0;
+	for (;;) {
+		ssize_t n;
+
+		if (*len == cap && cap >= LS_CHILD_MAX)
+			break;
+		if (*len == cap)
+			buf = ls_xrealloc(buf, cap *= 2);
+		n = read(fd, buf + *len, cap - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		*len += (size_t)n;
+	}
+	return buf;
+}
+
+/*
+ * compile_apart - compile in a child process and take back the object (the
+ * cache's bytes, through a pipe), its maps made here. clang and LLVM, ~100
+ * MiB that glibc never unmaps, live and die in the child, so a run that
+ * compiled traces in the memory of one loaded from the cache. NULL with err
+ * set: the probe does not compile; NULL with err empty: the child could not
+ * hand it over (the caller compiles in this process).
+ */
+static struct ls_obj *compile_apart(struct ls_probe *p, const struct ls_cflags *cf,
+    const char *src, char *err, size_t errlen)
+{
+	struct ls_obj *o = NULL;
+	struct rusage ru;
+	uint8_t *buf;
+	bool damaged;
+	int fds[2], status = 0;
+	size_t len;
+	pid_t pid;
+
+	err[0] = '\0';
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return NULL;
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		/* a signal ends the child quietly (the parent says it); so does the parent's end */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(fds[0]);
+		_exit(child_compile(p, cf, src, fds[1]));	/* no exit handlers: see finish() */
+	}
+	close(fds[1]);
+	buf = pid > 0 ? read_pipe(fds[0], &len) : NULL;
+	close(fds[0]);
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (buf && len > 1 && buf[0] == 'O')
+		o = ls_obj_unpack(buf + 1, len - 1, LS_CHILD_KEY, &damaged);
+	else if (buf && len > 1 && buf[0] == 'E')
+		snprintf(err, errlen, "%.*s", (int)(len - 1), (const char *)buf + 1);
+	if (pid > 0 && getrusage(RUSAGE_CHILDREN, &ru) == 0)
+		ls_debug("%s: compiled in a child process (exit %d; largest child so far: %ld MiB)",
+		    p->ops->name, WIFEXITED(status) ? WEXITSTATUS(status) : -1, ru.ru_maxrss / 1024);
+	free(buf);
+	return o;
+}
+
+/*
+ * from_child - the probe compiled apart, checked and loaded: 0 loaded, -1
+ * with err set when it does not compile, 1 to compile in process (the
+ * child failed, or the verifier refused a program: compiled in process,
+ * its refusal names the probe line)
+ */
+static int from_child(struct ls_probe *p, const struct ls_cflags *cf, const char *key,
+    const char *src, char *err, size_t errlen)
+{
+	char why[256];
+
+	if (!(p->obj = compile_apart(p, cf, src, err, errlen)))
+		return err[0] ? -1 : 1;
+	if (ls_probe_check_maps(p, p->ops, err, errlen) < 0)
+		return -1;
+	if (load_all(p, NULL, src, why, sizeof(why)) < 0) {
+		ls_debug("%s: a program did not load (%s): compiling in process for the verifier's "
+		    "line", p->ops->name, strerror(errno));
+		unload(p);
+		return 1;
+	}
+	if (key)
+		ls_cache_store(p, key, p->obj);
+	return 0;
+}
+
 /*
  * from_compile - compile, check the maps against this binary's layouts,
  * load, and keep the result in the cache; libbcc's module (and the
@@ -386,7 +529,7 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 	    (rc = probe_text(p, text, &cf, &src, err, errlen)) < 0)
 		goto out;
 	key = ls_cache_key(p, &cf, src);
-	if (from_cache(p, key, src) < 0)
+	if (from_cache(p, key, src) < 0 && (rc = from_child(p, &cf, key, src, err, errlen)) > 0)
 		rc = from_compile(p, &cf, key, src, err, errlen);
 	if (rc == 0)
 		set_self(p);

@@ -89,6 +89,8 @@ void	 ls_obj_free(struct ls_obj *o);
 char	*ls_cache_key(const struct ls_probe *p, const struct ls_cflags *cf, const char *src);
 struct ls_obj *ls_cache_load(const struct ls_probe *p, const char *key);
 void	 ls_cache_store(const struct ls_probe *p, const char *key, const struct ls_obj *o);
+uint8_t *ls_obj_pack(const struct ls_obj *o, const char *key, size_t *len);
+struct ls_obj *ls_obj_unpack(const uint8_t *buf, size_t len, const char *key, bool *damaged);
 
 /* probe-maps.c */
 int	 ls_probe_check_maps(struct ls_probe *p, const struct ls_module_ops *ops, char *err,

@@ -3,7 +3,8 @@
 # cache.sh - the probe cache: a compiled probe is kept, the next run loads it
 # without compiling and still sees every nanosleep of a workload that counts
 # its own; an edited probe, a damaged or foreign file, an unsafe directory
-# and --no-cache each compile afresh.
+# and --no-cache each compile afresh, in a child process that takes the
+# compiler's memory with it; a verifier's refusal still names the line.
 
 . "$(dirname "$0")/lib.sh"
 require_kernel
@@ -100,6 +101,45 @@ diag "private memory of a run from the cache: $priv KiB"
 ok "a run from the cache never maps LLVM or clang" sh -c '! grep -q "LLVM\|clang" "$0"' "$TMP/m.maps"
 ok "... nor libbcc's compiler (only libbcc_bpf)" \
 	sh -c '! grep -q "libbcc\.so" "$0" && grep -q "libbcc_bpf\.so" "$0"' "$TMP/m.maps"
+
+# --- a run that compiles does so in a child process: the compiler is gone
+# before tracing starts, and the tracer's memory is a run from the cache's
+"$LS" -v -m syscall --cpus "$CPU" -d 30 --no-cache 2>"$TMP/c.err" >/dev/null &
+l=$!
+bg_pids="$bg_pids $l"
+wait_for "$TMP/c.err" "latencyscope: tracing CPUs" 120
+cp "/proc/$l/maps" "$TMP/c.maps"
+priv=$(awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }' "/proc/$l/smaps_rollup")
+hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$l/status")
+kill -INT "$l"
+wait "$l"
+diag "a compiling run while it traces: $priv KiB private, peak RSS $hwm KiB; $(grep -o "compiled in a child.*" "$TMP/c.err")"
+ok "a run that compiles does it in a child process" grep -q "syscall: compiled in a child process (exit 0" "$TMP/c.err"
+ok "... and traces without LLVM, clang or libbcc's compiler mapped" \
+	sh -c '! grep -q "LLVM\|clang\|libbcc\.so" "$0"' "$TMP/c.maps"
+ok "... in under 20 MiB of private memory ($priv KiB) and 100 MiB of peak RSS ($hwm KiB)" \
+	[ "$priv" -lt 20480 -a "$hwm" -lt 102400 ]
+
+# --- a program the verifier refuses: compiled again in process, so that the
+# refusal names the probe line (the child's object carries no line info)
+mkdir "$TMP/vp" && cp "$top_srcdir"/probes/* "$TMP/vp"/ && chmod 755 "$TMP/vp" && chmod 644 "$TMP/vp"/*
+cat >>"$TMP/vp/syscall.c" <<'PROBE'
+BPF_HASH(ls_t_refused, u32, u64, 1);
+TRACEPOINT_PROBE(sched, sched_process_exit)
+{
+	u32 zero = 0;
+	u64 *unchecked = ls_t_refused.lookup(&zero);
+
+	return (int)*unchecked;	/* no NULL check: every verifier refuses it */
+}
+PROBE
+"$LS" -v -m syscall --cpus "$CPU" -d 0.2 --no-cache --probes-dir "$TMP/vp" >/dev/null 2>"$TMP/v.err"
+rc=$?
+diag "$(grep "error:" "$TMP/v.err")"
+ok "a probe the verifier refuses exits 3 (got $rc)" [ "$rc" = 3 ]
+ok "... after compiling it again in process, and the error names the probe's line" \
+	sh -c 'grep -q "compiling in process for the verifier" "$0" &&
+		grep -q "rejected .*sched_process_exit.*syscall.c, stopping at .*syscall.c:[0-9]" "$0"' "$TMP/v.err"
 
 # --- without libbcc's compiler (clang, LLVM): hidden in a private mount namespace
 lib=$(ldconfig -p | sed -n 's/.*libbcc\.so\.0 .*=> //p' | head -1)
