@@ -274,6 +274,27 @@ TRACEPOINT_PROBE(rcu, rcu_utilization)
 }
 #endif
 
+/* noise_kept_task - note the running task when SCHED kept the tick (the first few) */
+static __always_inline void noise_kept_task(struct noise_cpu *c)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tid = (u32)id;
+
+	if (!tid)
+		return;
+#pragma unroll
+	for (int i = 0; i < NOISE_KEPT_TASKS; i++) {
+		if (c->kept_tasks[i].tid == tid)
+			return;
+		if (!c->kept_tasks[i].tid) {
+			c->kept_tasks[i].tid = tid;
+			c->kept_tasks[i].tgid = id >> 32;
+			bpf_get_current_comm(c->kept_tasks[i].comm, sizeof(c->kept_tasks[i].comm));
+			return;
+		}
+	}
+}
+
 /* the tick tried to stop (nohz_full, or idle): kept by the dependency bits when it failed */
 TRACEPOINT_PROBE(timer, tick_stop)
 {
@@ -291,5 +312,7 @@ TRACEPOINT_PROBE(timer, tick_stop)
 	for (int i = 0; i < NOISE_NR_DEPS; i++)
 		if (dep & (1u << i))
 			c->tick_dep[i]++;
+	if (dep & (1u << NOISE_DEP_SCHED))	/* it runs in the interrupt's exit: current ran */
+		noise_kept_task(c);
 	return 0;
 }

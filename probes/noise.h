@@ -45,6 +45,15 @@ struct noise_queued {
 #define NOISE_NR_CSTATES	10	/* idle state indexes kept; deeper ones go to the last */
 #define NOISE_IDLE_EXIT		0xffffffffU	/* power:cpu_idle's state when the CPU leaves idle */
 
+#define NOISE_DEP_SCHED		2	/* bit of TICK_DEP_MASK_SCHED */
+#define NOISE_KEPT_TASKS	4
+
+/* a task that was running when the SCHED dependency kept the tick */
+struct noise_task {
+	ls_u32	tid, tgid;
+	char	comm[16];
+};
+
 /* noise_cpu - per CPU: the calls under way (they nest: a work item, a timer, an hrtimer) and the tick */
 struct noise_cpu {
 	ls_u64	start[NOISE_NR_KINDS];
@@ -53,6 +62,7 @@ struct noise_cpu {
 	ls_u64	tick_stopped;		/* timer:tick_stop with success */
 	ls_u64	tick_kept;		/* ... without: a dependency kept the tick */
 	ls_u64	tick_dep[NOISE_NR_DEPS];	/* ... by each dependency bit */
+	struct noise_task kept_tasks[NOISE_KEPT_TASKS];	/* running when SCHED kept it, first seen */
 	ls_u64	full;			/* calls not itemised: the function table was full */
 	ls_u64	idle_start;		/* power:cpu_idle: in idle state idle_state since */
 	ls_u64	idle_state;

@@ -211,6 +211,20 @@ static void kept_by(const struct noise_cpu *c, char *buf, size_t len)
 			    (unsigned long long)c->tick_dep[d]);
 }
 
+/* kept_tasks - "engine (4242), kworker/3:1 (97)": who ran when SCHED kept the tick */
+static void kept_tasks(const struct noise_cpu *c, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < NOISE_KEPT_TASKS && c->kept_tasks[i].tid && off < len; i++) {
+		char comm[17];
+
+		off += snprintf(buf + off, len - off, "%s%s (%u)", off ? ", " : "",
+		    ls_comm(comm, c->kept_tasks[i].comm, 16), c->kept_tasks[i].tid);
+	}
+}
+
 /* collect_tick - per monitored CPU: ticks, and the tick's attempts to stop */
 static void collect_tick(struct ls_probe *p, const struct ls_run *r, struct ls_section *s,
     const struct noise_cpu *pc)
@@ -218,11 +232,11 @@ static void collect_tick(struct ls_probe *p, const struct ls_run *r, struct ls_s
 	static const struct ls_column cols[] = {
 		{ "cpu", "CPU", 4 }, { "nohz_full", "NOHZ", 5 }, { "ticks", "TICKS", 8 },
 		{ "per_s", "PER S", 7 }, { "stopped", "STOPPED", 8 }, { "kept", "KEPT", 8 },
-		{ "kept_by", "KEPT BY", 26 },
+		{ "kept_by", "KEPT BY", 26 }, { "sched_tasks", NULL, 0 },
 	};
 	struct noise_priv *np = p->priv;
-	struct ls_table *t = ls_section_table(s, "tick", "The tick on each CPU", 7, cols);
-	char deps[160];
+	struct ls_table *t = ls_section_table(s, "tick", "The tick on each CPU", 8, cols);
+	char deps[160], tasks[160];
 
 	for (int c = 0; c < ls_nr_possible_cpus(); c++) {
 		struct ls_value *row;
@@ -239,6 +253,8 @@ static void collect_tick(struct ls_probe *p, const struct ls_run *r, struct ls_s
 		row[4] = ls_v_uint(pc[c].tick_stopped, LS_F_COUNT);
 		row[5] = ls_v_uint(pc[c].tick_kept, LS_F_COUNT);
 		row[6] = ls_v_str(deps);
+		kept_tasks(&pc[c], tasks, sizeof(tasks));
+		row[7] = tasks[0] ? ls_v_str(tasks) : ls_v_null();
 	}
 }
 
@@ -469,15 +485,19 @@ static bool tick_findings(struct ls_section *s, const struct ls_run *r)
 		int c = (int)ls_table_cell(t, j, "cpu")->u, top = -1;
 		uint64_t kept = ls_table_cell(t, j, "kept")->u;
 		const char *by = ls_table_cell(t, j, "kept_by")->s;
+		const struct ls_value *tasks;
 
 		if (!kept || !ls_cpuset_isset(&r->host->nohz_full, c))
 			continue;
 		for (int d = 0; d < NOISE_NR_DEPS; d++)	/* the first named is fixed first */
 			if (top < 0 && strstr(by, dep_names[d]))
 				top = d;
+		tasks = ls_table_cell(t, j, "sched_tasks");
 		ls_section_finding(s, LS_WARN, top >= 0 ? dep_fixes[top] : NULL,
-		    "the tick did not stop on CPU %d (nohz_full) %llu times: %s", c,
-		    (unsigned long long)kept, *by ? by : "no dependency given");
+		    "the tick did not stop on CPU %d (nohz_full) %llu times: %s%s%s", c,
+		    (unsigned long long)kept, *by ? by : "no dependency given",
+		    tasks->type == LS_V_STR ? "; running then: " : "",
+		    tasks->type == LS_V_STR ? tasks->s : "");
 		found = true;
 	}
 	return found;

@@ -172,7 +172,7 @@ ok "every money figure in the box has one format (1,234.56)" \
 
 # --- nothing is sent anywhere ------------------------------------------------------------
 if command -v strace >/dev/null; then
-	strace -f -qq -e trace=network -o "$TMP/strace.txt" "$LS" -m isolation,irq --cpus "$CPU" -d 1 \
+	strace -f -qq -e trace=network -e signal=none -o "$TMP/strace.txt" "$LS" -m isolation,irq --cpus "$CPU" -d 1 \
 		--volume 1e8 --slippage 0.0001 --bill-of-health "$TMP/boh4.json" -f perfetto \
 		-o "$TMP/t4.json" >/dev/null 2>&1
 	diag "network syscalls: $(grep -c . "$TMP/strace.txt")"
