@@ -452,6 +452,7 @@ static bool work_findings(struct ls_section *s, const struct ls_run *r)
 		int c = (int)ls_table_cell(t, j, "cpu")->u;
 		const char *fn = ls_table_cell(t, j, "function")->s;
 		uint64_t n = ls_table_cell(t, j, "count")->u;
+		const struct ls_value *wq;
 		char *fix;
 
 		if (!quiet_cpu(r, c))
@@ -462,10 +463,14 @@ static bool work_findings(struct ls_section *s, const struct ls_run *r)
 			    "2 minutes instead of every second");
 		else
 			fix = ls_strdup_printf("echo %s > /sys/devices/virtual/workqueue/cpumask (CPUs "
-			    "%s) for unbound work; work queued on this CPU by a task running there "
-			    "follows that task", mask, *hk ? hk : "none left");
-		ls_section_finding(s, LS_WARN, fix, "%s ran %llu times on CPU %d (%s)", fn,
-		    (unsigned long long)n, c, ls_cpuset_isset(&r->host->nohz_full, c) ?
+			    "%s) moves unbound work off it; work queued for this CPU by number "
+			    "(per-CPU work such as refresh_vm_stats, or a driver's) stays: stop or move "
+			    "what queues it", mask, *hk ? hk : "none left");
+		wq = ls_table_cell(t, j, "workqueue");
+		ls_section_finding(s, LS_WARN, fix, "%s%s%s%s ran %llu times on CPU %d (%s)", fn,
+		    wq->type == LS_V_STR ? " (workqueue " : "", wq->type == LS_V_STR ? wq->s : "",
+		    wq->type == LS_V_STR ? ")" : "", (unsigned long long)n, c,
+		    ls_cpuset_isset(&r->host->nohz_full, c) ?
 		    "nohz_full" : "isolated");
 		free(fix);
 		found = true;
