@@ -10,6 +10,7 @@
 
 #include "config.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -610,6 +611,33 @@ static const struct ls_section *noise_section(const struct ls_report *rep)
 	return NULL;
 }
 
+/* sum_rows - a column over a table's rows, those of function fn only when fn is given */
+static uint64_t sum_rows(const struct ls_section *s, const char *table, const char *col,
+    const char *fn)
+{
+	const struct ls_table *t = ls_section_find_table(s, table);
+	uint64_t n = 0;
+
+	for (int j = 0; t && j < t->nrows; j++)
+		if (!fn || !strcmp(ls_table_cell(t, j, "function")->s, fn))
+			n += ls_table_cell(t, j, col)->u;
+	return n;
+}
+
+/* evidence - one check's evidence, printf-style */
+static void evidence(struct ls_report *rep, const char *id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void evidence(struct ls_report *rep, const char *id, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ls_audit_evidence(rep, id, buf);
+}
+
 /*
  * ls_noise_evidence - after a noise section, the tuning audit, each check
  * with what this run saw that its setting explains: the tick, vmstat_update,
@@ -617,46 +645,28 @@ static const struct ls_section *noise_section(const struct ls_report *rep)
  */
 void ls_noise_evidence(struct ls_report *rep, const struct ls_run *r)
 {
-	uint64_t vmstat = 0, work = 0, wd = 0, nmi = 0, ticks = 0, rcu = 0;
 	const struct ls_section *s;
-	const struct ls_table *t;
-	char buf[256];
+	uint64_t ticks;
 
 	if (!noise_section(rep))
 		return;
 	ls_audit_section(rep, &r->cpus, &r->host->online);
 	s = noise_section(rep);	/* adding a section may have moved them */
-	for (int j = 0; (t = ls_section_find_table(s, "work")) && j < t->nrows; j++) {
-		work += ls_table_cell(t, j, "count")->u;
-		if (!strcmp(ls_table_cell(t, j, "function")->s, "vmstat_update"))
-			vmstat += ls_table_cell(t, j, "count")->u;
-	}
-	for (int j = 0; (t = ls_section_find_table(s, "timers")) && j < t->nrows; j++)
-		if (!strcmp(ls_table_cell(t, j, "function")->s, "watchdog_timer_fn"))
-			wd += ls_table_cell(t, j, "count")->u;
-	for (int j = 0; (t = ls_section_find_table(s, "nmi")) && j < t->nrows; j++)
-		nmi += ls_table_cell(t, j, "count")->u;
-	for (int j = 0; (t = ls_section_find_table(s, "tick")) && j < t->nrows; j++)
-		ticks += ls_table_cell(t, j, "ticks")->u;
-	snprintf(buf, sizeof(buf), "vmstat_update ran %llu times on the monitored CPUs in %.1f s",
-	    (unsigned long long)vmstat, r->duration_s);
-	ls_audit_evidence(rep, "sysctl.vm.stat_interval", buf);
-	snprintf(buf, sizeof(buf), "%llu work items ran on the monitored CPUs", (unsigned long long)work);
-	ls_audit_evidence(rep, "workqueue.cpumask", buf);
-	snprintf(buf, sizeof(buf), "watchdog_timer_fn ran %llu times", (unsigned long long)wd);
-	ls_audit_evidence(rep, "sysctl.kernel.watchdog", buf);
-	snprintf(buf, sizeof(buf), "%llu NMI handler calls", (unsigned long long)nmi);
-	ls_audit_evidence(rep, "sysctl.kernel.nmi_watchdog", buf);
-	for (int j = 0; (t = ls_section_find_table(s, "rcu")) && j < t->nrows; j++)
-		rcu += ls_table_cell(t, j, "count")->u;
-	if (ls_section_find_table(s, "rcu")) {
-		snprintf(buf, sizeof(buf), "RCU core processing ran %llu times on the monitored CPUs",
-		    (unsigned long long)rcu);
-		ls_audit_evidence(rep, "cmdline.rcu_nocbs", buf);
-	}
-	snprintf(buf, sizeof(buf), "%llu ticks (the tick's hrtimer) on the monitored CPUs, %.0f a second",
-	    (unsigned long long)ticks, r->duration_s > 0 ? ticks / r->duration_s : 0);
-	ls_audit_evidence(rep, "cmdline.nohz_full", buf);
+	ticks = sum_rows(s, "tick", "ticks", NULL);
+	evidence(rep, "cmdline.nohz_full", "%llu ticks (the tick's hrtimer) on the monitored CPUs, "
+	    "%.0f a second", (unsigned long long)ticks, r->duration_s > 0 ? ticks / r->duration_s : 0);
+	if (ls_section_find_table(s, "rcu"))
+		evidence(rep, "cmdline.rcu_nocbs", "RCU core processing ran %llu times on the "
+		    "monitored CPUs", (unsigned long long)sum_rows(s, "rcu", "count", NULL));
+	evidence(rep, "sysctl.vm.stat_interval", "vmstat_update ran %llu times on the monitored "
+	    "CPUs in %.1f s", (unsigned long long)sum_rows(s, "work", "count", "vmstat_update"),
+	    r->duration_s);
+	evidence(rep, "workqueue.cpumask", "%llu work items ran on the monitored CPUs",
+	    (unsigned long long)sum_rows(s, "work", "count", NULL));
+	evidence(rep, "sysctl.kernel.watchdog", "watchdog_timer_fn ran %llu times",
+	    (unsigned long long)sum_rows(s, "timers", "count", "watchdog_timer_fn"));
+	evidence(rep, "sysctl.kernel.nmi_watchdog", "%llu NMI handler calls",
+	    (unsigned long long)sum_rows(s, "nmi", "count", NULL));
 }
 
 /* the maps collect() reads, checked against the probe when it is compiled */
