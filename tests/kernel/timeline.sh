@@ -228,6 +228,7 @@ while kill -0 "$L" 2>/dev/null; do
 done
 wait "$L"
 rc=$?
+pkill -P "$P" 2>/dev/null	# pingpong's forked partner, then pingpong
 kill "$P" 2>/dev/null
 overflow=$(jq_ "$TMP/mem.json" '.report.timeline_overflow // 0')
 diag "peak RSS $((hwm / 1024)) MiB; timeline overflow $overflow events from +$(jq_ "$TMP/mem.json" '.report.timeline_full_at_s // 0') s"
