@@ -10,8 +10,8 @@
  *
  * The front end passes, as -D cflags:
  *	LS_CPU_MATCH(c)		true for a monitored CPU		(default: all)
- *	LS_PID_MATCH(tgid)	true for a monitored process		(default: all)
- *	LS_PID_FILTER		defined when --pid was given
+ *	LS_PID_FILTER		defined when --pid was given: the processes
+ *				themselves are bits in the map ls_pidbits
  *	LS_PID_MAX		the kernel's pid_max (tid-indexed arrays)
  *	LS_NR_CPUS		possible CPUs (cpu-indexed arrays)
  *	LS_HAVE_TP_<cat>__<event>	for each tracepoint present in tracefs
@@ -39,14 +39,31 @@
 #ifndef LS_CPU_MATCH
 #define LS_CPU_MATCH(c) 1
 #endif
-#ifndef LS_PID_MATCH
+#ifndef LS_PID_MAX
+#define LS_PID_MAX 32768
+#endif
+#ifdef LS_PID_FILTER
+/*
+ * The monitored processes (--pid), a bit per process id that the front end
+ * sets: a map rather than a -D flag, so another process loads the same
+ * compiled probe from the cache, and a match is one array lookup the
+ * verifier inlines (pid_max bits: 512 KiB at the largest pid_max)
+ */
+BPF_ARRAY(ls_pidbits, u64, (LS_PID_MAX + 63) / 64);
+
+static __always_inline int ls_pid_match(u32 tgid)
+{
+	u32 word = tgid >> 6;
+	u64 *bits = ls_pidbits.lookup(&word);
+
+	return bits && ((*bits >> (tgid & 63)) & 1);
+}
+#define LS_PID_MATCH(p) ls_pid_match(p)
+#else
 #define LS_PID_MATCH(p) 1
 #endif
 /* LS_MONITORED - a process whose tasks the probes judge: matched, and not the observer */
 #define LS_MONITORED(p) (LS_PID_MATCH(p) && !ls_is_self(p))
-#ifndef LS_PID_MAX
-#define LS_PID_MAX 32768
-#endif
 #ifndef LS_NR_CPUS
 #define LS_NR_CPUS 256
 #endif

@@ -101,6 +101,19 @@ static char *probes_dir(const struct ls_opts *o)
 	return ls_xstrdup(LS_PROBES_DIR);
 }
 
+/*
+ * timeline_max - LS_TIMELINE_MAX, or fewer with LATENCYSCOPE_TIMELINE_MAX
+ * (tests fill the timeline in seconds rather than minutes: the bound is the
+ * same code either way); the store grows by doubling from 1024 events
+ */
+static int timeline_max(void)
+{
+	const char *env = getenv("LATENCYSCOPE_TIMELINE_MAX");
+	long v = env ? strtol(env, NULL, 10) : 0;
+
+	return v >= 1024 && v < LS_TIMELINE_MAX ? (int)v : LS_TIMELINE_MAX;
+}
+
 /* pin_self - keep our own threads off the CPUs we watch, when others exist */
 static void pin_self(const struct ls_run *r)
 {
@@ -385,6 +398,7 @@ static int prepare(struct run *x)
 	x->tl.on = o->format == LS_FMT_CHROME || (!ls_profiling_module(o) &&
 	    (o->format == LS_FMT_FOLDED || o->format == LS_FMT_SPEEDSCOPE));
 	x->tl.threshold_ns = o->trace_threshold_ns;
+	x->tl.max = timeline_max();
 	r->probes_dir = probes_dir(o);
 	if (ls_trust_probes_dir(&r->probes_dir, x->err, sizeof(x->err)) < 0)
 		return -1;
@@ -393,28 +407,76 @@ static int prepare(struct run *x)
 	return 0;
 }
 
-/* load - compile, load and set up each module's probe; one the kernel cannot run is noted */
+/*
+ * compile_width - how many probes compile at once: one child per CPU this
+ * process may run on (the housekeeping CPUs, never the isolated ones it
+ * measures), at most four (each child peaks near 120 MiB)
+ */
+static int compile_width(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 1;
+	n = CPU_COUNT(&set);
+	return n < 1 ? 1 : n > 4 ? 4 : n;
+}
+
+/* compiling - of the probes begun from first to end, how many compile in a child now */
+static int compiling(const struct run *x, int first, int end)
+{
+	int n = 0;
+
+	for (int i = first; i < end; i++)
+		n += x->probes[i].compiling != NULL;
+	return n;
+}
+
+/* setup_probe - the module seeds its loaded probe's maps */
+static int setup_probe(struct run *x, struct ls_probe *p)
+{
+	const struct ls_module_ops *m = p->ops;
+
+	x->err[0] = '\0';
+	if (!m->setup || m->setup(p, &x->r, x->err, sizeof(x->err)) == 0)
+		return 0;
+	if (!x->err[0])
+		snprintf(x->err, sizeof(x->err), "%s: cannot prepare the maps of %s (%s): "
+		    "restore the probe file or point --probes-dir at a working copy",
+		    m->name, p->path, strerror(errno ? errno : EINVAL));
+	return -1;
+}
+
+/*
+ * load - compile, load and set up each module's probe, the compiles of
+ * several modules side by side; one the kernel cannot run is noted
+ */
 static int load(struct run *x)
 {
-	for (int i = 0; i < x->o.nmodules; i++) {
-		const struct ls_module_ops *m = ls_module_find(x->o.modules[i]);
-		struct ls_probe *p = &x->probes[x->nprobes++];
-		int prc = ls_probe_open(p, m, &x->r, x->err, sizeof(x->err));
+	int n = x->o.nmodules, width = compile_width();
+	int *rc = ls_xcalloc((size_t)n, sizeof(*rc));
 
-		if (prc < 0)
-			return -1;
-		x->err[0] = '\0';
-		if (prc == 0 && m->setup && m->setup(p, &x->r, x->err, sizeof(x->err)) < 0) {
-			if (!x->err[0])
-				snprintf(x->err, sizeof(x->err), "%s: cannot prepare the maps of %s (%s): "
-				    "restore the probe file or point --probes-dir at a working copy",
-				    m->name, p->path, strerror(errno ? errno : EINVAL));
-			return -1;
+	for (int i = 0; i < n; i++) {
+		while (x->nprobes < n && (x->nprobes == i || compiling(x, i, x->nprobes) < width)) {
+			const struct ls_module_ops *m = ls_module_find(x->o.modules[x->nprobes]);
+			struct ls_probe *p = &x->probes[x->nprobes];
+
+			rc[x->nprobes++] = ls_probe_begin(p, m, &x->r, x->err, sizeof(x->err));
+			if (rc[x->nprobes - 1] < 0)
+				goto fail;
 		}
+		if (rc[i] == 0 && ((rc[i] = ls_probe_end(&x->probes[i], x->err, sizeof(x->err))) < 0 ||
+		    setup_probe(x, &x->probes[i]) < 0))
+			goto fail;
 	}
+	free(rc);
 	/* compiling left LLVM's freed working memory in the heap: give it back to the host */
 	malloc_trim(0);
 	return 0;
+fail:
+	free(rc);
+	return -1;
 }
 
 /*
@@ -596,6 +658,7 @@ static int report(struct run *x)
 	ls_timeline_sort(tl);
 	tl->lost = rep.lost_events;
 	rep.timeline_overflow = tl->dropped;
+	rep.timeline_max = tl->n;
 	if (tl->dropped)
 		rep.timeline_full_at_s = tl->full_at > x->r.mono_start_ns ?
 		    (tl->full_at - x->r.mono_start_ns) / 1e9 : 0;

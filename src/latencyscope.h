@@ -207,6 +207,7 @@ struct ls_report {
 	uint64_t	 lost_events;
 	uint64_t	 timeline_overflow;	/* trace events past the in-memory limit */
 	double		 timeline_full_at_s;	/* when the first of them came, since the start */
+	int		 timeline_max;	/* the events it kept */
 	uint64_t	*lost_per_cpu;	/* possible CPUs entries, NULL when none lost */
 	int		 nlost_cpus;
 	int		 violations, warnings, exit_code;
@@ -339,6 +340,7 @@ struct ls_strings;
 struct ls_timeline {
 	bool		 on;
 	uint64_t	 threshold_ns;
+	int		 max;	/* events kept in memory: LS_TIMELINE_MAX, or less (for tests) */
 	int		 n, cap;
 	struct ls_tevent *ev;
 	int		 ncounters;
@@ -669,9 +671,11 @@ struct ls_probe {
 	uint64_t	 sample_freq;	/* cpu_clock/task_clock samples per second (prepare) */
 	struct ls_cflags cflags;	/* the module's own -D flags (prepare) */
 	char		*not_measured;	/* why, when the module could not run */
+	struct ls_compile *compiling;	/* from ls_probe_begin to ls_probe_end */
 };
-int	 ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const struct ls_run *r,
+int	 ls_probe_begin(struct ls_probe *p, const struct ls_module_ops *ops, const struct ls_run *r,
 	    char *err, size_t errlen);
+int	 ls_probe_end(struct ls_probe *p, char *err, size_t errlen);
 int	 ls_probe_attach(struct ls_probe *p, char *err, size_t errlen);
 int	 ls_probe_poll(struct ls_probe *p, int timeout_ms);
 int	 ls_probe_table_fd(const struct ls_probe *p, const char *name);

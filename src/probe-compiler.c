@@ -72,7 +72,7 @@ static int cc_open(void)
 	/*
 	 * never closed: libLLVM cannot be unloaded (glibc keeps a library with
 	 * unique C++ symbols mapped), which is why probes compile in a child
-	 * process (compile_apart in probe.c) whose exit takes its ~90 MiB
+	 * process (compile_start in probe.c) whose exit takes its ~90 MiB
 	 */
 	return 0;
 }

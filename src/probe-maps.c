@@ -16,13 +16,14 @@
 #include "latencyscope.h"
 #include "probe.h"
 
-/* the engine's own maps (probes/latencyscope.h); ls_tgid exists with --pid only */
+/* the engine's own maps (probes/latencyscope.h); ls_tgid, ls_pidbits exist with --pid only */
 static const struct ls_map_layout engine_maps[] = {
 	LS_MAP("ls_gate", uint32_t, uint32_t),
 	LS_MAP("ls_start", uint32_t, uint64_t),
 	LS_MAP("ls_lost", uint32_t, uint64_t),
 	LS_MAP("ls_self", uint32_t, uint32_t),
 	LS_MAP("ls_tgid", uint32_t, uint32_t),
+	LS_MAP("ls_pidbits", uint32_t, uint64_t),
 	{ NULL, 0, 0 },
 };
 

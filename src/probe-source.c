@@ -148,18 +148,6 @@ static char *cpu_match_macro(const struct ls_cpuset *cpus, int nr_possible)
 	return m;
 }
 
-static char *pid_match_macro(const int *pids, int npids)
-{
-	size_t len = 0, cap = 64 + npids * 24;
-	char *m = ls_xmalloc(cap);
-
-	len = snprintf(m, cap, "-DLS_PID_MATCH(p)=(0");
-	for (int i = 0; i < npids; i++)
-		len += snprintf(m + len, cap - len, "||(p)==%d", pids[i]);
-	snprintf(m + len, cap - len, ")");
-	return m;
-}
-
 bool ls_fn_to_tracepoint(const char *fn, char *cat, size_t catlen, char *ev, size_t evlen)
 {
 	const char *s, *sep;
@@ -382,10 +370,8 @@ void ls_probe_engine_flags(struct ls_cflags *cf, const struct ls_probe *p, const
 	ls_cflags_add(cf, ls_xstrdup("-DLS_BPF=1"));
 	if ((m = cpu_match_macro(&r->cpus, h->nr_possible)))
 		ls_cflags_add(cf, m);
-	if (r->opts->npids) {
-		ls_cflags_add(cf, pid_match_macro(r->opts->pids, r->opts->npids));
+	if (r->opts->npids)	/* which processes: bits in ls_pidbits (ls_probe_open) */
 		ls_cflags_add(cf, ls_xstrdup("-DLS_PID_FILTER=1"));
-	}
 	ls_cflags_add(cf, ls_strdup_printf("-DLS_PID_MAX=%llu", (unsigned long long)h->pid_max));
 	ls_cflags_add(cf, ls_strdup_printf("-DLS_NR_CPUS=%d", ls_nr_possible_cpus()));
 	ls_cflags_add(cf, ls_strdup_printf("-DLS_PERF_SAMPLE_PERIOD_OFF=%zu",

@@ -401,51 +401,94 @@ static uint8_t *read_pipe(int fd, size_t *len)
 }
 
 /*
- * compile_apart - compile in a child process and take back the object (the
- * cache's bytes, through a pipe), its maps made here. clang and LLVM, ~100
- * MiB that glibc never unmaps, live and die in the child, so a run that
- * compiled traces in the memory of one loaded from the cache. NULL with err
- * set: the probe does not compile; NULL with err empty: the child could not
- * hand it over (the caller compiles in this process).
+ * A compile in a child process: clang and LLVM, ~100 MiB that glibc never
+ * unmaps, live and die in the child, so a run that compiled traces in the
+ * memory of one loaded from the cache; and the compiles of several modules
+ * run side by side (ls_probe_begin, then ls_probe_end). The child hands
+ * back the object as the cache's bytes, through a pipe; its maps are made
+ * here.
  */
-static struct ls_obj *compile_apart(struct ls_probe *p, const struct ls_cflags *cf,
-    const char *src, char *err, size_t errlen)
-{
-	struct ls_obj *o = NULL;
-	struct rusage ru;
-	uint8_t *buf;
-	bool damaged;
-	int fds[2], status = 0;
-	size_t len;
-	pid_t pid;
+struct ls_compile {
+	pid_t		 pid;
+	int		 fd;	/* the pipe's reading end */
+	struct ls_cflags cf;
+	char		*src, *key;
+};
 
-	err[0] = '\0';
+/* compile_start - fork the child compiling src: 0, or -1 (then compile in process) */
+static int compile_start(struct ls_probe *p, struct ls_compile *c)
+{
+	int fds[2];
+
 	if (pipe2(fds, O_CLOEXEC) < 0)
-		return NULL;
+		return -1;
 	fflush(NULL);
-	if ((pid = fork()) == 0) {
+	if ((c->pid = fork()) == 0) {
 		/* a signal ends the child quietly (the parent says it); so does the parent's end */
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(fds[0]);
-		_exit(child_compile(p, cf, src, fds[1]));	/* no exit handlers: see finish() */
+		_exit(child_compile(p, &c->cf, c->src, fds[1]));	/* no exit handlers: see finish() */
 	}
 	close(fds[1]);
-	buf = pid > 0 ? read_pipe(fds[0], &len) : NULL;
-	close(fds[0]);
-	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	if (c->pid < 0) {
+		close(fds[0]);
+		return -1;
+	}
+	c->fd = fds[0];
+	ls_debug("%s: compiling in a child process", p->ops->name);
+	return 0;
+}
+
+/*
+ * compile_finish - the child's object: NULL with err set when the probe
+ * does not compile, NULL with err empty when the child could not hand it
+ * over (the caller compiles in this process)
+ */
+static struct ls_obj *compile_finish(struct ls_probe *p, struct ls_compile *c, char *err,
+    size_t errlen)
+{
+	struct ls_obj *o = NULL;
+	struct rusage ru;
+	uint8_t *buf;
+	bool damaged;
+	int status = 0;
+	size_t len;
+
+	err[0] = '\0';
+	buf = read_pipe(c->fd, &len);
+	close(c->fd);
+	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (buf && len > 1 && buf[0] == 'O')
+	c->pid = 0;
+	if (len > 1 && buf[0] == 'O')
 		o = ls_obj_unpack(buf + 1, len - 1, LS_CHILD_KEY, &damaged);
-	else if (buf && len > 1 && buf[0] == 'E')
+	else if (len > 1 && buf[0] == 'E')
 		snprintf(err, errlen, "%.*s", (int)(len - 1), (const char *)buf + 1);
-	if (pid > 0 && getrusage(RUSAGE_CHILDREN, &ru) == 0)
+	if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
 		ls_debug("%s: compiled in a child process (exit %d; largest child so far: %ld MiB)",
 		    p->ops->name, WIFEXITED(status) ? WEXITSTATUS(status) : -1, ru.ru_maxrss / 1024);
 	free(buf);
 	return o;
+}
+
+/* compile_free - what a compile held; a child still running is stopped */
+static void compile_free(struct ls_compile *c)
+{
+	if (!c)
+		return;
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		close(c->fd);
+		while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	ls_cflags_free(&c->cf);
+	free(c->src);
+	free(c->key);
+	free(c);
 }
 
 /*
@@ -454,23 +497,24 @@ static struct ls_obj *compile_apart(struct ls_probe *p, const struct ls_cflags *
  * child failed, or the verifier refused a program: compiled in process,
  * its refusal names the probe line)
  */
-static int from_child(struct ls_probe *p, const struct ls_cflags *cf, const char *key,
-    const char *src, char *err, size_t errlen)
+static int from_child(struct ls_probe *p, struct ls_compile *c, char *err, size_t errlen)
 {
 	char why[256];
 
-	if (!(p->obj = compile_apart(p, cf, src, err, errlen)))
+	if (c->pid <= 0)
+		return 1;	/* no child: compile in process */
+	if (!(p->obj = compile_finish(p, c, err, errlen)))
 		return err[0] ? -1 : 1;
 	if (ls_probe_check_maps(p, p->ops, err, errlen) < 0)
 		return -1;
-	if (load_all(p, NULL, src, why, sizeof(why)) < 0) {
+	if (load_all(p, NULL, c->src, why, sizeof(why)) < 0) {
 		ls_debug("%s: a program did not load (%s): compiling in process for the verifier's "
 		    "line", p->ops->name, strerror(errno));
 		unload(p);
 		return 1;
 	}
-	if (key)
-		ls_cache_store(p, key, p->obj);
+	if (c->key)
+		ls_cache_store(p, c->key, p->obj);
 	return 0;
 }
 
@@ -508,16 +552,39 @@ static void set_self(struct ls_probe *p)
 		bpf_update_elem(fd, &zero, &self, 0);
 }
 
+/* set_pids - with --pid, a bit per monitored process in ls_pidbits (LS_PID_MATCH) */
+static int set_pids(struct ls_probe *p, char *err, size_t errlen)
+{
+	int fd = ls_probe_table_fd(p, "ls_pidbits");
+
+	if (fd < 0)
+		return 0;	/* no --pid: the probe has no such map */
+	for (int i = 0; i < p->run->opts->npids; i++) {
+		uint32_t pid = (uint32_t)p->run->opts->pids[i], word = pid >> 6;
+		uint64_t bits = 0;
+
+		bpf_lookup_elem(fd, &word, &bits);
+		bits |= 1ULL << (pid & 63);
+		if (bpf_update_elem(fd, &word, &bits, 0) < 0) {
+			snprintf(err, errlen, "%s: cannot mark process %u as monitored in its "
+			    "probe's map: %s", p->ops->name, pid, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /*
- * ls_probe_open - read, compile (or find compiled) and load one module's
- * probe: 0 loaded, 1 not measurable on this kernel (p->not_measured says
- * why), -1 error
+ * ls_probe_begin - read the probe and find it compiled in the cache, or
+ * start its compile in a child process (ls_probe_end finishes it, so the
+ * caller can start several): 0 under way or loaded, 1 not measurable on
+ * this kernel (p->not_measured says why), -1 error
  */
-int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const struct ls_run *r,
+int ls_probe_begin(struct ls_probe *p, const struct ls_module_ops *ops, const struct ls_run *r,
     char *err, size_t errlen)
 {
-	struct ls_cflags cf = { 0 };
-	char *text = NULL, *src = NULL, *key = NULL;
+	struct ls_compile *c = ls_xcalloc(1, sizeof(*c));
+	char *text = NULL;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
@@ -525,19 +592,36 @@ int ls_probe_open(struct ls_probe *p, const struct ls_module_ops *ops, const str
 	p->run = r;
 	p->cpus = &r->cpus;
 	p->path = ls_strdup_printf("%s/%s.c", r->probes_dir, ops->name);
+	p->compiling = c;
 	if ((rc = read_probe(p, &text, err, errlen)) != 0 ||
-	    (rc = probe_text(p, text, &cf, &src, err, errlen)) < 0)
+	    (rc = probe_text(p, text, &c->cf, &c->src, err, errlen)) < 0)
 		goto out;
-	key = ls_cache_key(p, &cf, src);
-	if (from_cache(p, key, src) < 0 && (rc = from_child(p, &cf, key, src, err, errlen)) > 0)
-		rc = from_compile(p, &cf, key, src, err, errlen);
-	if (rc == 0)
-		set_self(p);
+	c->key = ls_cache_key(p, &c->cf, c->src);
+	if (from_cache(p, c->key, c->src) == 0) {
+		compile_free(c);
+		p->compiling = NULL;
+	} else if (compile_start(p, c) < 0) {
+		c->pid = 0;	/* no child: ls_probe_end compiles in process */
+	}
 out:
-	ls_cflags_free(&cf);
 	free(text);
-	free(src);
-	free(key);
+	return rc;
+}
+
+/* ls_probe_end - the probe ls_probe_begin started, loaded: 0, or -1 with err set */
+int ls_probe_end(struct ls_probe *p, char *err, size_t errlen)
+{
+	struct ls_compile *c = p->compiling;
+	int rc = 0;
+
+	if (c && (rc = from_child(p, c, err, errlen)) > 0)
+		rc = from_compile(p, &c->cf, c->key, c->src, err, errlen);
+	compile_free(c);
+	p->compiling = NULL;
+	if (rc == 0) {
+		set_self(p);
+		rc = set_pids(p, err, errlen);
+	}
 	return rc;
 }
 
@@ -867,6 +951,7 @@ void ls_probe_close(struct ls_probe *p)
 	struct perf_readers *pr = p->perf;
 
 	ls_probe_detach(p);
+	compile_free(p->compiling);
 	for (int i = 0; i < p->nprogs; i++) {
 		if (p->progs[i].prog_fd >= 0)
 			close(p->progs[i].prog_fd);

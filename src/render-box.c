@@ -405,7 +405,7 @@ void ls_render_box(FILE *f, const struct ls_report *r, const struct ls_render_op
 	if (r->timeline_overflow)
 		fprintf(f, "%stimeline full: %llu events from +%.2f s on were not kept (at most %d in "
 		    "memory); raise --trace-threshold or shorten --duration%s\n", color(&b, LS_WARN),
-		    (unsigned long long)r->timeline_overflow, r->timeline_full_at_s, LS_TIMELINE_MAX,
+		    (unsigned long long)r->timeline_overflow, r->timeline_full_at_s, r->timeline_max,
 		    reset(&b));
 	fprintf(f, "%sSUMMARY: %d violations, %d warnings | Exit code: %d%s\n",
 	    color(&b, r->violations ? LS_FAIL : r->warnings ? LS_WARN : LS_PASS),

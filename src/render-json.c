@@ -209,6 +209,7 @@ json_t *ls_report_json(const struct ls_report *r)
 	if (r->timeline_overflow) {	/* a trace format's events past the in-memory limit */
 		json_object_set_new(root, "timeline_overflow", json_integer((json_int_t)r->timeline_overflow));
 		json_object_set_new(root, "timeline_full_at_s", json_real(r->timeline_full_at_s));
+		json_object_set_new(root, "timeline_kept", json_integer(r->timeline_max));
 	}
 
 	return root;

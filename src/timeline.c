@@ -104,14 +104,14 @@ static struct ls_tevent *timeline_add(struct ls_probe *p, const char *kind, cons
 	}
 	if (t->n == t->cap) {
 		int ncap = t->cap ? t->cap * 2 : 1024;
-		struct ls_tevent *ne = ncap <= LS_TIMELINE_MAX ? ls_xrealloc(t->ev, ncap * sizeof(*ne)) : NULL;
+		struct ls_tevent *ne = ncap <= (t->max ? t->max : LS_TIMELINE_MAX) ? ls_xrealloc(t->ev, ncap * sizeof(*ne)) : NULL;
 
 		if (!ne) {
 			if (!t->dropped++) {	/* counted, reported with when it began */
 				t->full_at = start;
 				/* said now too: an operator can stop here and lose nothing */
 				ls_warn("timeline full (%d events): later ones are counted, not kept; "
-				    "raise --trace-threshold to keep the longest", LS_TIMELINE_MAX);
+				    "raise --trace-threshold to keep the longest", t->n);
 			}
 			return NULL;
 		}

@@ -88,6 +88,33 @@ ok "--no-cache compiles and keeps nothing" \
 	sh -c '! grep -q "from the cache\|kept in the cache" "$0" && grep -q "cflag" "$0"' "$TMP/h.err"
 ok "... and sees all $N naps ($got)" [ "$got" = "$N" ]
 
+# --- --pid: the processes are bits in a map, not compiled in, so another process
+# loads the same probe; it still judges that process alone
+"$WL/sleeper" "$CPU" 100 1000000000 >/dev/null &
+A=$!
+"$WL/sleeper" "$CPU" 100 1000000000 >/dev/null &
+B=$!
+bg_pids="$bg_pids $A $B"
+"$LS" -v -m syscall --pid "$A" -d 1 --json -o "$TMP/pa.json" 2>"$TMP/pa.err"
+"$LS" -v -m syscall --pid "$B" -d 1 --json -o "$TMP/pb.json" 2>"$TMP/pb.err"
+kill "$A" "$B"
+ok "a run with --pid of another process loads the probe the first one compiled" \
+	grep -q "syscall: loaded the compiled probe from the cache" "$TMP/pb.err"
+ok "... and sees that process's naps, not the first one's" \
+	[ "$(jq_ "$TMP/pb.json" "([.syscall.sleeps[] | select(.tid == $B) | .count] | add // 0) > 100 and ([.syscall.sleeps[] | select(.tid == $A)] | length) == 0")" = true ]
+
+# --- a cold run of several modules compiles them side by side (a child per CPU)
+if [ "$(nproc)" -ge 2 ]; then
+	"$LS" -v -m syscall,isolation --no-cache -d 0.1 -o /dev/null 2>"$TMP/par.err"
+	first_done=$(grep -n "compiled in a child process" "$TMP/par.err" | head -1 | cut -d: -f1)
+	second_start=$(grep -n "isolation: compiling in a child process" "$TMP/par.err" | cut -d: -f1)
+	ok "two modules compile at once: the second starts before the first is done" \
+		[ -n "$first_done" ] && [ -n "$second_start" ] && [ "$second_start" -lt "$first_done" ]
+else
+	ok "one CPU: the modules compile one after another" \
+		[ "$("$LS" -v -m syscall,isolation --no-cache -d 0.1 -o /dev/null 2>&1 | grep -c "compiled in a child")" = 2 ]
+fi
+
 # --- a run from the cache maps no compiler: its memory is the tracer's own
 "$LS" -m syscall --cpus "$CPU" -d 30 2>"$TMP/m.err" >/dev/null &
 l=$!
