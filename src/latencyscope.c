@@ -204,6 +204,20 @@ static int write_trace_format(FILE *out, const struct ls_opts *o, const struct l
 	return rc;
 }
 
+/* write_html - the page, with the budget's limits and the timeline's flame graph and strip */
+static int write_html(FILE *out, const struct ls_report *rep, const struct ls_budget *budget,
+    const struct ls_timeline *tl, const struct ls_run *r)
+{
+	struct ls_html_input in = { .budget = budget, .tl = tl, .mono_start_ns = r->mono_start_ns };
+	struct ls_profile *alpha = tl->on ? ls_timeline_alpha(tl, r) : NULL;
+	int rc;
+
+	in.alpha = alpha;
+	rc = ls_render_html(out, rep, &in);
+	ls_profile_free(alpha);
+	return rc;
+}
+
 /*
  * box_width - --width, else the terminal's columns when the box goes to one
  * (and it is wider than the default), else 0: the default 78
@@ -244,7 +258,7 @@ static int write_junit(FILE *out, const struct ls_report *rep, const struct ls_r
  * in full (the run then exits 3: a report that is not there is no pass)
  */
 static int write_report(const struct ls_opts *o, const struct ls_report *rep, struct ls_timeline *tl,
-    const struct ls_run *r)
+    const struct ls_run *r, const struct ls_budget *budget)
 {
 	struct ls_render_opts ro = { 0 };
 	struct ls_output file;
@@ -273,6 +287,9 @@ static int write_report(const struct ls_opts *o, const struct ls_report *rep, st
 			rc = -1;
 	} else if (o->format == LS_FMT_PROMETHEUS) {
 		if (ls_render_prometheus(out, rep) < 0)
+			rc = -1;
+	} else if (o->format == LS_FMT_HTML) {
+		if (write_html(out, rep, budget, tl, r) < 0)
 			rc = -1;
 	} else {
 		ls_render_box(out, rep, &ro);
@@ -395,7 +412,7 @@ static int prepare(struct run *x)
 			return -1;
 	}
 	/* the trace formats need every event above --trace-threshold, not the worst few */
-	x->tl.on = o->format == LS_FMT_CHROME || (!ls_profiling_module(o) &&
+	x->tl.on = o->format == LS_FMT_CHROME || o->format == LS_FMT_HTML || (!ls_profiling_module(o) &&
 	    (o->format == LS_FMT_FOLDED || o->format == LS_FMT_SPEEDSCOPE));
 	x->tl.threshold_ns = o->trace_threshold_ns;
 	x->tl.max = timeline_max();
@@ -671,7 +688,7 @@ static int report(struct run *x)
 		ls_baseline_section(&rep, &x->baseline);
 		ls_report_summarize(&rep);
 	}
-	if (write_report(&x->o, &rep, tl, &x->r) < 0)
+	if (write_report(&x->o, &rep, tl, &x->r, &x->budget) < 0)
 		rc = LS_EXIT_ERROR;
 	else if ((rc = rep.exit_code) == LS_EXIT_ERROR && ls_targets_gone_before(&x->targets))
 		ls_err("every --pid process exited before tracing started: nothing was measured; "
@@ -730,7 +747,7 @@ static int audit(struct run *x)
 	rep.ended_by = ls_xstrdup("audit");
 	ls_audit_section(&rep, &x->r.cpus, &x->h.online);
 	ls_report_summarize(&rep);
-	rc = write_report(&x->o, &rep, &x->tl, &x->r) < 0 ? LS_EXIT_ERROR : rep.exit_code;
+	rc = write_report(&x->o, &rep, &x->tl, &x->r, NULL) < 0 ? LS_EXIT_ERROR : rep.exit_code;
 	ls_report_free(&rep);
 	ls_host_free(&x->h);
 	return rc;

@@ -112,6 +112,7 @@ struct ls_value ls_v_double(double d, enum ls_vfmt f);
 struct ls_value ls_v_str(const char *s);
 struct ls_value ls_v_bool(bool b);
 struct ls_value ls_v_json(const char *json);	/* embedded as is in JSON; text shows "-" */
+void	 ls_value_text(const struct ls_value *v, bool ascii, char *buf, size_t len);
 
 struct ls_metric {
 	char		*key;	/* JSON key; NULL: text only */
@@ -380,6 +381,7 @@ struct ls_render_opts {
 };
 void	 ls_render_box(FILE *f, const struct ls_report *r, const struct ls_render_opts *o);
 int	 ls_render_json(FILE *f, const struct ls_report *r);
+#define LS_JSON_REAL_DIGITS 6	/* significant digits of the JSON report's fractional numbers */
 struct json_t *ls_report_json(const struct ls_report *r);
 int	 ls_render_junit(FILE *f, const struct ls_report *r, const char *box_text);
 
@@ -423,12 +425,21 @@ void	 ls_audit_evidence(struct ls_report *rep, const char *id, const char *text)
 /* mod-noise.c: after a noise section, the audit with the run's evidence */
 void	 ls_noise_evidence(struct ls_report *rep, const struct ls_run *r);
 
+/* render-html.c: -f html, one self-contained page */
+struct ls_html_input {
+	const struct ls_budget	 *budget;	/* its limits drawn on the histograms; NULL: none */
+	const struct ls_timeline *tl;		/* the trace's events; NULL or off: none */
+	const struct ls_profile	 *alpha;	/* the interference flame graph built from tl */
+	uint64_t		  mono_start_ns;	/* the run's start on tl's clock */
+};
+int	 ls_render_html(FILE *f, const struct ls_report *r, const struct ls_html_input *in);
+
 /* render-prometheus.c: -f prometheus, the text exposition format */
 int	 ls_render_prometheus(FILE *f, const struct ls_report *r);
 
 /* options.c */
 enum ls_format {
-	LS_FMT_TEXT, LS_FMT_JSON, LS_FMT_JUNIT, LS_FMT_PROMETHEUS,
+	LS_FMT_TEXT, LS_FMT_JSON, LS_FMT_JUNIT, LS_FMT_PROMETHEUS, LS_FMT_HTML,
 	LS_FMT_FOLDED, LS_FMT_SPEEDSCOPE, LS_FMT_CHROME, LS_FMT_PPROF,	/* profiles: wallclock */
 };
 /*

@@ -162,6 +162,8 @@ void ls_opts_usage(FILE *f)
 "                          module and per --budget check; prometheus (default\n"
 "                          when it ends in .prom): counters and latency\n"
 "                          histograms for node_exporter's textfile collector;\n"
+"                          html (default when it ends in .html): one page that\n"
+"                          opens offline, with plots and flame graphs;\n"
 "                          perfetto (alias chrome): the\n"
 "                          interference timeline for ui.perfetto.dev; folded or\n"
 "                          speedscope: the alpha flame graph\n"
@@ -318,7 +320,7 @@ static int parse_format(struct ls_opts *o, const char *arg, char *err, size_t er
 {
 	static const struct { const char *name; enum ls_format f; } fmts[] = {
 		{ "text", LS_FMT_TEXT }, { "json", LS_FMT_JSON }, { "junit", LS_FMT_JUNIT },
-		{ "prometheus", LS_FMT_PROMETHEUS },
+		{ "prometheus", LS_FMT_PROMETHEUS }, { "html", LS_FMT_HTML },
 		{ "folded", LS_FMT_FOLDED },
 		{ "pprof", LS_FMT_PPROF }, { "speedscope", LS_FMT_SPEEDSCOPE },
 		{ "chrome", LS_FMT_CHROME }, { "perfetto", LS_FMT_CHROME },
@@ -331,7 +333,7 @@ static int parse_format(struct ls_opts *o, const char *arg, char *err, size_t er
 			return 0;
 		}
 	}
-	snprintf(err, errlen, "unknown --format '%s': use text, json, junit, prometheus, perfetto (chrome), folded, "
+	snprintf(err, errlen, "unknown --format '%s': use text, json, junit, prometheus, html, perfetto (chrome), folded, "
 	    "speedscope, or pprof with a module that records stacks (see --list-modules)", arg);
 	return -1;
 }
@@ -607,6 +609,9 @@ static int finish(struct ls_opts *o, bool json_flag, char *err, size_t errlen)
 		o->format = LS_FMT_JUNIT;
 	else if (!o->format_given && o->output && ends_with(o->output, ".prom"))
 		o->format = LS_FMT_PROMETHEUS;
+	else if (!o->format_given && o->output && (ends_with(o->output, ".html") ||
+	    ends_with(o->output, ".htm")))
+		o->format = LS_FMT_HTML;
 	if (o->audit && (o->nmodules || o->npids || o->format >= LS_FMT_FOLDED || o->baseline ||
 	    o->budget)) {
 		snprintf(err, errlen, "--audit traces nothing: drop %s, or run without --audit",

@@ -152,42 +152,6 @@ static void line(const struct box *b, int indent, const char *fmt, ...)
 	free(text);
 }
 
-static void fmt_value(const struct box *b, const struct ls_value *v, char *buf, size_t len)
-{
-	switch (v->type) {
-	case LS_V_UINT:
-		if (v->fmt == LS_F_NS)
-			ls_fmt_ns(buf, len, (double)v->u, b->o->ascii);
-		else if (v->fmt == LS_F_HEX)
-			snprintf(buf, len, "0x%llx", (unsigned long long)v->u);
-		else if (v->fmt == LS_F_COUNT)
-			ls_fmt_count(buf, len, v->u);
-		else
-			snprintf(buf, len, "%llu", (unsigned long long)v->u);
-		break;
-	case LS_V_DOUBLE:
-		if (v->fmt == LS_F_NS)
-			ls_fmt_ns(buf, len, v->d, b->o->ascii);
-		else if (v->fmt == LS_F_COUNT)
-			ls_fmt_count(buf, len, (uint64_t)(v->d + 0.5));
-		else if (v->fmt == LS_F_PERCENT)
-			snprintf(buf, len, "%.3g %%", v->d * 100);
-		else if (v->fmt == LS_F_USD)
-			ls_fmt_usd(buf, len, v->d);
-		else
-			snprintf(buf, len, "%.3f", v->d);
-		break;
-	case LS_V_STR:
-		snprintf(buf, len, "%s", v->s);
-		break;
-	case LS_V_BOOL:
-		snprintf(buf, len, "%s", v->b ? "yes" : "no");
-		break;
-	default:
-		snprintf(buf, len, "-");
-	}
-}
-
 static void render_histo(const struct box *b, const struct ls_histo *h)
 {
 	char mn[32], mean[32], mx[32], cnt[32], row[256];
@@ -267,7 +231,7 @@ static void render_table(const struct box *b, const struct ls_table *t)
 		for (int c = 0; c < t->ncols; c++) {
 			if (!t->cols[c].label)
 				continue;
-			fmt_value(b, &t->cells[(size_t)r * t->ncols + c], cell, sizeof(cell));
+			ls_value_text(&t->cells[(size_t)r * t->ncols + c], b->o->ascii, cell, sizeof(cell));
 			if (t->cells[(size_t)r * t->ncols + c].type == LS_V_STR)
 				fit_text(b, cell, w[c]);
 			n = append_padded(row, sizeof(row), n, " ", 1);
@@ -311,7 +275,7 @@ static void render_section(const struct box *b, const struct ls_section *s)
 
 		if (!s->metrics[i].label)
 			continue;
-		fmt_value(b, &s->metrics[i].v, v, sizeof(v));
+		ls_value_text(&s->metrics[i].v, b->o->ascii, v, sizeof(v));
 		line(b, 26, "%-24s  %s", s->metrics[i].label, v);
 	}
 	for (int i = 0; i < s->nhistos; i++) {

@@ -219,7 +219,7 @@ json_t *ls_report_json(const struct ls_report *r)
 int ls_render_json(FILE *f, const struct ls_report *r)
 {
 	json_t *root = ls_report_json(r);
-	int rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+	int rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(LS_JSON_REAL_DIGITS));
 
 	fputc('\n', f);
 	json_decref(root);

@@ -25,6 +25,43 @@ static char *xstrdup(const char *s)
 	return d;
 }
 
+/* ls_value_text - a value as the text renderers show it ("12.4 µs", "1.2 K", "-") */
+void ls_value_text(const struct ls_value *v, bool ascii, char *buf, size_t len)
+{
+	switch (v->type) {
+	case LS_V_UINT:
+		if (v->fmt == LS_F_NS)
+			ls_fmt_ns(buf, len, (double)v->u, ascii);
+		else if (v->fmt == LS_F_HEX)
+			snprintf(buf, len, "0x%llx", (unsigned long long)v->u);
+		else if (v->fmt == LS_F_COUNT)
+			ls_fmt_count(buf, len, v->u);
+		else
+			snprintf(buf, len, "%llu", (unsigned long long)v->u);
+		break;
+	case LS_V_DOUBLE:
+		if (v->fmt == LS_F_NS)
+			ls_fmt_ns(buf, len, v->d, ascii);
+		else if (v->fmt == LS_F_COUNT)
+			ls_fmt_count(buf, len, (uint64_t)(v->d + 0.5));
+		else if (v->fmt == LS_F_PERCENT)
+			snprintf(buf, len, "%.3g %%", v->d * 100);
+		else if (v->fmt == LS_F_USD)
+			ls_fmt_usd(buf, len, v->d);
+		else
+			snprintf(buf, len, "%.3f", v->d);
+		break;
+	case LS_V_STR:
+		snprintf(buf, len, "%s", v->s);
+		break;
+	case LS_V_BOOL:
+		snprintf(buf, len, "%s", v->b ? "yes" : "no");
+		break;
+	default:
+		snprintf(buf, len, "-");
+	}
+}
+
 /* ls_level_name - the JSON spelling of a verdict */
 const char *ls_level_name(enum ls_level l)
 {

@@ -186,6 +186,11 @@ static void test_options(void)
 	ok(parse(&o, "--output run.json --format text", err, sizeof(err)) == 0 && o.format == LS_FMT_TEXT,
 	    "--format wins over the file name");
 	ls_opts_free(&o);
+	ok(parse(&o, "--output report.html", err, sizeof(err)) == 0 && o.format == LS_FMT_HTML,
+	    "--output *.html selects the HTML page");
+	ls_opts_free(&o);
+	ok(parse(&o, "-f html", err, sizeof(err)) == 0 && o.format == LS_FMT_HTML, "-f html too");
+	ls_opts_free(&o);
 	ok(parse(&o, "--threshold isolation.runq_p99_99=20us -t isolation.preemptions=3", err,
 	    sizeof(err)) == 0 && o.nthresholds == 2, "thresholds are collected");
 	ls_opts_free(&o);
