@@ -10,20 +10,8 @@
 # node_modules that has it) and Debian's chromium. Run as root from a built
 # tree: make check-browser.
 
-. "$(dirname "$0")/../kernel/lib.sh"
-require_kernel
-
-ART="$top_builddir/tests/browser/artifacts"
-MODS=${SPEEDSCOPE_MODULES:-$TMP/npm/node_modules}
-mkdir -p "$ART"
-if [ ! -d "$MODS/playwright-core" ]; then
-	mkdir -p "$TMP/npm"
-	(cd "$TMP/npm" && npm install --silent --no-audit --no-fund playwright-core >/dev/null 2>&1) || {
-		echo "1..0 # SKIP npm cannot fetch playwright-core (offline?)"
-		exit 0
-	}
-fi
-command -v chromium >/dev/null || { echo "1..0 # SKIP no chromium (apt-get install chromium)"; exit 0; }
+. "$(dirname "$0")/lib.sh"
+npm_modules playwright-core
 
 "$WL/wallclock" 30 60 >"$TMP/w.out" &
 bg_pids="$bg_pids $!"
