@@ -242,9 +242,12 @@ static int cmp_thread(const void *a, const void *b)
 /* ls_profile_sort - threads by total time, each one's stacks heaviest first */
 void ls_profile_sort(struct ls_profile *p)
 {
-	qsort(p->threads, p->nthreads, sizeof(*p->threads), cmp_thread);
+	if (p->nthreads)	/* qsort's array may not be NULL, even when empty */
+		qsort(p->threads, p->nthreads, sizeof(*p->threads), cmp_thread);
 	for (int i = 0; i < p->nthreads; i++)
-		qsort(p->threads[i].samples, p->threads[i].nsamples, sizeof(struct ls_psample), cmp_sample);
+		if (p->threads[i].nsamples)
+			qsort(p->threads[i].samples, p->threads[i].nsamples, sizeof(struct ls_psample),
+			    cmp_sample);
 }
 
 void ls_profile_free(struct ls_profile *p)
