@@ -603,20 +603,21 @@ static int run(struct run *x)
 		return -1;
 	}
 	ls_overhead_start(x->probes, x->nprobes, ls_now_ns(CLOCK_MONOTONIC));
+	/* the kernel's counters are read just outside the gates: they cover all that is traced */
+	window_edge(x, true);
 	for (int i = 0; i < x->nprobes; i++)
 		ls_probe_gate(&x->probes[i], 1);
 	x->r.mono_start_ns = ls_now_ns(CLOCK_MONOTONIC);
 	x->r.real_start_ns = ls_now_ns(CLOCK_REALTIME);
 	ls_debug("probes attached %.3f s after start", (x->r.mono_start_ns - x->t0) / 1e9);
-	window_edge(x, true);
 	ls_targets_check(&x->targets, 0);	/* those gone during the compile */
 	tracing_started(x);
 	trace(x);
-	window_edge(x, false);
 	for (int i = 0; i < x->nprobes; i++)
 		ls_probe_gate(&x->probes[i], 0);
 	/* the window ends as the gates close, before anything slower runs */
 	x->r.duration_s = (ls_now_ns(CLOCK_MONOTONIC) - x->r.mono_start_ns) / 1e9;
+	window_edge(x, false);
 	ls_overhead_stop(x->probes, x->nprobes, ls_now_ns(CLOCK_MONOTONIC));
 	ls_debug("probes stopped after %.3f s", x->r.duration_s);
 	for (int i = 0; i < x->nprobes; i++)

@@ -575,7 +575,7 @@ struct ls_module_ops {
 	/* called about every 100 ms while running */
 	void	(*tick)(struct ls_probe *p, const struct ls_run *r);
 	/*
-	 * right after the gates open (open) and right before they close: read
+	 * right before the gates open (open) and right after they close: read
 	 * a kernel counter over the traced window, to say what the tracepoints
 	 * did not deliver
 	 */
