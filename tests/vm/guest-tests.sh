@@ -201,15 +201,8 @@ ok "cache: the next run loads it without compiling (maps made, programs loaded b
 ok "cache: ... and sees all 500 nanosleeps ($got)" [ "$got" = 500 ]
 
 # --- isolation: a spinner alone on the isolated CPU ----------------------------
-# Per-CPU vm statistics left on CPU 1 (by the spinner's start, or by the probes
-# attaching) are folded there by vmstat_update within vm.stat_interval, 1 s by
-# default, and it re-arms itself once more: kernel work the run rightly counts
-# (a kworker preempting the spinner). So the interval is what the audit
-# recommends for a quiet CPU, and whatever was pending runs before the run
-echo 120 >/proc/sys/vm/stat_interval
 bg "$WL/spinner" "$CPU" 0
 A=$BG
-sleep 3
 "$LS" -v -m isolation,wallclock,noise --cpus "$CPU" --pid "$A" -d 4 --json -o "$TMP/alone.json" 2>"$TMP/alone.err"
 rc=$?
 kill "$A" 2>/dev/null
