@@ -153,12 +153,18 @@ void *ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t ents
 {
 	int fd = ls_probe_table_fd(p, name), cap = 256;
 	size_t ks = key_size_of(p, name), vs = value_size_of(p, name);
-	char *arr = ls_xcalloc(cap, entsize), key[64], next[64];
+	char *arr = ls_xcalloc(cap, entsize), key[256], next[256];
 	bool first = true;
 
 	*n = 0;
-	if (fd < 0 || !arr || ks > sizeof(key) || ks > voff || voff + vs > entsize)
+	if (fd < 0 || !arr)
 		return arr;
+	if (ks > sizeof(key) || ks > voff || voff + vs > entsize) {
+		/* a layout the caller does not match: a bug, said rather than an empty table */
+		ls_warn("%s: map %s has %zu-byte keys and %zu-byte values, which its reader's "
+		    "records do not hold: it is read as empty", p->ops->name, name, ks, vs);
+		return arr;
+	}
 	while (bpf_get_next_key(fd, first ? NULL : key, next) == 0) {
 		first = false;
 		memcpy(key, next, ks);
