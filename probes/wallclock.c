@@ -120,19 +120,72 @@ static __always_inline void wc_add(struct wc_key *k, u64 ns, const char *comm,
 	v->count++;
 }
 
+/* wc_rel32 - the little-endian 32-bit displacement at b */
+static __always_inline s64 wc_rel32(const u8 *b)
+{
+	return (s32)((u32)b[0] | (u32)b[1] << 8 | (u32)b[2] << 16 | (u32)b[3] << 24);
+}
+
 /*
- * wc_after_call - w is a return address: the instruction before it is a
- * call (rel32; *disp32(%rip); *%reg; *(%reg); *disp8(%reg))
+ * wc_plt - where a direct call to t goes: a PLT stub (jmp *GOT(%rip),
+ * after an endbr64 and a bnd prefix or not) is followed to the address its
+ * GOT slot holds; anything else is t itself
  */
-static __always_inline int wc_after_call(u64 w)
+static __always_inline u64 wc_plt(u64 t)
+{
+	u8 b[12];
+	u64 slot = 0, to = 0;
+
+	if (bpf_probe_read_user(b, sizeof(b), (void *)t) < 0)
+		return t;
+	if (b[0] == 0xff && b[1] == 0x25)
+		slot = t + 6 + wc_rel32(b + 2);
+	else if (b[0] == 0xf2 && b[1] == 0xff && b[2] == 0x25)
+		slot = t + 7 + wc_rel32(b + 3);
+	else if (b[0] == 0xf3 && b[1] == 0x0f && b[2] == 0x1e && b[3] == 0xfa &&
+	    b[4] == 0xff && b[5] == 0x25)
+		slot = t + 10 + wc_rel32(b + 6);
+	else if (b[0] == 0xf3 && b[1] == 0x0f && b[2] == 0x1e && b[3] == 0xfa &&
+	    b[4] == 0xf2 && b[5] == 0xff && b[6] == 0x25)
+		slot = t + 11 + wc_rel32(b + 7);
+	if (slot && bpf_probe_read_user(&to, sizeof(to), (void *)slot) == 0 && to)
+		return to;
+	return t;
+}
+
+/*
+ * wc_call - w is a return address: the instruction before it is a call
+ * (rel32; *disp32(%rip); *%reg; *(%reg); *disp8(%reg)); *to is the
+ * function a direct call entered, 0 for the others
+ */
+static __always_inline int wc_call(u64 w, u64 *to)
 {
 	u8 b[8];
 
+	*to = 0;
 	if (w < 4096 || bpf_probe_read_user(b, sizeof(b), (void *)(w - 8)) < 0)
 		return 0;
-	return b[3] == 0xe8 || (b[2] == 0xff && b[3] == 0x15) ||
+	if (b[3] == 0xe8) {
+		*to = wc_plt(w + wc_rel32(b + 4));
+		return 1;
+	}
+	return (b[2] == 0xff && b[3] == 0x15) ||
 	    (b[6] == 0xff && ((b[7] & 0xf8) == 0xd0 || (b[7] & 0xf8) == 0x10)) ||
 	    (b[5] == 0xff && (b[6] & 0xf8) == 0x50) || (b[4] == 0xff && b[5] == 0x54);
+}
+
+/*
+ * wc_frame_ret - the return address in the frame record at fp, and in *to
+ * the function its call entered
+ */
+static __always_inline u64 wc_frame_ret(u64 fp, u64 *to)
+{
+	u64 ret = 0;
+
+	*to = 0;
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)(fp + 8)) == 0)
+		wc_call(ret, to);
+	return ret;
 }
 
 /*
@@ -152,7 +205,7 @@ static __always_inline void wc_leaf_callers(struct bpf_perf_event_data *ctx, str
 	u64 a = *(u64 *)((char *)ctx + LS_PERF_REGS_SP_OFF);
 	u64 end = *(u64 *)((char *)ctx + LS_PERF_REGS_BP_OFF);
 	u64 cs = *(u64 *)((char *)ctx + LS_PERF_REGS_CS_OFF);
-	u64 tag = 0;
+	u64 tag = 0, anchor = 0, to;
 	int n = 0, hop = 0;
 
 	if ((cs & 3) != 3)
@@ -160,6 +213,8 @@ static __always_inline void wc_leaf_callers(struct bpf_perf_event_data *ctx, str
 	if (end <= a || end - a > 4096) {
 		end = a + WC_LEAF_SCAN * 8;	/* no frame pointer in reach: a bounded scan */
 		hop = 1;
+	} else {
+		anchor = wc_frame_ret(end, &k->frame_to[0]);
 	}
 #pragma unroll
 	for (int i = 0; i < WC_LEAF_SCAN; i++) {
@@ -176,11 +231,24 @@ static __always_inline void wc_leaf_callers(struct bpf_perf_event_data *ctx, str
 				break;
 			a = end + 16;
 			end = next;
+			anchor = wc_frame_ret(end, &k->frame_to[1]);
 			tag = WC_LEAF_HOP;
 			hop = 1;
 		}
-		if (bpf_probe_read_user(&w, sizeof(w), (void *)a) == 0 && wc_after_call(w))
-			k->leaf[n++] = w | tag;
+		/* a copy of the walk's own return address is no caller of its own */
+		if (bpf_probe_read_user(&w, sizeof(w), (void *)a) == 0 && w != anchor &&
+		    wc_call(w, &to)) {
+			/* constant indexes: a variable one into the stack key confuses the verifier */
+			_Static_assert(WC_LEAF_FRAMES == 2, "one branch per kept caller");
+			if (n == 0) {
+				k->leaf[0] = w | tag;
+				k->leaf_to[0] = to;
+			} else {
+				k->leaf[1] = w | tag;
+				k->leaf_to[1] = to;
+			}
+			n++;
+		}
 		a += 8;
 	}
 #endif

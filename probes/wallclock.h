@@ -44,6 +44,15 @@ struct wc_key {
 	 * frame (0: none)
 	 */
 	ls_u64	leaf[WC_LEAF_FRAMES];
+	/*
+	 * the function the call before each leaf[] address entered, and the
+	 * ones the calls before the walk's second and third return addresses
+	 * entered (a PLT stub followed to its target; 0: an indirect call):
+	 * the front end checks the found callers against them, since a scan
+	 * also meets addresses that earlier calls left in a frame's locals
+	 */
+	ls_u64	leaf_to[WC_LEAF_FRAMES];
+	ls_u64	frame_to[2];
 };
 
 struct wc_val {

@@ -325,24 +325,93 @@ static bool stack_root(const char *name)
 	return false;
 }
 
+/* vma_of - the file mapping that holds ip, or NULL */
+static const struct wc_vma *vma_of(const struct wc_proc *pr, uint64_t ip)
+{
+	for (int i = 0; pr && i < pr->nvmas; i++)
+		if (ip >= pr->vmas[i].start && ip < pr->vmas[i].end)
+			return &pr->vmas[i];
+	return NULL;
+}
+
+/*
+ * in_function - whether the code at ip is in the function that starts at
+ * entry; true when that cannot be told: entry 0 (an indirect call), entry
+ * no symbol's start (a lazily bound PLT slot), or ip in no symbol of the
+ * file that holds entry
+ */
+static bool in_function(const struct wc_proc *pr, uint64_t ip, uint64_t entry)
+{
+	struct bcc_symbol sym;
+
+	memset(&sym, 0, sizeof(sym));
+	if (!pr || !pr->syms || !entry ||
+	    bcc_symcache_resolve_no_demangle(pr->syms, entry, &sym) != 0 || sym.offset != 0)
+		return true;
+	memset(&sym, 0, sizeof(sym));
+	if (bcc_symcache_resolve_no_demangle(pr->syms, ip, &sym) != 0)
+		return vma_of(pr, ip) == vma_of(pr, entry);	/* the vDSO is in no file */
+	return ip - sym.offset == entry;
+}
+
+/*
+ * chain_holds - whether the found callers in use (bits of `use`, leaf[]
+ * order) can stand between walked frame `at` (inner: its code address) and
+ * the walk's next return address, whose call entered `outer_to`: each
+ * caller's code is in the function the call above it entered, and so is
+ * the inner frame's
+ */
+static bool chain_holds(const struct wc_proc *pr, const struct wc_key *k, unsigned use, uint64_t inner,
+    uint64_t outer_to)
+{
+	uint64_t to = outer_to;
+
+	for (int j = WC_LEAF_FRAMES - 1; j >= 0; j--) {
+		uint64_t ret = k->leaf[j] & ~WC_LEAF_HOP;
+
+		if (!(use & (1u << j)))
+			continue;
+		if (!in_function(pr, ret - 1, to))
+			return false;
+		to = k->leaf_to[j];
+	}
+	return in_function(pr, inner, to);
+}
+
 /*
  * leaf_callers - the callers the probe found on the stack that belong
- * below walked frame `at` (0: the sampled leaf, 1: the walk's first caller),
- * outermost first as frames go; each must be inside a mapping of the
- * process, and the walked frame above them (next) is not repeated
+ * below walked frame `at` (0: the sampled leaf at inner, 1: the walk's
+ * first caller), outermost first as frames go. Each must be inside a
+ * mapping of the process and not repeat the walked frame above (next);
+ * and the most of them that make a chain of calls (chain_holds) are kept:
+ * a scan also meets return addresses that earlier calls left in a frame's
+ * locals, and those would invent callers.
  */
 static int leaf_callers(struct ls_profile *pf, struct wc_proc *pr, const struct wc_key *k, int at,
-    uint64_t next, int *frames, struct ls_ploc *locs, int n, int max)
+    uint64_t inner, uint64_t next, int *frames, struct ls_ploc *locs, int n, int max)
 {
+	void *syms = pr ? pr->syms : NULL;
+	unsigned found = 0, use = 0;
 	char name[512];
 
+	for (int j = 0; j < WC_LEAF_FRAMES; j++) {
+		uint64_t ret = k->leaf[j] & ~WC_LEAF_HOP;
+
+		if (ret && !(k->leaf[j] & WC_LEAF_HOP) == !at && ret != next &&
+		    user_loc(pf, pr, ret, true).map >= 0)
+			found |= 1u << j;
+	}
+	/* the largest subset first: all, then each single one, outermost first */
+	for (int u = (1 << WC_LEAF_FRAMES) - 1; u > 0 && !use; u--)
+		if ((u & found) == (unsigned)u && chain_holds(pr, k, (unsigned)u, inner,
+		    k->frame_to[at]))
+			use = (unsigned)u;
 	for (int j = WC_LEAF_FRAMES - 1; j >= 0 && n < max; j--) {
 		uint64_t ret = k->leaf[j] & ~WC_LEAF_HOP;
 
-		if (!ret || !(k->leaf[j] & WC_LEAF_HOP) != !at || ret == next ||
-		    user_loc(pf, pr, ret, true).map < 0)
+		if (!(use & (1u << j)))
 			continue;
-		user_frame(pr ? pr->syms : NULL, ret, name, sizeof(name));
+		user_frame(syms, ret, name, sizeof(name));
 		locs[n] = user_loc(pf, pr, ret, true);
 		frames[n++] = ls_profile_frame(pf, name);
 	}
@@ -387,8 +456,8 @@ static int build_stack(struct ls_probe *p, struct ls_profile *pf, const struct w
 			frames[n++] = ls_profile_frame(pf, "[truncated: no frame pointers?]");
 		for (int i = depth - 1; i >= 0 && n < max; i--) {
 			if (i <= 1)
-				n = leaf_callers(pf, pr, k, i, i + 1 < depth ? ips[i + 1] : 0, frames,
-				    locs, n, max);
+				n = leaf_callers(pf, pr, k, i, i ? ips[i] - 1 : ips[i],
+				    i + 1 < depth ? ips[i + 1] : 0, frames, locs, n, max);
 			user_frame(syms, ips[i], name, sizeof(name));
 			locs[n] = user_loc(pf, pr, ips[i], i > 0);
 			frames[n++] = ls_profile_frame(pf, name);
