@@ -625,6 +625,23 @@ static int run(struct run *x)
 	return 0;
 }
 
+/*
+ * note_missed - events the kernel did not hand to the module's programs at
+ * all: nothing lost silently, though the count is over the programs' whole
+ * life, attach to now, so it bounds what the window missed from above
+ */
+static void note_missed(struct ls_section *s, const struct ls_probe *p)
+{
+	uint64_t missed = ls_probe_missed(p);
+
+	if (!missed)
+		return;
+	ls_section_metric(s, "missed_events", "Skipped by the kernel", ls_v_uint(missed, LS_F_COUNT));
+	ls_section_note(s, "the kernel skipped this module's programs %llu times while another BPF "
+	    "program ran on the same CPU (its recursion protection): up to that many events are "
+	    "missing from the counts above", (unsigned long long)missed);
+}
+
 /* collect_one - one module's section: its maps read, judged, its notes */
 static void collect_one(struct run *x, struct ls_report *rep, struct ls_probe *p)
 {
@@ -651,6 +668,7 @@ static void collect_one(struct run *x, struct ls_report *rep, struct ls_probe *p
 		rep->lost_per_cpu = ls_xcalloc(rep->nlost_cpus, sizeof(*rep->lost_per_cpu));
 	}
 	rep->lost_events += ls_probe_lost(p, rep->lost_per_cpu);
+	note_missed(s, p);
 }
 
 /* report - collect and judge every module, then write what was asked for; the exit code */

@@ -698,6 +698,7 @@ int	 ls_probe_sum_percpu(const struct ls_probe *p, const char *table, uint32_t k
 void	*ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t entsize,
 	    size_t voff, int *n);
 uint64_t ls_probe_lost(const struct ls_probe *p, uint64_t *per_cpu);
+uint64_t ls_probe_missed(const struct ls_probe *p);
 int	 ls_probe_gate(struct ls_probe *p, uint32_t on);
 void	 ls_probe_cflag(struct ls_probe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t ls_probe_budget(const struct ls_probe *p);

@@ -184,6 +184,28 @@ void *ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t ents
 }
 
 /*
+ * ls_probe_missed - runs of the probe's programs the kernel skipped because
+ * another BPF program was running on that CPU (its recursion protection:
+ * a tracepoint that fires inside one of ours, or inside another tool's),
+ * from attach until now. Kernels before 5.12 do not count them (0), and
+ * those before 6.7 count them for raw tracepoints only.
+ */
+uint64_t ls_probe_missed(const struct ls_probe *p)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < p->nprogs; i++) {
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info(p->progs[i].prog_fd, &info, &len) == 0)
+			sum += info.recursion_misses;
+	}
+	return sum;
+}
+
+/*
  * ls_probe_lost - events the kernel side could not deliver; per_cpu (possible
  * CPUs entries, or NULL) accumulates them by CPU
  */

@@ -111,21 +111,31 @@ ok "the UDP flood shows up as NET_RX" \
 	[ "$(jq_ "$TMP/all.json" '[.irq.softirqs[] | select(.vector == "NET_RX") | .count] | add // 0')" -gt 1000 ]
 
 # hard IRQs: one irq_handler_entry per delivery for unshared lines. Never more
-# than the kernel counted; a few may go untraced under load (under ASan, CI saw
-# 978 of 1001 block IRQs: the kernel skips a tracepoint's program while another
-# BPF program runs on that CPU), so up to 3 % fewer, like the softirqs above
-bad=0
+# than the kernel counted; fewer only by what the kernel says it skipped (it
+# does not run a tracepoint's program while another BPF program runs on that
+# CPU: under ASan CI saw 978 of 1001 block IRQs), which the report counts
+bad=0 short=0
 for irq in $(jq_ "$TMP/all.json" '[.irq.hardirqs[].irq] | unique | .[]'); do
 	for c in $(seq 0 "$CPU"); do
 		got=$(jq_ "$TMP/all.json" "[.irq.hardirqs[] | select(.irq == $irq and .cpu == $c) | .count] | add // 0")
 		set -- $(range "$irq:" "$c")
-		if [ "$got" -gt $(($2 + 2)) ] || [ "$got" -lt $(($1 - 2 - $1 * 3 / 100)) ]; then
-			diag "$irq: cpu$c: traced $got, /proc grew $1 to $2 in the window"
+		if [ "$got" -gt $(($2 + 2)) ]; then
+			diag "$irq: cpu$c: traced $got, more than /proc's $1 to $2 in the window"
 			bad=$((bad + 1))
+		elif [ "$got" -lt $(($1 - 2)) ]; then
+			diag "$irq: cpu$c: traced $got, /proc grew $1 to $2 in the window"
+			short=$((short + $1 - 2 - got))
 		fi
 	done
 done
-ok "hard IRQ counts per IRQ and CPU agree with /proc/interrupts (never more, at most 3 % fewer)" [ "$bad" -eq 0 ]
+missed=$(jq_ "$TMP/all.json" '.irq.missed_events // 0')
+diag "hard IRQs short of /proc beyond the window's edges: $short; runs the kernel skipped: $missed"
+ok "hard IRQ counts per IRQ and CPU agree with /proc/interrupts (never more; fewer only by the runs the kernel skipped)" \
+	[ "$bad" -eq 0 -a "$short" -le "$missed" ]
+if [ "$missed" -gt 0 ]; then
+	ok "... and the report says the kernel skipped $missed runs" \
+		[ "$(jq_ "$TMP/all.json" ".irq.notes | any(test(\"skipped this module's programs $missed times\"))")" = true ]
+fi
 ok "the O_DIRECT writes show up as block device IRQs" \
 	[ "$(jq_ "$TMP/all.json" '[.irq.hardirqs[] | select(.name | test("virtio|nvme|ahci|ata|sd")) | .count] | add // 0')" -ge 900 ]
 ok "hard IRQ names come from the tracepoint" \
