@@ -605,17 +605,23 @@ static int run(struct run *x)
 	ls_overhead_start(x->probes, x->nprobes, ls_now_ns(CLOCK_MONOTONIC));
 	/* the kernel's counters are read just outside the gates: they cover all that is traced */
 	window_edge(x, true);
-	for (int i = 0; i < x->nprobes; i++)
-		ls_probe_gate(&x->probes[i], 1);
+	/*
+	 * the window starts before the first gate opens and ends after the last
+	 * closes, so it holds all that is traced even when this process is
+	 * preempted between gates (a busy machine): an oracle read over the
+	 * window never counts less than the probes saw
+	 */
 	x->r.mono_start_ns = ls_now_ns(CLOCK_MONOTONIC);
 	x->r.real_start_ns = ls_now_ns(CLOCK_REALTIME);
+	for (int i = 0; i < x->nprobes; i++)
+		ls_probe_gate(&x->probes[i], 1);
 	ls_debug("probes attached %.3f s after start", (x->r.mono_start_ns - x->t0) / 1e9);
 	ls_targets_check(&x->targets, 0);	/* those gone during the compile */
 	tracing_started(x);
 	trace(x);
 	for (int i = 0; i < x->nprobes; i++)
 		ls_probe_gate(&x->probes[i], 0);
-	/* the window ends as the gates close, before anything slower runs */
+	/* the window ends as the last gate closes, before anything slower runs */
 	x->r.duration_s = (ls_now_ns(CLOCK_MONOTONIC) - x->r.mono_start_ns) / 1e9;
 	window_edge(x, false);
 	ls_overhead_stop(x->probes, x->nprobes, ls_now_ns(CLOCK_MONOTONIC));
