@@ -100,7 +100,7 @@ static __always_inline struct wc_counters *wc_cnt(void)
 
 /* wc_add - ns more for a (thread, stacks, state) record */
 static __always_inline void wc_add(struct wc_key *k, u64 ns, const char *comm,
-    struct wc_counters *c)
+    const struct wc_calls *calls, struct wc_counters *c)
 {
 	struct wc_val *v = wc_time.lookup(k);
 
@@ -108,6 +108,8 @@ static __always_inline void wc_add(struct wc_key *k, u64 ns, const char *comm,
 		struct wc_val init = {};
 
 		__builtin_memcpy(init.comm, comm, WC_COMM_LEN);
+		if (calls)
+			init.calls = *calls;
 		wc_time.insert(k, &init);
 		v = wc_time.lookup(k);
 		if (!v) {
@@ -199,7 +201,8 @@ static __always_inline u64 wc_frame_ret(u64 fp, u64 *to)
  * one it saved (callers between the first two walked frames, tagged
  * WC_LEAF_HOP), WC_LEAF_SCAN words in all.
  */
-static __always_inline void wc_leaf_callers(struct bpf_perf_event_data *ctx, struct wc_key *k)
+static __always_inline void wc_leaf_callers(struct bpf_perf_event_data *ctx, struct wc_key *k,
+    struct wc_calls *calls)
 {
 #ifdef LS_PERF_REGS_SP_OFF
 	u64 a = *(u64 *)((char *)ctx + LS_PERF_REGS_SP_OFF);
@@ -214,7 +217,7 @@ static __always_inline void wc_leaf_callers(struct bpf_perf_event_data *ctx, str
 		end = a + WC_LEAF_SCAN * 8;	/* no frame pointer in reach: a bounded scan */
 		hop = 1;
 	} else {
-		anchor = wc_frame_ret(end, &k->frame_to[0]);
+		anchor = wc_frame_ret(end, &calls->frame_to[0]);
 	}
 #pragma unroll
 	for (int i = 0; i < WC_LEAF_SCAN; i++) {
@@ -231,7 +234,7 @@ static __always_inline void wc_leaf_callers(struct bpf_perf_event_data *ctx, str
 				break;
 			a = end + 16;
 			end = next;
-			anchor = wc_frame_ret(end, &k->frame_to[1]);
+			anchor = wc_frame_ret(end, &calls->frame_to[1]);
 			tag = WC_LEAF_HOP;
 			hop = 1;
 		}
@@ -242,10 +245,10 @@ static __always_inline void wc_leaf_callers(struct bpf_perf_event_data *ctx, str
 			_Static_assert(WC_LEAF_FRAMES == 2, "one branch per kept caller");
 			if (n == 0) {
 				k->leaf[0] = w | tag;
-				k->leaf_to[0] = to;
+				calls->leaf_to[0] = to;
 			} else {
 				k->leaf[1] = w | tag;
-				k->leaf_to[1] = to;
+				calls->leaf_to[1] = to;
 			}
 			n++;
 		}
@@ -259,6 +262,7 @@ LS_SOFTWARE_EVENT_PROBE(cpu_clock)
 	u64 id = bpf_get_current_pid_tgid(), period;
 	struct wc_counters *c = wc_cnt();
 	struct wc_key k = {};
+	struct wc_calls calls = {};
 	char comm[WC_COMM_LEN];
 
 	if (!c || !ls_enabled())
@@ -289,13 +293,13 @@ LS_SOFTWARE_EVENT_PROBE(cpu_clock)
 		c->stack_errors++;
 	if (k.ustack < 0 && k.ustack != -WC_EFAULT)
 		c->stack_errors++;
-	wc_leaf_callers(ctx, &k);
+	wc_leaf_callers(ctx, &k, &calls);
 	if (k.leaf[0])
 		c->leaf_samples++;
 	bpf_get_current_comm(comm, sizeof(comm));
 	/* the period this sample stands for: in frequency mode the kernel adjusts it */
 	period = LS_PERF_SAMPLE_PERIOD(ctx);
-	wc_add(&k, period ? period : WC_PERIOD_NS, comm, c);
+	wc_add(&k, period ? period : WC_PERIOD_NS, comm, &calls, c);
 	return 0;
 }
 
@@ -338,7 +342,7 @@ static __always_inline void wc_block_end(u32 tid, u64 now, struct wc_counters *c
 		k.kstack = k.ustack = -WC_SHORT;
 		c->short_blocks++;
 	}
-	wc_add(&k, d, b->comm, c);
+	wc_add(&k, d, b->comm, NULL, c);
 }
 
 /*

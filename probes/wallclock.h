@@ -44,13 +44,18 @@ struct wc_key {
 	 * frame (0: none)
 	 */
 	ls_u64	leaf[WC_LEAF_FRAMES];
-	/*
-	 * the function the call before each leaf[] address entered, and the
-	 * ones the calls before the walk's second and third return addresses
-	 * entered (a PLT stub followed to its target; 0: an indirect call):
-	 * the front end checks the found callers against them, since a scan
-	 * also meets addresses that earlier calls left in a frame's locals
-	 */
+};
+
+/*
+ * wc_calls - for an on-CPU key's leaf[] addresses: the function the call
+ * before each entered, and the ones the calls before the walk's second and
+ * third return addresses entered (a PLT stub followed to its target; 0: an
+ * indirect call). The front end checks the found callers against them,
+ * since a scan also meets addresses earlier calls left in a frame's locals.
+ * They follow from the key's addresses, so they live in the value: the key
+ * that every off-CPU block hashes stays small.
+ */
+struct wc_calls {
 	ls_u64	leaf_to[WC_LEAF_FRAMES];
 	ls_u64	frame_to[2];
 };
@@ -59,6 +64,7 @@ struct wc_val {
 	ls_u64	ns;		/* wall-clock time: samples x period, or blocked time */
 	ls_u64	count;		/* samples, or blocks */
 	char	comm[WC_COMM_LEN];
+	struct wc_calls calls;	/* on-CPU samples only */
 };
 
 /* wc_block - a monitored thread off CPU since ts (slot by tid, tagged) */

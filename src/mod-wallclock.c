@@ -361,8 +361,8 @@ static bool in_function(const struct wc_proc *pr, uint64_t ip, uint64_t entry)
  * caller's code is in the function the call above it entered, and so is
  * the inner frame's
  */
-static bool chain_holds(const struct wc_proc *pr, const struct wc_key *k, unsigned use, uint64_t inner,
-    uint64_t outer_to)
+static bool chain_holds(const struct wc_proc *pr, const struct wc_key *k,
+    const struct wc_calls *calls, unsigned use, uint64_t inner, uint64_t outer_to)
 {
 	uint64_t to = outer_to;
 
@@ -373,7 +373,7 @@ static bool chain_holds(const struct wc_proc *pr, const struct wc_key *k, unsign
 			continue;
 		if (!in_function(pr, ret - 1, to))
 			return false;
-		to = k->leaf_to[j];
+		to = calls->leaf_to[j];
 	}
 	return in_function(pr, inner, to);
 }
@@ -387,8 +387,9 @@ static bool chain_holds(const struct wc_proc *pr, const struct wc_key *k, unsign
  * a scan also meets return addresses that earlier calls left in a frame's
  * locals, and those would invent callers.
  */
-static int leaf_callers(struct ls_profile *pf, struct wc_proc *pr, const struct wc_key *k, int at,
-    uint64_t inner, uint64_t next, int *frames, struct ls_ploc *locs, int n, int max)
+static int leaf_callers(struct ls_profile *pf, struct wc_proc *pr, const struct wc_key *k,
+    const struct wc_calls *calls, int at, uint64_t inner, uint64_t next, int *frames,
+    struct ls_ploc *locs, int n, int max)
 {
 	void *syms = pr ? pr->syms : NULL;
 	unsigned found = 0, use = 0;
@@ -403,8 +404,8 @@ static int leaf_callers(struct ls_profile *pf, struct wc_proc *pr, const struct 
 	}
 	/* the largest subset first: all, then each single one, outermost first */
 	for (int u = (1 << WC_LEAF_FRAMES) - 1; u > 0 && !use; u--)
-		if ((u & found) == (unsigned)u && chain_holds(pr, k, (unsigned)u, inner,
-		    k->frame_to[at]))
+		if ((u & found) == (unsigned)u && chain_holds(pr, k, calls, (unsigned)u, inner,
+		    calls->frame_to[at]))
 			use = (unsigned)u;
 	for (int j = WC_LEAF_FRAMES - 1; j >= 0 && n < max; j--) {
 		uint64_t ret = k->leaf[j] & ~WC_LEAF_HOP;
@@ -423,7 +424,7 @@ static int leaf_callers(struct ls_profile *pf, struct wc_proc *pr, const struct 
  * the kernel stack (suffixed _[k], as flamegraph.pl colours them)
  */
 static int build_stack(struct ls_probe *p, struct ls_profile *pf, const struct wc_key *k,
-    int *frames, struct ls_ploc *locs, int max)
+    const struct wc_calls *calls, int *frames, struct ls_ploc *locs, int max)
 {
 	struct wc_priv *wp = p->priv;
 	int fd = ls_probe_table_fd(p, "wc_stacks"), n = 0;
@@ -456,7 +457,7 @@ static int build_stack(struct ls_probe *p, struct ls_profile *pf, const struct w
 			frames[n++] = ls_profile_frame(pf, "[truncated: no frame pointers?]");
 		for (int i = depth - 1; i >= 0 && n < max; i--) {
 			if (i <= 1)
-				n = leaf_callers(pf, pr, k, i, i ? ips[i] - 1 : ips[i],
+				n = leaf_callers(pf, pr, k, calls, i, i ? ips[i] - 1 : ips[i],
 				    i + 1 < depth ? ips[i + 1] : 0, frames, locs, n, max);
 			user_frame(syms, ips[i], name, sizeof(name));
 			locs[n] = user_loc(pf, pr, ips[i], i > 0);
@@ -655,6 +656,7 @@ static int open_blocks(struct ls_probe *p, struct ls_profile *pf, uint64_t end, 
 		uint32_t idx = pf->threads[i].tid & (slots - 1);
 		struct wc_block b;
 		struct wc_key k = {};
+		struct wc_calls none = {};	/* off CPU: no leaf callers */
 		bool listed;
 		int nf;
 
@@ -667,7 +669,7 @@ static int open_blocks(struct ls_probe *p, struct ls_profile *pf, uint64_t end, 
 		k.state = b.state;
 		k.kstack = listed ? b.kstack : -WC_SHORT;
 		k.ustack = listed ? b.ustack : -WC_SHORT;
-		nf = build_stack(p, pf, &k, frames, locs, (int)(sizeof(frames) / sizeof(frames[0])));
+		nf = build_stack(p, pf, &k, &none, frames, locs, (int)(sizeof(frames) / sizeof(frames[0])));
 		ls_profile_add_at(&pf->threads[i], frames, locs, nf, end - b.ts, 1, false);
 		open++;
 	}
@@ -696,7 +698,7 @@ static int wc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 		char comm[WC_COMM_LEN + 1];
 		struct ls_pthread *t = ls_profile_thread(pf, kv[i].k.tid, kv[i].k.tgid,
 		    ls_comm(comm, kv[i].v.comm, WC_COMM_LEN));
-		int nf = build_stack(p, pf, &kv[i].k, frames, locs, (int)(sizeof(frames) / sizeof(frames[0])));
+		int nf = build_stack(p, pf, &kv[i].k, &kv[i].v.calls, frames, locs, (int)(sizeof(frames) / sizeof(frames[0])));
 
 		ls_profile_add_at(t, frames, locs, nf, kv[i].v.ns, kv[i].v.count,
 		    kv[i].k.state == WC_ST_RUNNING);
