@@ -638,9 +638,11 @@ static int run(struct run *x)
  */
 static void note_missed(struct ls_section *s, const struct ls_probe *p)
 {
-	uint64_t missed = ls_probe_missed(p);
+	struct ls_prog_stats st = { 0 };
+	uint64_t missed;
 
-	if (!missed)
+	ls_probe_stats(p, &st);
+	if (!(missed = st.missed))
 		return;
 	ls_section_metric(s, "missed_events", "Skipped by the kernel", ls_v_uint(missed, LS_F_COUNT));
 	ls_section_note(s, "the kernel skipped this module's programs %llu times while another BPF "

@@ -698,7 +698,13 @@ int	 ls_probe_sum_percpu(const struct ls_probe *p, const char *table, uint32_t k
 void	*ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t entsize,
 	    size_t voff, int *n);
 uint64_t ls_probe_lost(const struct ls_probe *p, uint64_t *per_cpu);
-uint64_t ls_probe_missed(const struct ls_probe *p);
+/* ls_prog_stats - what the kernel counts for a probe's programs (ls_probe_stats) */
+struct ls_prog_stats {
+	uint64_t run_time_ns, run_cnt;	/* with the BPF statistics on */
+	uint64_t missed;		/* runs skipped: another BPF program ran on the CPU */
+	int	 nprogs;		/* programs whose counts were read */
+};
+void	 ls_probe_stats(const struct ls_probe *p, struct ls_prog_stats *st);
 int	 ls_probe_gate(struct ls_probe *p, uint32_t on);
 void	 ls_probe_cflag(struct ls_probe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t ls_probe_budget(const struct ls_probe *p);

@@ -66,23 +66,14 @@ static int write_sysctl(int v)
 static void totals(const struct ls_probe *probes, int nprobes, uint64_t *time, uint64_t *cnt,
     int *nprogs)
 {
-	*time = *cnt = 0;
-	if (nprogs)
-		*nprogs = 0;
-	for (int i = 0; i < nprobes; i++) {
-		for (int j = 0; j < probes[i].nprogs; j++) {
-			struct bpf_prog_info info;
-			uint32_t len = sizeof(info);
+	struct ls_prog_stats st = { 0 };
 
-			memset(&info, 0, sizeof(info));
-			if (bpf_obj_get_info(probes[i].progs[j].prog_fd, &info, &len) < 0)
-				continue;
-			*time += info.run_time_ns;
-			*cnt += info.run_cnt;
-			if (nprogs)
-				(*nprogs)++;
-		}
-	}
+	for (int i = 0; i < nprobes; i++)
+		ls_probe_stats(&probes[i], &st);
+	*time = st.run_time_ns;
+	*cnt = st.run_cnt;
+	if (nprogs)
+		*nprogs = st.nprogs;
 }
 
 /* stats_on - switch the kernel's statistics on; -1 with why_not set */

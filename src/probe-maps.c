@@ -184,25 +184,27 @@ void *ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t ents
 }
 
 /*
- * ls_probe_missed - runs of the probe's programs the kernel skipped because
- * another BPF program was running on that CPU (its recursion protection:
- * a tracepoint that fires inside one of ours, or inside another tool's),
- * from attach until now. Kernels before 5.12 do not count them (0), and
- * those before 6.7 count them for raw tracepoints only.
+ * ls_probe_stats - add the kernel's counts for the probe's programs to st:
+ * run time and runs (with the BPF statistics on), and the runs it skipped
+ * because another BPF program was running on that CPU (its recursion
+ * protection: a tracepoint that fires inside one of ours, or inside
+ * another tool's), from attach until now. Kernels before 5.12 do not count
+ * skipped runs, and those before 6.7 count them for raw tracepoints only.
  */
-uint64_t ls_probe_missed(const struct ls_probe *p)
+void ls_probe_stats(const struct ls_probe *p, struct ls_prog_stats *st)
 {
-	uint64_t sum = 0;
-
 	for (int i = 0; i < p->nprogs; i++) {
 		struct bpf_prog_info info;
 		uint32_t len = sizeof(info);
 
 		memset(&info, 0, sizeof(info));
-		if (bpf_obj_get_info(p->progs[i].prog_fd, &info, &len) == 0)
-			sum += info.recursion_misses;
+		if (bpf_obj_get_info(p->progs[i].prog_fd, &info, &len) < 0)
+			continue;
+		st->run_time_ns += info.run_time_ns;
+		st->run_cnt += info.run_cnt;
+		st->missed += info.recursion_misses;
+		st->nprogs++;
 	}
-	return sum;
 }
 
 /*
