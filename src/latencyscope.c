@@ -300,7 +300,7 @@ static int write_report(const struct ls_opts *o, const struct ls_report *rep, st
 			ls_output_abort(&file);
 		} else if ((rc = ls_output_commit(&file, err, sizeof(err))) < 0) {
 			ls_err("%s: the report is lost (exit 3)", err);
-		} else if (!o->quiet) {
+		} else if (!o->quiet && o->interval <= 0) {	/* not once a minute for hours */
 			fprintf(stderr, "latencyscope: report written to %s (exit code %d)\n", o->output,
 			    rep->exit_code);
 		}
@@ -350,6 +350,13 @@ struct run {
 		bool	 on;
 		uint64_t at, events;	/* the last one: when, and the events then */
 	} status;
+	struct {			/* --interval */
+		int	 index;		/* of the interval being traced, from 1 */
+		uint64_t start;		/* when it began (monotonic) */
+		struct ls_report before;	/* the run up to its start (nsections 0: none yet) */
+		int	 worst_exit;	/* the worst exit code of the intervals reported */
+		bool	 failed;	/* an interval's report could not be written */
+	} iv;
 	struct ls_budget budget;	/* --budget: read before the compile, judged at the end */
 	struct ls_baseline baseline;	/* --baseline: read before the compile, compared at the end */
 	char		 err[2048];
@@ -509,7 +516,12 @@ static void tracing_started(const struct run *x)
 		    x->r.cpus_isolated ? " (isolated)" : "");
 		for (int i = 0; i < x->o.npids; i++)
 			fprintf(stderr, "%s%d", i ? "," : ", PIDs ", x->o.pids[i]);
-		fprintf(stderr, " for %g s; Ctrl-C ends early and still reports\n", x->o.duration);
+		if (x->o.interval > 0)
+			fprintf(stderr, ", a report every %g s", x->o.interval);
+		if (x->o.duration > 0)
+			fprintf(stderr, " for %g s; Ctrl-C ends early and still reports\n", x->o.duration);
+		else
+			fprintf(stderr, " until Ctrl-C or SIGTERM, which still report\n");
 	}
 	free(cpus);
 }
@@ -539,29 +551,55 @@ static void status(struct run *x, uint64_t now, bool done)
 	ls_fmt_count(rate, sizeof(rate), (uint64_t)((events - x->status.events) * 1e9 /
 	    (double)(now - x->status.at)));
 	ls_fmt_count(lst, sizeof(lst), lost);
-	fprintf(stderr, "\r\033[Klatencyscope: %.0f / %g s, %s events/s, %s lost",
-	    (now - x->r.mono_start_ns) / 1e9, x->o.duration, rate, lst);
+	if (x->o.duration > 0)
+		fprintf(stderr, "\r\033[Klatencyscope: %.0f / %g s, %s events/s, %s lost",
+		    (now - x->r.mono_start_ns) / 1e9, x->o.duration, rate, lst);
+	else
+		fprintf(stderr, "\r\033[Klatencyscope: %.0f s, %s events/s, %s lost",
+		    (now - x->r.mono_start_ns) / 1e9, rate, lst);
 	fflush(stderr);
 	x->status.at = now;
 	x->status.events = events;
 }
 
-/* trace - until the time is up, a signal comes or every --pid process is gone */
+static void interval_end(struct run *x, uint64_t now);
+
+/* next_interval - when the interval being traced ends; UINT64_MAX: no --interval */
+static uint64_t next_interval(const struct run *x)
+{
+	if (x->o.interval <= 0)
+		return UINT64_MAX;
+	return x->r.mono_start_ns + (uint64_t)(x->iv.index * x->o.interval * 1e9);
+}
+
+/*
+ * trace - until the time is up, a signal comes or every --pid process is
+ * gone; with --interval, each interval that ends before then is reported
+ * as it ends (the last one is the run's end, reported by report())
+ */
 static void trace(struct run *x)
 {
-	uint64_t end_ns = x->r.mono_start_ns + (uint64_t)(x->o.duration * 1e9);
+	uint64_t end_ns = x->o.duration > 0 ? x->r.mono_start_ns + (uint64_t)(x->o.duration * 1e9) :
+	    UINT64_MAX;
 
 	x->status.on = !x->o.quiet && isatty(STDERR_FILENO);
 	x->status.at = x->r.mono_start_ns;
+	x->iv.index = 1;
+	x->iv.start = x->r.mono_start_ns;
 
 	while (!stop_signal) {
-		uint64_t now = ls_now_ns(CLOCK_MONOTONIC), next;
+		uint64_t now = ls_now_ns(CLOCK_MONOTONIC), next, iv_end = next_interval(x);
 		int slice;
 
 		if (now >= end_ns || ls_targets_check(&x->targets, (now - x->r.mono_start_ns) / 1e9))
 			break;
+		if (now >= iv_end && iv_end < end_ns) {
+			interval_end(x, now);
+			continue;
+		}
 		next = ls_overhead_tick(x->probes, x->nprobes, now);
 		next = next < end_ns - now ? next : end_ns - now;
+		next = next < iv_end - now ? next : iv_end - now;
 		slice = (int)(next / 1000000ULL);
 		slice = slice > 100 ? 100 : slice < 1 ? 1 : slice;
 		for (int i = 0; i < x->nprobes; i++)
@@ -679,50 +717,157 @@ static void collect_one(struct run *x, struct ls_report *rep, struct ls_probe *p
 	note_missed(s, p);
 }
 
+/* ended_by - why tracing stopped */
+static const char *ended_by(const struct run *x)
+{
+	return stop_signal == SIGINT ? "SIGINT" : stop_signal == SIGTERM ? "SIGTERM" :
+	    stop_signal == SIGHUP ? "SIGHUP" : x->targets.n && x->targets.nexited == x->targets.n ?
+	    "targets exited" : "duration";
+}
+
+/*
+ * build_report - collect and judge every module over the run so far (up
+ * to r.duration_s), with everything judged on the whole report after them
+ */
+static void build_report(struct run *x, struct ls_report *rep, const char *why)
+{
+	struct ls_timeline *tl = &x->tl;
+
+	fill_report_header(rep, &x->r, &x->o);
+	rep->duration_s = x->r.duration_s;
+	rep->ended_by = ls_xstrdup(why);
+	rep->targets = x->targets;
+	for (int i = 0; i < x->nprobes; i++)
+		collect_one(x, rep, &x->probes[i]);
+	ls_noise_evidence(rep, &x->r);
+	ls_overhead_collect(x->probes, x->nprobes, x->r.duration_s, ls_cpuset_count(&x->r.cpus),
+	    &rep->overhead);
+	if (x->o.volume > 0)
+		ls_jitter_section(rep, &x->r);
+	ls_timeline_sort(tl);
+	tl->lost = rep->lost_events;
+	rep->timeline_overflow = tl->dropped;
+	rep->timeline_max = tl->n;
+	if (tl->dropped)
+		rep->timeline_full_at_s = tl->full_at > x->r.mono_start_ns ?
+		    (tl->full_at - x->r.mono_start_ns) / 1e9 : 0;
+	ls_report_summarize(rep);
+	if (x->budget.n && rep->exit_code != LS_EXIT_ERROR) {	/* judged on the report as it stands */
+		ls_budget_section(rep, &x->budget);
+		ls_report_summarize(rep);
+	}
+	if (x->baseline.doc && rep->exit_code != LS_EXIT_ERROR) {
+		ls_baseline_section(rep, &x->baseline);
+		ls_report_summarize(rep);
+	}
+}
+
+/*
+ * write_interval - one interval's report: JSON Lines or the compact text
+ * on stdout; -f prometheus writes the run so far instead (counters stay
+ * cumulative, for rate()) with the interval's verdicts, to --output
+ * through a temporary and a rename
+ */
+static void write_interval(struct run *x, struct ls_report *now)
+{
+	struct ls_report iv = { 0 };
+	int rc = 0;
+
+	ls_report_interval(&iv, now, x->iv.before.nsections ? &x->iv.before : NULL, &x->r);
+	x->iv.worst_exit = iv.exit_code > x->iv.worst_exit ? iv.exit_code : x->iv.worst_exit;
+	if (x->o.format == LS_FMT_PROMETHEUS) {
+		/* counters of the run so far, verdicts of the interval (an alert's question) */
+		for (int i = 0; i < now->nsections && i < iv.nsections; i++)
+			now->sections[i].verdict = iv.sections[i].verdict;
+		rc = write_report(&x->o, now, &x->tl, &x->r, NULL);
+	} else {
+		status(x, 0, true);
+		if (x->o.format == LS_FMT_JSON)
+			rc = ls_render_json_line(stdout, &iv);
+		else
+			ls_render_interval(stdout, &iv, x->o.ascii);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			ls_err("writing interval %d to stdout failed: %s", iv.interval.index, strerror(errno));
+			rc = -1;
+		}
+	}
+	ls_report_free(&iv);
+	if (rc < 0)
+		x->iv.failed = true;
+}
+
+/*
+ * interval_report - the run so far as the interval x->iv.index ends at
+ * end_ns (monotonic): collected with each module's worst list of the
+ * interval, written, kept as the next interval's start, the lists emptied
+ */
+static void interval_report(struct run *x, uint64_t end_ns, const char *why)
+{
+	struct ls_report now = { 0 };
+	char a[64], b[64];
+
+	for (int i = 0; i < x->nprobes; i++)
+		ls_probe_interval_worst(&x->probes[i], true);
+	build_report(x, &now, why);
+	for (int i = 0; i < x->nprobes; i++)
+		ls_probe_interval_worst(&x->probes[i], false);
+	ls_wallclock(&x->r, x->iv.start, a, sizeof(a));
+	ls_wallclock(&x->r, end_ns, b, sizeof(b));
+	now.interval.index = x->iv.index;
+	now.interval.start = ls_xstrdup(a);
+	now.interval.end = ls_xstrdup(b);
+	now.interval.start_s = (x->iv.start - x->r.mono_start_ns) / 1e9;
+	write_interval(x, &now);
+	ls_report_free(&x->iv.before);
+	x->iv.before = now;
+	x->iv.index++;
+	x->iv.start = end_ns;
+}
+
+/*
+ * interval_end - an interval ends while the gates are open: the events
+ * already sent are read, each module's kernel counters taken as at a
+ * window's end, then the run so far is collected (an event that lands
+ * meanwhile is in this interval or the next: the maps are never cleared)
+ */
+static void interval_end(struct run *x, uint64_t end_ns)
+{
+	for (int i = 0; i < x->nprobes; i++)
+		if (x->probes[i].obj)
+			ls_probe_poll(&x->probes[i], 0);
+	window_edge(x, false);
+	x->r.duration_s = (end_ns - x->r.mono_start_ns) / 1e9;
+	interval_report(x, end_ns, "interval");
+}
+
 /* report - collect and judge every module, then write what was asked for; the exit code */
 static int report(struct run *x)
 {
 	struct ls_report rep = { 0 };
-	struct ls_timeline *tl = &x->tl;
 	int rc;
 
-	fill_report_header(&rep, &x->r, &x->o);
-	rep.duration_s = x->r.duration_s;
-	rep.ended_by = ls_xstrdup(stop_signal == SIGINT ? "SIGINT" : stop_signal == SIGTERM ?
-	    "SIGTERM" : stop_signal == SIGHUP ? "SIGHUP" : x->targets.n &&
-	    x->targets.nexited == x->targets.n ? "targets exited" : "duration");
-	rep.targets = x->targets;
-	for (int i = 0; i < x->nprobes; i++)
-		collect_one(x, &rep, &x->probes[i]);
-	ls_noise_evidence(&rep, &x->r);
-	ls_overhead_collect(x->probes, x->nprobes, x->r.duration_s, ls_cpuset_count(&x->r.cpus),
-	    &rep.overhead);
-	if (x->o.volume > 0)
-		ls_jitter_section(&rep, &x->r);
-	ls_timeline_sort(tl);
-	tl->lost = rep.lost_events;
-	rep.timeline_overflow = tl->dropped;
-	rep.timeline_max = tl->n;
-	if (tl->dropped)
-		rep.timeline_full_at_s = tl->full_at > x->r.mono_start_ns ?
-		    (tl->full_at - x->r.mono_start_ns) / 1e9 : 0;
-	ls_report_summarize(&rep);
-	if (x->budget.n && rep.exit_code != LS_EXIT_ERROR) {	/* judged on the report as it stands */
-		ls_budget_section(&rep, &x->budget);
-		ls_report_summarize(&rep);
+	if (x->o.interval > 0) {	/* the last interval: up to the run's end */
+		interval_report(x, x->r.mono_start_ns + (uint64_t)(x->r.duration_s * 1e9), ended_by(x));
+		if (x->o.format != LS_FMT_TEXT) {
+			rc = x->iv.failed ? LS_EXIT_ERROR : x->iv.worst_exit;
+			goto out;
+		}
 	}
-	if (x->baseline.doc && rep.exit_code != LS_EXIT_ERROR) {
-		ls_baseline_section(&rep, &x->baseline);
-		ls_report_summarize(&rep);
-	}
-	if (write_report(&x->o, &rep, tl, &x->r, &x->budget) < 0)
+	build_report(x, &rep, ended_by(x));
+	if (x->o.interval > 0)
+		printf("\n");	/* text: the whole run's boxes after the intervals' tables */
+	if (write_report(&x->o, &rep, &x->tl, &x->r, &x->budget) < 0 || x->iv.failed)
 		rc = LS_EXIT_ERROR;
 	else if ((rc = rep.exit_code) == LS_EXIT_ERROR && ls_targets_gone_before(&x->targets))
 		ls_err("every --pid process exited before tracing started: nothing was measured; "
 		    "start latencyscope while the process runs");
 	else if (rc == LS_EXIT_ERROR)
 		ls_err("no module could measure anything on this machine: see the notes in the report");
+	if (rc != LS_EXIT_ERROR && x->iv.worst_exit > rc)
+		rc = x->iv.worst_exit;
 	ls_report_free(&rep);
+out:
+	ls_report_free(&x->iv.before);
 	return rc;
 }
 

@@ -212,6 +212,12 @@ struct ls_report {
 	uint64_t	*lost_per_cpu;	/* possible CPUs entries, NULL when none lost */
 	int		 nlost_cpus;
 	int		 violations, warnings, exit_code;
+	/* --interval: which interval this report covers (index from 1; 0: the whole run) */
+	struct {
+		int	 index;
+		char	*start, *end;	/* ISO 8601 wall clock */
+		double	 start_s;	/* since the run started */
+	} interval;
 };
 struct ls_section *ls_report_add_section(struct ls_report *r, const char *name, const char *title);
 void	 ls_section_metric(struct ls_section *s, const char *key, const char *label, struct ls_value v);
@@ -381,6 +387,7 @@ struct ls_render_opts {
 };
 void	 ls_render_box(FILE *f, const struct ls_report *r, const struct ls_render_opts *o);
 int	 ls_render_json(FILE *f, const struct ls_report *r);
+int	 ls_render_json_line(FILE *f, const struct ls_report *r);
 #define LS_JSON_REAL_DIGITS 6	/* significant digits of the JSON report's fractional numbers */
 struct json_t *ls_report_json(const struct ls_report *r);
 int	 ls_render_junit(FILE *f, const struct ls_report *r, const char *box_text);
@@ -437,6 +444,11 @@ int	 ls_render_html(FILE *f, const struct ls_report *r, const struct ls_html_inp
 /* render-prometheus.c: -f prometheus, the text exposition format */
 int	 ls_render_prometheus(FILE *f, const struct ls_report *r);
 
+/* interval.c: --interval, each interval's report from two of the run so far */
+void	 ls_report_interval(struct ls_report *iv, const struct ls_report *now,
+	    const struct ls_report *before, const struct ls_run *r);
+void	 ls_render_interval(FILE *f, const struct ls_report *iv, bool ascii);
+
 /* options.c */
 enum ls_format {
 	LS_FMT_TEXT, LS_FMT_JSON, LS_FMT_JUNIT, LS_FMT_PROMETHEUS, LS_FMT_HTML,
@@ -459,7 +471,10 @@ struct ls_opts {
 	bool		 cpus_given;
 	int		 pids[LS_MAX_PIDS];
 	int		 npids;
-	double		 duration;
+	double		 duration;	/* 0: until a signal (--interval without --count) */
+	bool		 duration_given;
+	double		 interval;	/* --interval: seconds, 0: one report at the end */
+	unsigned	 count;		/* --count: intervals, 0: until --duration or a signal */
 	enum ls_format	 format;
 	bool		 format_given;
 	char		*output;
@@ -539,6 +554,29 @@ struct ls_module_opt {
 	int		(*parse)(void *opts, const char *arg, char *err, size_t errlen);
 };
 
+/*
+ * ls_interval_table - a table of a module's section as --interval reports
+ * it: the rows named by keys, each with the difference of its running
+ * totals over the interval (rows without any are left out) and the maxima
+ * the interval raised; every other column is left out
+ */
+struct ls_interval_table {
+	const char	*table;		/* "per_cpu" */
+	const char	*keys;		/* "cpu": comma-separated column keys */
+	const char	*totals;	/* "switches,voluntary" */
+	const char	*maxima;	/* "max_ns": kept where this interval raised it */
+};
+/*
+ * ls_interval_spec - what of a section is per interval: the metrics that
+ * are running totals and the tables above (the first is the compact
+ * per-interval text table). Distributions (histograms with buckets) and
+ * the worst list always are; nothing else is.
+ */
+struct ls_interval_spec {
+	const char	*totals;	/* metric keys, comma-separated */
+	const struct ls_interval_table *tables;	/* NULL-table terminated */
+};
+
 struct ls_module_ops {
 	const char	*name;	/* "isolation" -> probes/isolation.c */
 	const char	*title;	/* "ISOLATION VERIFIER" */
@@ -580,6 +618,8 @@ struct ls_module_ops {
 	 * did not deliver
 	 */
 	void	(*window)(struct ls_probe *p, const struct ls_run *r, bool open);
+	/* what one interval's report keeps of the section (interval.c); NULL: no --interval */
+	const struct ls_interval_spec *interval;
 	/* the events the probe counted so far (the progress line); NULL: none counted */
 	uint64_t (*events)(struct ls_probe *p);
 	int	(*collect)(struct ls_probe *p, const struct ls_run *r, struct ls_section *out);
@@ -679,6 +719,8 @@ struct ls_probe {
 	void		*priv;	/* module state */
 	void		*worst;	/* the worst_n records ranked so far (ops->rec_size each) */
 	int		 nworst;
+	void		*worst_iv;	/* --interval: the interval's (ls_probe_interval_worst) */
+	int		 nworst_iv;
 	uint64_t	 sample_freq;	/* cpu_clock/task_clock samples per second (prepare) */
 	struct ls_cflags cflags;	/* the module's own -D flags (prepare) */
 	char		*not_measured;	/* why, when the module could not run */
@@ -689,6 +731,7 @@ int	 ls_probe_begin(struct ls_probe *p, const struct ls_module_ops *ops, const s
 int	 ls_probe_end(struct ls_probe *p, char *err, size_t errlen);
 int	 ls_probe_attach(struct ls_probe *p, char *err, size_t errlen);
 int	 ls_probe_poll(struct ls_probe *p, int timeout_ms);
+void	 ls_probe_interval_worst(struct ls_probe *p, bool on);
 int	 ls_probe_table_fd(const struct ls_probe *p, const char *name);
 uint32_t ls_probe_table_max_entries(const struct ls_probe *p, const char *name);
 int	 ls_probe_read_percpu(const struct ls_probe *p, const char *table, uint32_t key,

@@ -662,6 +662,20 @@ static uint64_t irq_events(struct ls_probe *p)
 	return n;
 }
 
+/* what --interval reports of this module (interval.c): totals over the interval */
+static const struct ls_interval_table irq_iv_tables[] = {
+	{ "softirqs", "vector,cpu", "count,time_ns,kernel_count", "max_ns" },
+	{ "hardirqs", "irq,name,cpu", "count,time_ns", "max_ns" },
+	{ "vectors", "name,proc,cpu", "count,time_ns", "max_ns" },
+	{ "stolen_from_targets", "tid,pid,comm,source", "count,time_ns", "max_ns" },
+	{ "affinity_violations", NULL, NULL, NULL },	/* the IRQs' settings: as collected */
+	{ NULL, NULL, NULL, NULL },
+};
+static const struct ls_interval_spec irq_interval = {
+	.totals = "hardirq_count,hardirq_time_ns,softirq_count,softirq_time_ns,vector_count,vector_time_ns",
+	.tables = irq_iv_tables,
+};
+
 const struct ls_module_ops ls_mod_irq = {
 	.name = "irq",
 	.title = "IRQ STORM DETECTOR",
@@ -681,4 +695,5 @@ const struct ls_module_ops ls_mod_irq = {
 	.events = irq_events,
 	.judge = irq_judge,
 	.cleanup = irq_cleanup,
+	.interval = &irq_interval,
 };

@@ -563,6 +563,20 @@ static uint64_t iso_events(struct ls_probe *p)
 	return ls_probe_sum_percpu(p, "iso_counters", 0, &c, sizeof(c)) < 0 ? 0 : c.switches + c.wakeups;
 }
 
+/* what --interval reports of this module (interval.c): totals over the interval */
+static const struct ls_interval_table iso_iv_tables[] = {
+	{ "per_cpu", "cpu", "switches,voluntary,involuntary,idle", NULL },
+	{ "targets", "tid,pid,comm", "voluntary_switches,involuntary_switches,preempted,migrations,"
+	    "migrated_off", NULL },
+	{ "culprits", "comm,pid,kernel_thread", "count,time_ns", NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+static const struct ls_interval_spec iso_interval = {
+	.totals = "context_switches,voluntary_switches,involuntary_switches,idle_switches,migrations,"
+	    "migrated_off,wakeups,target_preemptions,foreign_switch_ins",
+	.tables = iso_iv_tables,
+};
+
 const struct ls_module_ops ls_mod_isolation = {
 	.name = "isolation",
 	.title = "ISOLATION VERIFIER",
@@ -578,4 +592,5 @@ const struct ls_module_ops ls_mod_isolation = {
 	.collect = iso_collect,
 	.events = iso_events,
 	.judge = iso_judge,
+	.interval = &iso_interval,
 };

@@ -660,6 +660,20 @@ static uint64_t mem_events(struct ls_probe *p)
 	return ls_probe_sum_percpu(p, "mem_cpu", 0, &c, sizeof(c)) < 0 ? 0 : c.faults;
 }
 
+/* what --interval reports of this module (interval.c): totals over the interval */
+static const struct ls_interval_table mem_iv_tables[] = {
+	{ "page_faults.per_cpu", "cpu", "minor,major", NULL },
+	{ "page_faults.per_pid", "pid,comm", "minor,major", NULL },
+	{ "tlb.flushes", "reason,cpu", "count,pages", NULL },
+	{ "tlb.senders", "cpu,comm,pid,context,callback,callsite", "count", NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+static const struct ls_interval_spec mem_interval = {
+	.totals = "page_faults.minor,page_faults.major,tlb.shootdown_ipis,tlb.ipis_received,numa.migrations,"
+	    "numa.migrations_failed,numa.task_moves,numa.task_swaps,numa.task_sticks,thp.collapses",
+	.tables = mem_iv_tables,
+};
+
 const struct ls_module_ops ls_mod_memory = {
 	.name = "memory",
 	.title = "MEMORY STALL PROFILER",
@@ -677,4 +691,5 @@ const struct ls_module_ops ls_mod_memory = {
 	.collect = mem_collect,
 	.events = mem_events,
 	.judge = mem_judge,
+	.interval = &mem_interval,
 };

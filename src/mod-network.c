@@ -633,6 +633,20 @@ static uint64_t net_events(struct ls_probe *p)
 	return ls_probe_sum_percpu(p, "net_delivery", 0, &h, sizeof(h)) < 0 ? 0 : h.count;
 }
 
+/* what --interval reports of this module (interval.c): totals over the interval */
+static const struct ls_interval_table net_iv_tables[] = {
+	{ "interfaces", "name,cpu", "packets,bytes,polls,work,budget_exhausted", NULL },
+	{ "per_thread", "tid,pid,comm", "packets,rx_cpu_mismatch", NULL },
+	{ "drops", "reason,device", "count", NULL },
+	{ "rcvqueue_full", "pid,comm", "count", NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+static const struct ls_interval_spec net_interval = {
+	.totals = "drops_total,rcvqueue_full_total,correlation.overwritten,correlation.unmatched_reads,"
+	    "correlation.stale,correlation.not_sampled,correlation.read_first",
+	.tables = net_iv_tables,
+};
+
 const struct ls_module_ops ls_mod_network = {
 	.name = "network",
 	.title = "NETWORK PATH ANALYZER",
@@ -655,4 +669,5 @@ const struct ls_module_ops ls_mod_network = {
 	.events = net_events,
 	.judge = net_judge,
 	.cleanup = net_cleanup,
+	.interval = &net_interval,
 };

@@ -691,6 +691,23 @@ static uint64_t noise_events(struct ls_probe *p)
 	return n;
 }
 
+/* what --interval reports of this module (interval.c): totals over the interval */
+static const struct ls_interval_table noise_iv_tables[] = {
+	{ "timers", "cpu,function,kind,workqueue", "count,total_ns,timed", "max_ns" },
+	{ "work", "cpu,function,kind,workqueue", "count,total_ns,timed", "max_ns" },
+	{ "csd", "cpu,function,kind,workqueue", "count,total_ns,timed", "max_ns" },
+	{ "nmi", "cpu,function,kind,workqueue", "count,total_ns,timed", "max_ns" },
+	{ "tick", "cpu,nohz_full", "ticks,stopped,kept", NULL },
+	{ "idle", "cpu,state,name", "entries,residency_ns", NULL },
+	{ "frequency", "cpu", "changes", NULL },
+	{ "rcu", "cpu", "count,total_ns", "max_ns" },
+	{ NULL, NULL, NULL, NULL },
+};
+static const struct ls_interval_spec noise_interval = {
+	.totals = "total_calls,total_time_ns",
+	.tables = noise_iv_tables,
+};
+
 const struct ls_module_ops ls_mod_noise = {
 	.name = "noise",
 	.title = "KERNEL NOISE",
@@ -703,4 +720,5 @@ const struct ls_module_ops ls_mod_noise = {
 	.events = noise_events,
 	.judge = noise_judge,
 	.cleanup = noise_cleanup,
+	.interval = &noise_interval,
 };

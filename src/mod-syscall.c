@@ -778,6 +778,20 @@ static uint64_t sc_events(struct ls_probe *p)
 	return ls_probe_sum_percpu(p, "sc_counters", 0, &c, sizeof(c)) < 0 ? 0 : c.syscalls;
 }
 
+/* what --interval reports of this module (interval.c): totals over the interval */
+static const struct ls_interval_table sc_iv_tables[] = {
+	{ "rates", "tid,pid,comm", "syscalls", NULL },
+	{ "blocking", "syscall", "count,blocked_ns_total", "max_ns" },
+	{ "futex.per_thread", "tid,pid,comm", "waits,wait_ns_total", "max_ns" },
+	{ "futex.hot_addresses", "pid,uaddr", "waits,wait_ns_total", "max_ns" },
+	{ "sleeps", "syscall,tid,pid,comm", "count,requested_ns_total,actual_ns_total", NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+static const struct ls_interval_spec sc_interval = {
+	.totals = "futex.waits,futex.wakes,futex.timeouts,futex.eagain,futex.interrupted,syscalls",
+	.tables = sc_iv_tables,
+};
+
 const struct ls_module_ops ls_mod_syscall = {
 	.name = "syscall",
 	.title = "LOCK & SYSCALL CONTENTION",
@@ -799,4 +813,5 @@ const struct ls_module_ops ls_mod_syscall = {
 	.events = sc_events,
 	.judge = sc_judge,
 	.cleanup = sc_cleanup,
+	.interval = &sc_interval,
 };

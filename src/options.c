@@ -34,6 +34,7 @@ enum {
 	OPT_FAIL_ON_REGRESSION,
 	OPT_SELF_COST,
 	OPT_WIDTH,
+	OPT_COUNT,
 	OPT_MODULE_BASE = 1024,	/* + the index of a module's option in the run's table */
 };
 
@@ -45,6 +46,8 @@ static const struct option long_opts[] = {
 	{ "cpus",		required_argument, NULL, 'c' },
 	{ "pid",		required_argument, NULL, 'p' },
 	{ "duration",		required_argument, NULL, 'd' },
+	{ "interval",		required_argument, NULL, 'i' },
+	{ "count",		required_argument, NULL, OPT_COUNT },
 	{ "trace-threshold",	required_argument, NULL, OPT_TRACE_THRESHOLD },
 	{ "trace-buffer",	required_argument, NULL, OPT_TRACE_BUFFER },
 	{ "notional",		required_argument, NULL, OPT_NOTIONAL },
@@ -129,8 +132,17 @@ void ls_opts_usage(FILE *f)
 "                          (default: the isolated CPUs, or all when none are)\n"
 "  -p, --pid LIST          processes to monitor, like 1234,5678; all their\n"
 "                          threads are included (default: every task on the CPUs)\n"
-"  -d, --duration SECONDS  how long to trace, fractions allowed (default: 10);\n"
-"                          Ctrl-C or SIGTERM ends the run early and still reports\n"
+"  -d, --duration SECONDS  how long to trace, fractions allowed (default: 10;\n"
+"                          with --interval: --count intervals, or until\n"
+"                          stopped); Ctrl-C or SIGTERM ends the run early and\n"
+"                          still reports\n"
+"  -i, --interval SECONDS  also report every SECONDS, that interval alone:\n"
+"                          a compact table per module (then the whole run's\n"
+"                          boxes), with --json one report per line (JSON\n"
+"                          Lines), with -f prometheus the run so far rewritten\n"
+"                          to --output; exit code: the worst verdict seen\n"
+"      --count N           stop after N intervals (default: run until Ctrl-C\n"
+"                          or SIGTERM, or --duration)\n"
 "      --audit             trace nothing: judge the kernel settings that decide\n"
 "                          what runs on the CPUs (isolcpus, nohz_full, sysctls,\n"
 "                          THP, workqueues, governor, C-states, irqbalance...),\n"
@@ -240,6 +252,9 @@ void ls_opts_usage(FILE *f)
 "  latencyscope --cpus 4-7 --threshold isolation.runq_p99_99=20us -o run.json\n"
 "  latencyscope --module network --interface eth0 --pid $(pidof feed)\n"
 "  latencyscope -m wallclock --pid $(pidof engine) -f folded -o out.folded\n"
+"  latencyscope --cpus 4-7 --interval 1 --count 60 --json >> runs.jsonl\n"
+"  latencyscope --interval 60 -f prometheus \\\n"
+"      -o /var/lib/prometheus/node-exporter/latencyscope.prom\n"
 "\n"
 "See latencyscope(8) for the report fields and how verdicts are decided.\n", f);
 }
@@ -294,6 +309,33 @@ static int parse_duration(struct ls_opts *o, const char *arg, char *err, size_t 
 		return -1;
 	}
 	o->duration = d;
+	o->duration_given = true;
+	return 0;
+}
+
+/* parse_interval - --interval SECONDS (0.1 s to a day) and --count N */
+static int parse_interval(struct ls_opts *o, int c, const char *arg, char *err, size_t errlen)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(arg, &end);
+	if (c == OPT_COUNT) {
+		if (end == arg || *end || errno || d < 1 || d > 1e6 || d != (unsigned)d) {
+			snprintf(err, errlen, "invalid --count '%s': give how many intervals to report, "
+			    "1 to 1000000 (with --interval)", arg);
+			return -1;
+		}
+		o->count = (unsigned)d;
+		return 0;
+	}
+	if (end == arg || *end || errno || !isfinite(d) || d < 0.1 || d > 86400) {
+		snprintf(err, errlen, "invalid --interval '%s': give seconds from 0.1 to 86400, like 1 "
+		    "or 60", arg);
+		return -1;
+	}
+	o->interval = d;
 	return 0;
 }
 
@@ -464,6 +506,8 @@ static int parse_common(struct ls_opts *o, int c, bool *json_flag, char **argv, 
 		return ls_pidlist_parse(optarg, o->pids, &o->npids, err, errlen);
 	case 'd':
 		return parse_duration(o, optarg, err, errlen);
+	case 'i': case OPT_COUNT:
+		return parse_interval(o, c, optarg, err, errlen);
 	case 'j':
 		*json_flag = true;
 		return 0;
@@ -590,6 +634,54 @@ static int long_options(struct option *all, const struct ls_module_opt **mo, int
 	return n;
 }
 
+/*
+ * check_interval - --interval reports counters, distributions and verdicts
+ * per interval, on stdout (JSON Lines or text) or as the run so far
+ * (prometheus); what covers one whole run is refused with the way to get it
+ */
+static int check_interval(struct ls_opts *o, char *err, size_t errlen)
+{
+	const char *one_run = o->format >= LS_FMT_FOLDED ? "the trace and profile formats" :
+	    o->format == LS_FMT_HTML ? "-f html" : o->format == LS_FMT_JUNIT ? "-f junit" :
+	    o->budget ? "--budget" : o->baseline ? "--baseline" : o->bill_of_health ?
+	    "--bill-of-health" : o->volume > 0 ? "--volume (the jitter tax)" : NULL;
+
+	if (o->count && o->interval <= 0) {
+		snprintf(err, errlen, "--count needs --interval: like --interval 1 --count 10");
+		return -1;
+	}
+	if (o->interval <= 0)
+		return 0;
+	if (o->count && o->duration_given) {
+		snprintf(err, errlen, "--count and --duration both say how long to run: give one");
+		return -1;
+	}
+	if (o->duration_given && o->interval > o->duration) {
+		snprintf(err, errlen, "--interval %g is longer than --duration %g: shorten it or drop "
+		    "--duration", o->interval, o->duration);
+		return -1;
+	}
+	if (one_run) {
+		snprintf(err, errlen, "--interval with %s: it covers one whole run; run "
+		    "without --interval for it", one_run);
+		return -1;
+	}
+	if (o->output && o->format != LS_FMT_PROMETHEUS) {
+		snprintf(err, errlen, "with --interval, --output is for -f prometheus (rewritten every "
+		    "interval); text and JSON Lines go to stdout: redirect it (>> FILE)");
+		return -1;
+	}
+	for (int i = 0; i < o->nmodules; i++)
+		if (!ls_module_find(o->modules[i])->interval) {
+			snprintf(err, errlen, "the %s module reports one whole run (a profile), not "
+			    "intervals: run it without --interval", o->modules[i]);
+			return -1;
+		}
+	if (!o->duration_given)	/* until the count is done, or a signal */
+		o->duration = o->count ? o->interval * o->count : 0;
+	return 0;
+}
+
 /* finish - what the options mean together, and what they leave to defaults */
 static int finish(struct ls_opts *o, bool json_flag, char *err, size_t errlen)
 {
@@ -623,6 +715,8 @@ static int finish(struct ls_opts *o, bool json_flag, char *err, size_t errlen)
 		for (int i = 0; ls_modules[i]; i++)
 			if (!ls_modules[i]->on_request)
 				o->modules[o->nmodules++] = ls_xstrdup(ls_modules[i]->name);
+	if (check_interval(o, err, errlen) < 0)
+		return -1;
 	if ((o->notional > 0) != (o->bps_per_us > 0)) {
 		snprintf(err, errlen, "--notional and --bps-per-us go together: give both");
 		return -1;
@@ -664,7 +758,7 @@ int ls_opts_parse(struct ls_opts *o, int argc, char **argv, char *err, size_t er
 	nmo = long_options(all, mo, mod);
 	opterr = 0;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, ":m:c:p:d:jo:f:t:vqVh", all, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:c:p:d:i:jo:f:t:vqVh", all, NULL)) != -1) {
 		if (c >= OPT_MODULE_BASE && c < OPT_MODULE_BASE + nmo) {
 			int k = c - OPT_MODULE_BASE;
 

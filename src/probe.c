@@ -625,42 +625,78 @@ int ls_probe_end(struct ls_probe *p, char *err, size_t errlen)
 	return rc;
 }
 
-/* rank_at - the i-th kept record */
-static const void *rank_at(const struct ls_probe *p, int i)
+/* rank_at - the i-th record of a ranked list */
+static const void *rank_at(const struct ls_probe *p, const char *a, int i)
 {
-	return (const char *)p->worst + (size_t)i * p->ops->rec_size;
+	return a + (size_t)i * p->ops->rec_size;
 }
 
 /*
- * keep_worst - rank rec among the worst_n kept (largest key first); a
- * record of an event already kept replaces it only when larger. Once the
- * list is full, the floor map says what a record must exceed to be sent.
+ * rank - rank rec among a list's worst_n (largest key first); a record of
+ * an event already kept replaces it only when larger. Returns the floor the
+ * list needs: what a record must exceed to rank, 1 while it is not full.
  */
-static void keep_worst(struct ls_probe *p, const void *rec)
+static uint64_t rank(struct ls_probe *p, char *a, int *n, const void *rec)
 {
 	const struct ls_module_ops *o = p->ops;
 	size_t sz = o->rec_size;
-	char *a = p->worst;
 	uint64_t k = o->rec_key(rec);
 	int i;
 
-	for (i = 0; o->rec_same && i < p->nworst && !o->rec_same(rank_at(p, i), rec); i++)
+	for (i = 0; o->rec_same && i < *n && !o->rec_same(rank_at(p, a, i), rec); i++)
 		;
-	if (o->rec_same && i < p->nworst) {
-		if (k <= o->rec_key(rank_at(p, i)))
-			return;
-		memmove(a + i * sz, a + (i + 1) * sz, (size_t)(p->nworst - i - 1) * sz);
-		p->nworst--;
+	if (o->rec_same && i < *n) {
+		if (k <= o->rec_key(rank_at(p, a, i)))
+			goto out;
+		memmove(a + i * sz, a + (i + 1) * sz, (size_t)(*n - i - 1) * sz);
+		(*n)--;
 	}
-	if (p->nworst == o->worst_n && k <= o->rec_key(rank_at(p, o->worst_n - 1)))
-		return;
-	i = p->nworst < o->worst_n ? p->nworst++ : o->worst_n - 1;
-	for (; i > 0 && o->rec_key(rank_at(p, i - 1)) < k; i--)
-		memcpy(a + (size_t)i * sz, rank_at(p, i - 1), sz);
+	if (*n == o->worst_n && k <= o->rec_key(rank_at(p, a, o->worst_n - 1)))
+		goto out;
+	i = *n < o->worst_n ? (*n)++ : o->worst_n - 1;
+	for (; i > 0 && o->rec_key(rank_at(p, a, i - 1)) < k; i--)
+		memcpy(a + (size_t)i * sz, rank_at(p, a, i - 1), sz);
 	memcpy(a + (size_t)i * sz, rec, sz);
-	if (p->nworst == o->worst_n && o->floor_map)
-		ls_probe_set_u64(p, o->floor_map,
-		    ls_event_floor(p, o->rec_key(rank_at(p, o->worst_n - 1)) + 1));
+out:
+	return *n == o->worst_n ? o->rec_key(rank_at(p, a, o->worst_n - 1)) + 1 : 1;
+}
+
+/*
+ * keep_worst - rank rec in the run's list and, with --interval, in the
+ * interval's; the floor map then says what a record must exceed to rank in
+ * either (the interval's list, emptied each interval, is the lower)
+ */
+static void keep_worst(struct ls_probe *p, const void *rec)
+{
+	uint64_t floor = rank(p, p->worst, &p->nworst, rec), f;
+
+	if (p->worst_iv && (f = rank(p, p->worst_iv, &p->nworst_iv, rec)) < floor)
+		floor = f;
+	if (floor > 1 && p->ops->floor_map)
+		ls_probe_set_u64(p, p->ops->floor_map, ls_event_floor(p, floor));
+}
+
+/*
+ * ls_probe_interval_worst - with --interval: the worst list collect() reads
+ * is the interval's while on (it swaps with the run's), and after the
+ * interval's report an empty one (floor lowered) for the next interval
+ */
+void ls_probe_interval_worst(struct ls_probe *p, bool on)
+{
+	void *a = p->worst;
+	int n = p->nworst;
+
+	if (!p->worst_iv)
+		return;
+	p->worst = p->worst_iv;
+	p->nworst = p->nworst_iv;
+	p->worst_iv = a;
+	p->nworst_iv = n;
+	if (!on) {	/* the interval is over: the next one ranks from nothing */
+		p->nworst_iv = 0;
+		if (p->ops->floor_map)
+			ls_probe_set_u64(p, p->ops->floor_map, ls_event_floor(p, 1));
+	}
 }
 
 /* ringbuf_cb - one record: the module's record(), then the worst-N ranking */
@@ -713,6 +749,8 @@ static int open_events(struct ls_probe *p, char *err, size_t errlen)
 		return 0;
 	if (p->ops->worst_n > 0)
 		p->worst = ls_xcalloc(p->ops->worst_n, p->ops->rec_size);
+	if (p->ops->worst_n > 0 && p->run->opts->interval > 0)
+		p->worst_iv = ls_xcalloc(p->ops->worst_n, p->ops->rec_size);
 	if (ev->type == BPF_MAP_TYPE_RINGBUF) {
 		p->ringbuf = bpf_new_ringbuf(fd, ringbuf_cb, p);
 		if (!p->ringbuf) {
@@ -972,6 +1010,7 @@ void ls_probe_close(struct ls_probe *p)
 	ls_obj_free(p->obj);
 	ls_cflags_free(&p->cflags);
 	free(p->worst);
+	free(p->worst_iv);
 	free(p->progs);
 	free(p->tps);
 	free(p->path);

@@ -175,6 +175,10 @@ json_t *ls_report_json(const struct ls_report *r)
 	for (int i = 0; i < r->nsections; i++)
 		json_array_append_new(a, json_string(r->sections[i].name));
 	json_object_set_new(run, "modules", a);
+	if (r->interval.index)	/* --interval: the interval this report covers */
+		json_object_set_new(run, "interval", json_pack("{s:i, s:s?, s:s?, s:f, s:f}",
+		    "index", r->interval.index, "start", r->interval.start, "end", r->interval.end,
+		    "start_s", r->interval.start_s, "end_s", r->interval.start_s + r->duration_s));
 	json_object_set_new(root, "run", run);
 
 	for (int i = 0; i < r->nsections; i++)
@@ -213,6 +217,20 @@ json_t *ls_report_json(const struct ls_report *r)
 	}
 
 	return root;
+}
+
+/* ls_render_json_line - the report on one line (--interval: JSON Lines); 0 on success */
+int ls_render_json_line(FILE *f, const struct ls_report *r)
+{
+	json_t *root = ls_report_json(r);
+	int rc = json_dumpf(root, f, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(LS_JSON_REAL_DIGITS));
+
+	json_decref(root);
+	if (rc == 0 && fputc('\n', f) == EOF)
+		rc = -1;
+	fflush(f);
+	return rc;
 }
 
 /* ls_render_json - write the report; 0 on success */

@@ -173,7 +173,8 @@ static void run(FILE *f, const struct ls_report *r)
 	family(f, "latencyscope_run_duration_seconds", "gauge", "Length of the traced window.");
 	fprintf(f, "latencyscope_run_duration_seconds %.6f\n", r->duration_s);
 	family(f, "latencyscope_verdict", "gauge",
-	    "Each module's verdict: 0 pass, 1 warn, 2 fail, 3 not measured.");
+	    "Each module's verdict (with --interval, the last interval's): 0 pass, 1 warn, 2 fail, "
+	    "3 not measured.");
 	for (int i = 0; i < r->nsections; i++) {
 		fputs("latencyscope_verdict{module=\"", f);
 		label(f, r->sections[i].name);

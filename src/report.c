@@ -339,6 +339,8 @@ void ls_report_free(struct ls_report *r)
 	free(r->cpu_ids);
 	free(r->pids);
 	free(r->overhead.why_not);
+	free(r->interval.start);
+	free(r->interval.end);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -253,6 +253,37 @@ static void test_options(void)
 	line_bad("--interface averyveryverylongname0", "1 to 15 characters");
 	line_bad("--interface ../eth0", "no '/'");
 	line_bad("stray", "unexpected argument 'stray'");
+	line_bad("--interval 0", "invalid --interval");
+	line_bad("--interval 1s", "invalid --interval");
+	line_bad("--interval 1 --count 0", "invalid --count");
+	line_bad("--interval 1 --count 2.5", "invalid --count");
+	line_bad("--count 3", "--count needs --interval");
+	line_bad("--interval 1 --count 3 --duration 3", "give one");
+	line_bad("--interval 5 --duration 2", "longer than --duration");
+	line_bad("--interval 1 -f html -o r.html", "covers one whole run");
+	line_bad("--interval 1 --budget b.json", "covers one whole run");
+	line_bad("--interval 1 -m wallclock", "not intervals");
+	line_bad("--interval 1 --json -o r.json", "--output is for -f prometheus");
+}
+
+/* test_intervals - how long --interval runs: --count intervals, --duration, or until stopped */
+static void test_intervals(void)
+{
+	struct ls_opts o;
+	char err[512];
+
+	ok(parse(&o, "--interval 2 --count 5 --json", err, sizeof(err)) == 0 && o.interval == 2 &&
+	    o.count == 5 && o.duration == 10, "--interval 2 --count 5: 10 s");
+	ls_opts_free(&o);
+	ok(parse(&o, "-i 0.5", err, sizeof(err)) == 0 && o.interval == 0.5 && o.duration == 0,
+	    "-i 0.5 alone: until stopped (duration 0)");
+	ls_opts_free(&o);
+	ok(parse(&o, "--interval 1 --duration 7", err, sizeof(err)) == 0 && o.duration == 7,
+	    "--interval 1 --duration 7: 7 s");
+	ls_opts_free(&o);
+	ok(parse(&o, "--interval 60 -o x.prom", err, sizeof(err)) == 0 &&
+	    o.format == LS_FMT_PROMETHEUS, "--interval 60 -o x.prom: prometheus, rewritten");
+	ls_opts_free(&o);
 }
 
 static void test_thresholds(void)
@@ -314,6 +345,7 @@ int main(void)
 	test_durations();
 	test_numeric_ranges();
 	test_options();
+	test_intervals();
 	test_thresholds();
 	return done_testing();
 }
