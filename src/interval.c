@@ -24,6 +24,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,47 +135,83 @@ static void metrics(struct ls_section *d, const struct ls_section *now, const st
 	}
 }
 
-/* same_row - the rows of a and b that the keys name are the same */
-static bool same_row(const struct ls_table *a, int ra, const struct ls_table *b, int rb, const char *keys)
-{
-	for (int c = 0; c < a->ncols; c++) {
-		const struct ls_value *x, *y;
+/* what an interval's table does with each column of the run's */
+enum col_kind { COL_DROP, COL_KEY, COL_TOTAL, COL_MAX };
 
-		if (!a->cols[c].key || !ls_list_has(keys, a->cols[c].key))
-			continue;
-		x = &a->cells[(size_t)ra * a->ncols + c];
-		y = ls_table_cell(b, rb, a->cols[c].key);
-		if (x->type != y->type || (x->type == LS_V_STR && strcmp(x->s, y->s)) ||
-		    (x->type == LS_V_UINT && x->u != y->u) || (x->type == LS_V_BOOL && x->b != y->b))
-			return false;
-	}
-	return true;
+static enum col_kind col_kind(const struct ls_interval_table *it, const char *key)
+{
+	return !key ? COL_DROP : ls_list_has(it->keys, key) ? COL_KEY :
+	    ls_list_has(it->totals, key) ? COL_TOTAL : ls_list_has(it->maxima, key) ? COL_MAX : COL_DROP;
 }
 
-static int find_row(const struct ls_table *now, int r, const struct ls_table *before, const char *keys)
+/* a row's name: its key cells as text, for sorting and finding rows by it */
+struct row_name {
+	char	*name;
+	int	 row;
+};
+
+static char *row_name(const struct ls_table *t, int r, const struct ls_interval_table *it)
 {
-	for (int i = 0; before && i < before->nrows; i++)
-		if (same_row(now, r, before, i, keys))
-			return i;
-	return -1;
+	char *buf = NULL, cell[512];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		ls_oom();
+	for (int c = 0; c < t->ncols; c++) {
+		const struct ls_value *v = &t->cells[(size_t)r * t->ncols + c];
+
+		if (col_kind(it, t->cols[c].key) != COL_KEY)
+			continue;
+		ls_value_text(v, true, cell, sizeof(cell));
+		fprintf(f, "%s=%d:%s\x1f", t->cols[c].key, (int)v->type, cell);
+	}
+	fclose(f);
+	return buf;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct row_name *)a)->name, ((const struct row_name *)b)->name);
+}
+
+/* names - the rows of t by name, sorted (n: t's rows) */
+static struct row_name *names(const struct ls_table *t, const struct ls_interval_table *it)
+{
+	struct row_name *n = ls_xcalloc(t && t->nrows ? t->nrows : 1, sizeof(*n));
+
+	for (int r = 0; t && r < t->nrows; r++) {
+		n[r].name = row_name(t, r, it);
+		n[r].row = r;
+	}
+	if (t)
+		qsort(n, t->nrows, sizeof(*n), by_name);
+	return n;
+}
+
+static void names_free(struct row_name *n, int count)
+{
+	for (int i = 0; i < count; i++)
+		free(n[i].name);
+	free(n);
 }
 
 /* row - one row of the interval's table; false: none of its totals moved */
 static bool row(struct ls_value *out, const struct ls_table *now, int r, const struct ls_table *before,
-    int br, const struct ls_interval_table *it, const int *col, int ncol)
+    int br, const enum col_kind *kind, const int *col, int ncol)
 {
+	static const struct ls_value none = { .type = LS_V_NULL };
 	bool moved = false;
 
 	for (int k = 0; k < ncol; k++) {
-		const char *key = now->cols[col[k]].key;
 		const struct ls_value *v = &now->cells[(size_t)r * now->ncols + col[k]];
-		const struct ls_value *b = br >= 0 ? ls_table_cell(before, br, key) : &(struct ls_value){ 0 };
+		const struct ls_value *b = br >= 0 ? ls_table_cell(before, br, now->cols[col[k]].key) : &none;
 
-		if (ls_list_has(it->totals, key)) {
+		if (kind[k] == COL_TOTAL) {
 			out[k] = minus(v, b);
 			moved |= !zero(&out[k]);
-		} else if (ls_list_has(it->maxima, key)) {	/* the interval's only if it raised it */
-			out[k] = v->type == LS_V_UINT && (br < 0 || b->type != LS_V_UINT || v->u > b->u) ?
+		} else if (kind[k] == COL_MAX) {	/* the interval's only if it raised it */
+			out[k] = v->type == LS_V_UINT && (b->type != LS_V_UINT || v->u > b->u) ?
 			    copy(v) : ls_v_null();
 		} else {
 			out[k] = copy(v);
@@ -183,35 +220,46 @@ static bool row(struct ls_value *out, const struct ls_table *now, int r, const s
 	return moved;
 }
 
+/*
+ * table - the interval's rows of a table: each row of now matched with
+ * before's by its key cells (sorted names, so a table of thousands of
+ * threads costs n log n), kept when one of its totals moved
+ */
 static void table(struct ls_section *d, const struct ls_table *now, const struct ls_table *before,
     const struct ls_interval_table *it)
 {
 	struct ls_column cols[64] = { { 0 } };
-	int col[64], n = 0;
+	enum col_kind kind[64];
+	int col[64], n = 0, nb = before ? before->nrows : 0;
+	struct row_name *bn = names(before, it), key;
 	struct ls_value *cells;
 	struct ls_table *t;
 
 	for (int c = 0; c < now->ncols && n < 64; c++) {
-		const char *k = now->cols[c].key;
-
-		if (k && (ls_list_has(it->keys, k) || ls_list_has(it->totals, k) ||
-		    ls_list_has(it->maxima, k))) {
-			cols[n] = now->cols[c];
-			col[n++] = c;
-		}
+		if ((kind[n] = col_kind(it, now->cols[c].key)) == COL_DROP)
+			continue;
+		cols[n] = now->cols[c];
+		col[n++] = c;
 	}
 	t = ls_section_table(d, now->key, now->title, n, cols);
 	t->max_text_rows = now->max_text_rows;
 	cells = ls_xcalloc(n ? n : 1, sizeof(*cells));
 	for (int r = 0; r < now->nrows; r++) {
-		if (row(cells, now, r, before, find_row(now, r, before, it->keys), it, col, n))
+		const struct row_name *hit;
+
+		key.name = row_name(now, r, it);
+		hit = nb ? bsearch(&key, bn, nb, sizeof(*bn), by_name) : NULL;
+		free(key.name);
+		if (row(cells, now, r, before, hit ? hit->row : -1, kind, col, n)) {
 			memcpy(ls_table_row(t), cells, n * sizeof(*cells));
-		else
-			for (int k = 0; k < n; k++)
-				if (cells[k].type == LS_V_STR || cells[k].type == LS_V_JSON)
-					free(cells[k].s);
+			continue;
+		}
+		for (int k = 0; k < n; k++)
+			if (cells[k].type == LS_V_STR || cells[k].type == LS_V_JSON)
+				free(cells[k].s);
 	}
 	free(cells);
+	names_free(bn, nb);
 }
 
 static const struct ls_table *find_table(const struct ls_section *s, const char *key)

@@ -804,6 +804,7 @@ static void write_interval(struct run *x, struct ls_report *now)
 static void interval_report(struct run *x, uint64_t end_ns, const char *why)
 {
 	struct ls_report now = { 0 };
+	uint64_t t0 = ls_now_ns(CLOCK_MONOTONIC);
 	char a[64], b[64];
 
 	for (int i = 0; i < x->nprobes; i++)
@@ -822,6 +823,10 @@ static void interval_report(struct run *x, uint64_t end_ns, const char *why)
 	x->iv.before = now;
 	x->iv.index++;
 	x->iv.start = end_ns;
+	/* reading the maps took tens of MiB for a moment: give them back until the next interval */
+	malloc_trim(0);
+	ls_debug("interval %d reported in %.3f s", x->iv.index - 1,
+	    (ls_now_ns(CLOCK_MONOTONIC) - t0) / 1e9);
 }
 
 /*
