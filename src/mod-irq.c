@@ -315,6 +315,8 @@ static void collect_hard(struct ls_probe *p, const struct ls_run *r, struct ls_s
 	char name[IRQ_NAME_LEN + 1];
 
 	*count = *time = 0;
+	if (ip)	/* named afresh each collect (--interval collects many times) */
+		ip->nnames = 0;
 	if (!kv)
 		return;
 	qsort(kv, n, sizeof(*kv), cmp_hard);

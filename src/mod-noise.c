@@ -176,6 +176,8 @@ static void collect_fns(struct ls_probe *p, const struct ls_run *r, struct ls_se
 		t[i] = ls_section_table(s, keys[i], titles[i], 10, cols);
 		t[i]->max_text_rows = 8;
 	}
+	/* the tick's calls are counted afresh each collect (--interval collects many times) */
+	memset(np->ticks, 0, ls_nr_possible_cpus() * sizeof(*np->ticks));
 	kv = ls_probe_read_hash(p, "noise_fns", sizeof(*kv), offsetof(struct kv_fn, v), &n);
 	cache = n > 0 ? bcc_symcache_new(-1, NULL) : NULL;
 	if (kv)
