@@ -721,6 +721,7 @@ struct ls_probe {
 	int		 nworst;
 	void		*worst_iv;	/* --interval: the interval's (ls_probe_interval_worst) */
 	int		 nworst_iv;
+	uint64_t	 floor;	/* the last value written to ops->floor_map (0: none yet) */
 	uint64_t	 sample_freq;	/* cpu_clock/task_clock samples per second (prepare) */
 	struct ls_cflags cflags;	/* the module's own -D flags (prepare) */
 	char		*not_measured;	/* why, when the module could not run */

@@ -662,6 +662,19 @@ out:
 }
 
 /*
+ * set_floor - tell the probe what a record must exceed to be sent, when
+ * that changed: most records that reach user space once a list is full
+ * (those a trace format asks for) rank nowhere, and each write is a syscall
+ */
+static void set_floor(struct ls_probe *p, uint64_t floor)
+{
+	if (!p->ops->floor_map || floor == p->floor || (floor <= 1 && !p->floor))
+		return;
+	p->floor = floor;
+	ls_probe_set_u64(p, p->ops->floor_map, ls_event_floor(p, floor));
+}
+
+/*
  * keep_worst - rank rec in the run's list and, with --interval, in the
  * interval's; the floor map then says what a record must exceed to rank in
  * either (the interval's list, emptied each interval, is the lower)
@@ -672,8 +685,7 @@ static void keep_worst(struct ls_probe *p, const void *rec)
 
 	if (p->worst_iv && (f = rank(p, p->worst_iv, &p->nworst_iv, rec)) < floor)
 		floor = f;
-	if (floor > 1 && p->ops->floor_map)
-		ls_probe_set_u64(p, p->ops->floor_map, ls_event_floor(p, floor));
+	set_floor(p, floor);
 }
 
 /*
@@ -694,8 +706,7 @@ void ls_probe_interval_worst(struct ls_probe *p, bool on)
 	p->nworst_iv = n;
 	if (!on) {	/* the interval is over: the next one ranks from nothing */
 		p->nworst_iv = 0;
-		if (p->ops->floor_map)
-			ls_probe_set_u64(p, p->ops->floor_map, ls_event_floor(p, 1));
+		set_floor(p, 1);
 	}
 }
 
