@@ -117,20 +117,25 @@ done
 wait "$mover"
 stop
 # the mover may read a datagram on one CPU before the softirq on the other
-# announces it on the socket: such reads are counted (read_first), not sampled
-rows_ok=0
+# announces it on the socket: such reads are counted (read_first), not sampled.
+# A program run the kernel skipped (missed_events: a softirq that lands while
+# another of our programs runs on that CPU) costs a sample, at most one each.
+rows_ok=0 short=0
 first=$(jq_ "$TMP/many.json" '.network.correlation.read_first')
+missed=$(jq_ "$TMP/many.json" '.network.missed_events // 0')
 for i in 1 2 3 4 5 6 7 8 9 10; do
 	T=$(field "$TMP/mp$i.out" tid)
 	want=$M; [ "$i" = 10 ] && want=$((M2 - first))
-	[ "$(jq_ "$TMP/many.json" "[.network.per_thread[] | select(.tid == $T) | .packets]")" = "[
-  $want
-]" ] && rows_ok=$((rows_ok + 1))
+	rows=$(jq_ "$TMP/many.json" "[.network.per_thread[] | select(.tid == $T) | .packets]")
+	[ "$(jq 'length' <<<"$rows")" = 1 ] || continue
+	got=$(jq '.[0]' <<<"$rows")
+	[ "$got" -le "$want" ] && [ $((got + missed)) -ge "$want" ] || continue
+	rows_ok=$((rows_ok + 1)) short=$((short + want - got))
 done
 diag "readers: $(jq -c '[.network.per_thread[] | {tid, packets}]' "$TMP/many.json")"
-diag "correlation: $(jq -c '.network.correlation' "$TMP/many.json")"
+diag "correlation: $(jq -c '.network.correlation' "$TMP/many.json"), runs skipped: $missed"
 ok "ten readers, nine on one CPU and one moving: one row each, with its answers" \
-	[ "$rows_ok" -eq 10 -a "$first" -lt 40 ]
+	[ "$rows_ok" -eq 10 -a "$first" -lt 40 -a "$short" -le "$missed" ]
 
 # --- a receiver slower than its 4 KiB buffer: drops against /proc/net/snmp ---------
 rcvbuf() { awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { print $6 }' /proc/net/snmp; }
@@ -146,9 +151,18 @@ wait "$S"
 stop
 want=$((e1 - e0))
 got=$(jq_ "$TMP/drop.json" '[.network.drops[] | select(.reason == "SOCKET_RCVBUFF") | .count] | add // 0')
-diag "RcvbufErrors +$want, traced SOCKET_RCVBUFF $got"
+missed=$(jq_ "$TMP/drop.json" '.network.missed_events // 0')
+diag "RcvbufErrors +$want, traced SOCKET_RCVBUFF $got, runs the kernel skipped $missed"
+diag "drops by reason: $(jq -c '[.network.drops[] | {reason, count}]' "$TMP/drop.json")"
 ok "the slow receiver's buffer overflowed" [ "$want" -gt 100 ]
-ok "socket-buffer drops agree with /proc/net/snmp RcvbufErrors" within "$got" "$want" 5
+# a drop the kernel skipped our program for is missing, and the report says
+# how many runs it skipped: the count may fall short by that many, no more
+ok "socket-buffer drops agree with /proc/net/snmp RcvbufErrors (less what the kernel skipped)" \
+	[ "$got" -le $((want + 5)) -a $((got + missed)) -ge $((want - 5)) ]
+if [ "$missed" -gt 0 ]; then
+	ok "... and the report says the kernel skipped $missed runs" \
+		[ "$(jq_ "$TMP/drop.json" ".network.notes | any(test(\"skipped this module's programs $missed times\"))")" = true ]
+fi
 ok "socket drops are a finding" \
 	[ "$(jq_ "$TMP/drop.json" '[.network.findings[] | select(.message | test("dropped at a socket"))] | length')" = 1 ]
 
