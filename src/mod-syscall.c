@@ -149,13 +149,47 @@ struct sc_names {
 	int		n;
 };
 
-/* sc_comm - a thread's name for the report: the one it took last, by exec() or before */
+static int cmp_name_tid(const void *a, const void *b)
+{
+	uint32_t x = ((const struct kv_name *)a)->tid, y = ((const struct kv_name *)b)->tid;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * sc_comm - a thread's name for the report: the one it took last, by exec()
+ * or before (nm sorted by tid: a row per thread, thousands of them)
+ */
 static const char *sc_comm(const struct sc_names *nm, uint32_t tid, const char *comm, char *buf)
 {
-	for (int i = 0; nm->kv && i < nm->n; i++)
-		if (nm->kv[i].tid == tid)
-			return ls_comm(buf, nm->kv[i].v.comm, SC_COMM_LEN);
-	return ls_comm(buf, comm, SC_COMM_LEN);
+	struct kv_name key = { .tid = tid };
+	const struct kv_name *hit = nm->kv ? bsearch(&key, nm->kv, nm->n, sizeof(key), cmp_name_tid) : NULL;
+
+	return ls_comm(buf, hit ? hit->v.comm : comm, SC_COMM_LEN);
+}
+
+/*
+ * find_or_add - the entry of key in the array *kv of *n: bsearch in its
+ * sorted part kv[0..sorted), else among kv[from..*n) (what this slot added:
+ * a thread owns one slot, so no other slot adds its keys), else a new zeroed
+ * entry at the end. Folding the slots in stays O(n log n) with thousands of
+ * threads, which a long --interval run collects every interval.
+ */
+static void *find_or_add(void *kv_, int *n, int sorted, int from, size_t size, const void *key,
+    int (*cmp)(const void *, const void *))
+{
+	void **kv = kv_;
+	char *base = *kv, *hit = base && sorted ? bsearch(key, base, sorted, size, cmp) : NULL;
+
+	if (hit)
+		return hit;
+	for (int j = from; j < *n; j++)
+		if (!cmp(key, base + (size_t)j * size))
+			return base + (size_t)j * size;
+	*kv = base = ls_grow(base, *n, size);
+	hit = base + (size_t)(*n)++ * size;
+	memset(hit, 0, size);
+	return hit;
 }
 
 /* read_slots - the slots that have an owner; their tallies complete the hash maps */
@@ -170,6 +204,22 @@ static struct sc_slot *read_slots(const struct ls_probe *p, int *n)
 		if (bpf_lookup_elem(fd, &i, &out[*n]) == 0 && out[*n].tid)
 			(*n)++;
 	return out;
+}
+
+static int cmp_fthread_tid(const void *a, const void *b)
+{
+	uint32_t x = ((const struct kv_fthread *)a)->tid, y = ((const struct kv_fthread *)b)->tid;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_faddr_key(const void *a, const void *b)
+{
+	const struct sc_faddr_key *x = &((const struct kv_faddr *)a)->k, *y = &((const struct kv_faddr *)b)->k;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	return x->uaddr < y->uaddr ? -1 : x->uaddr > y->uaddr;
 }
 
 static int cmp_fthread(const void *a, const void *b)
@@ -222,25 +272,24 @@ static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct
 
 	t = ls_section_table(s, "futex.per_thread", "Futex waits per thread", 6, tcols);
 	ft = ls_probe_read_hash(p, "sc_fthreads", sizeof(*ft), offsetof(struct kv_fthread, v), &n);
-	for (int i = 0; ft && i < nslots; i++) {	/* threads still holding their slot */
+	if (ft)
+		qsort(ft, n, sizeof(*ft), cmp_fthread_tid);
+	for (int i = 0, sorted = n; ft && i < nslots; i++) {	/* threads still holding their slot */
 		const struct sc_slot *sl = &slots[i];
-		int j;
+		struct kv_fthread key = { .tid = sl->tid }, *e;
 
 		if (!sl->fx_waits)
 			continue;
-		for (j = 0; j < n && ft[j].tid != sl->tid; j++)
-			;
-		if (j == n) {
-			ft = ls_grow(ft, n++, sizeof(*ft));
-			memset(&ft[j], 0, sizeof(ft[j]));
-			ft[j].tid = sl->tid;
-			ft[j].v.tgid = sl->tgid;
-			memcpy(ft[j].v.comm, sl->comm, SC_COMM_LEN);
+		e = find_or_add(&ft, &n, sorted, n, sizeof(*ft), &key, cmp_fthread_tid);
+		if (!e->tid) {
+			e->tid = sl->tid;
+			e->v.tgid = sl->tgid;
+			memcpy(e->v.comm, sl->comm, SC_COMM_LEN);
 		}
-		ft[j].v.waits += sl->fx_waits;
-		ft[j].v.wait_ns += sl->fx_wait_ns;
-		if (sl->fx_max_ns > ft[j].v.max_ns)
-			ft[j].v.max_ns = sl->fx_max_ns;
+		e->v.waits += sl->fx_waits;
+		e->v.wait_ns += sl->fx_wait_ns;
+		if (sl->fx_max_ns > e->v.max_ns)
+			e->v.max_ns = sl->fx_max_ns;
 	}
 	if (ft)
 		qsort(ft, n, sizeof(*ft), cmp_fthread);
@@ -257,24 +306,21 @@ static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct
 	free(ft);
 	t = ls_section_table(s, "futex.hot_addresses", "Most contended futex words", 5, acols);
 	fa = ls_probe_read_hash(p, "sc_faddrs", sizeof(*fa), offsetof(struct kv_faddr, v), &n);
-	for (int i = 0; fa && i < nslots; i++) {	/* waits not yet handed over */
+	if (fa)
+		qsort(fa, n, sizeof(*fa), cmp_faddr_key);
+	/* waits not yet handed over; threads of a process share its words: search all added */
+	for (int i = 0, sorted = n; fa && i < nslots; i++) {
 		const struct sc_slot *sl = &slots[i];
-		int j;
+		struct kv_faddr key = { .k = { .tgid = sl->tgid, .uaddr = sl->fa_uaddr } }, *e;
 
 		if (!sl->fa_waits)
 			continue;
-		for (j = 0; j < n && !(fa[j].k.tgid == sl->tgid && fa[j].k.uaddr == sl->fa_uaddr); j++)
-			;
-		if (j == n) {
-			fa = ls_grow(fa, n++, sizeof(*fa));
-			memset(&fa[j], 0, sizeof(fa[j]));
-			fa[j].k.tgid = sl->tgid;
-			fa[j].k.uaddr = sl->fa_uaddr;
-		}
-		fa[j].v.waits += sl->fa_waits;
-		fa[j].v.wait_ns += sl->fa_wait_ns;
-		if (sl->fa_max_ns > fa[j].v.max_ns)
-			fa[j].v.max_ns = sl->fa_max_ns;
+		e = find_or_add(&fa, &n, sorted, sorted, sizeof(*fa), &key, cmp_faddr_key);
+		e->k = key.k;
+		e->v.waits += sl->fa_waits;
+		e->v.wait_ns += sl->fa_wait_ns;
+		if (sl->fa_max_ns > e->v.max_ns)
+			e->v.max_ns = sl->fa_max_ns;
 	}
 	if (fa)
 		qsort(fa, n, sizeof(*fa), cmp_faddr);
@@ -412,6 +458,31 @@ static int cmp_rate(const void *a, const void *b)
 	return x->v.count < y->v.count ? 1 : x->v.count > y->v.count ? -1 : 0;
 }
 
+static int cmp_rate_key(const void *a, const void *b)
+{
+	const struct sc_rate_key *x = &((const struct kv_rate *)a)->k, *y = &((const struct kv_rate *)b)->k;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->nr < y->nr ? -1 : x->nr > y->nr;
+}
+
+/* rate_group - a thread's entries kv[first..end) and their calls */
+struct rate_group {
+	int	 first, end;
+	uint64_t total;
+};
+
+/* cmp_group - the busiest thread first; among equals, by tid (the order kv had) */
+static int cmp_group(const void *a, const void *b)
+{
+	const struct rate_group *x = a, *y = b;
+
+	if (x->total != y->total)
+		return x->total < y->total ? 1 : -1;
+	return x->first - y->first;
+}
+
 /* rate_est_ns - the time of the timed calls, scaled to all of them */
 static double rate_est_ns(const struct sc_rate_val *v)
 {
@@ -438,45 +509,53 @@ static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_
 	};
 	struct sc_priv *sp = p->priv;
 	struct ls_table *t = ls_section_table(s, "rates", "Syscall rates per thread", 8, cols);
-	int n;
+	struct rate_group *groups;
+	int n, ngroups = 0;
 	struct kv_rate *kv = ls_probe_read_hash(p, "sc_rates", sizeof(*kv), offsetof(struct kv_rate, v), &n);
 	char comm[SC_COMM_LEN + 1], buf[32];
 
 	if (!kv)
 		return;
-	for (int i = 0; i < nslots; i++) {	/* calls not yet handed over */
+	qsort(kv, n, sizeof(*kv), cmp_rate_key);
+	for (int i = 0, sorted = n; i < nslots; i++) {	/* calls not yet handed over */
 		const struct sc_slot *sl = &slots[i];
+		int from = n;
 
 		for (int ti = 0; ti < SC_TALLIES; ti++) {
 			const struct sc_tally *tl = &sl->rate[ti];
-			int j;
+			struct kv_rate key = { .k = { .tid = sl->tid, .nr = tl->nr - 1 } }, *e;
 
 			if (!tl->count)
 				continue;
-			for (j = 0; j < n && !(kv[j].k.tid == sl->tid && kv[j].k.nr == tl->nr - 1); j++)
-				;
-			if (j == n) {
-				kv = ls_grow(kv, n++, sizeof(*kv));
-				memset(&kv[j], 0, sizeof(kv[j]));
-				kv[j].k.tid = sl->tid;
-				kv[j].k.nr = tl->nr - 1;
-				kv[j].v.tgid = sl->tgid;
-				memcpy(kv[j].v.comm, sl->comm, SC_COMM_LEN);
+			e = find_or_add(&kv, &n, sorted, from, sizeof(*kv), &key, cmp_rate_key);
+			if (!e->v.count) {
+				e->k = key.k;
+				e->v.tgid = sl->tgid;
+				memcpy(e->v.comm, sl->comm, SC_COMM_LEN);
 			}
-			kv[j].v.count += tl->count;
-			kv[j].v.timed += tl->timed;
-			kv[j].v.time_ns += tl->ns;
+			e->v.count += tl->count;
+			e->v.timed += tl->timed;
+			e->v.time_ns += tl->ns;
 		}
 	}
 	qsort(kv, n, sizeof(*kv), cmp_rate);
-	for (int i = 0; i < n;) {
+	groups = ls_xcalloc(n ? n : 1, sizeof(*groups));
+	for (int i = 0, j; i < n; i = j) {	/* a thread's run of kv, busiest threads first */
+		groups[ngroups] = (struct rate_group){ .first = i };
+		for (j = i; j < n && kv[j].k.tid == kv[i].k.tid; j++)
+			groups[ngroups].total += kv[j].v.count;
+		groups[ngroups++].end = j;
+	}
+	qsort(groups, ngroups, sizeof(*groups), cmp_group);
+	for (int g = 0; g < ngroups; g++) {
+		int i = groups[g].first;
 		uint64_t total = 0;
 		json_t *top = json_array(), *by_time = json_array();
 		char text[128] = "", *js, *jt;
 		int j, tl = 0;
 		struct ls_value *row;
 
-		for (j = i; j < n && kv[j].k.tid == kv[i].k.tid; j++) {
+		for (j = i; j < groups[g].end; j++) {
 			const char *name = sc_name(sp, kv[j].k.nr, buf, sizeof(buf));
 
 			total += kv[j].v.count;
@@ -515,22 +594,9 @@ static void collect_rates(struct ls_probe *p, const struct ls_run *r, struct ls_
 		free(jt);
 		json_decref(top);
 		json_decref(by_time);
-		i = j;
 	}
+	free(groups);
 	free(kv);
-	/* busiest threads first */
-	for (int a = 1; a < t->nrows; a++) {
-		for (int b = a; b > 0; b--) {
-			struct ls_value *x = &t->cells[(size_t)(b - 1) * t->ncols];
-			struct ls_value *y = &t->cells[(size_t)b * t->ncols], tmp[8];
-
-			if (x[3].u >= y[3].u)
-				break;
-			memcpy(tmp, x, sizeof(tmp));
-			memcpy(x, y, sizeof(tmp));
-			memcpy(y, tmp, sizeof(tmp));
-		}
-	}
 }
 
 static void collect_worst(struct ls_probe *p, const struct ls_run *r, struct ls_section *s)
@@ -575,6 +641,8 @@ static int sc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 		    "were not measured, syscalls are named by number; install linux-libc-dev");
 	slots = read_slots(p, &nslots);
 	nm.kv = ls_probe_read_hash(p, "sc_names", sizeof(*nm.kv), offsetof(struct kv_name, v), &nm.n);
+	if (nm.kv)
+		qsort(nm.kv, nm.n, sizeof(*nm.kv), cmp_name_tid);
 	collect_futex(p, s, &c, slots, nslots, &nm);
 	collect_blocking(p, s);
 	collect_sleeps(p, s, &nm);
