@@ -688,6 +688,15 @@ static void note_missed(struct ls_section *s, const struct ls_probe *p)
 	    "missing from the counts above", (unsigned long long)missed);
 }
 
+/* note_pruned - with --interval, the threads that left the per-thread tables */
+static void note_pruned(struct ls_section *s, const struct ls_probe *p)
+{
+	if (p->pruned)
+		ls_section_note(s, "%llu map entries of threads that exited were removed after the "
+		    "interval that last reported them: the per-thread and per-process tables list "
+		    "what was alive at an interval's end or started since", (unsigned long long)p->pruned);
+}
+
 /* collect_one - one module's section: its maps read, judged, its notes */
 static void collect_one(struct run *x, struct ls_report *rep, struct ls_probe *p)
 {
@@ -715,6 +724,7 @@ static void collect_one(struct run *x, struct ls_report *rep, struct ls_probe *p
 	}
 	rep->lost_events += ls_probe_lost(p, rep->lost_per_cpu);
 	note_missed(s, p);
+	note_pruned(s, p);
 }
 
 /* ended_by - why tracing stopped */
@@ -801,7 +811,7 @@ static void write_interval(struct run *x, struct ls_report *now)
  * end_ns (monotonic): collected with each module's worst list of the
  * interval, written, kept as the next interval's start, the lists emptied
  */
-static void interval_report(struct run *x, uint64_t end_ns, const char *why)
+static void interval_report(struct run *x, uint64_t end_ns, const char *why, bool last)
 {
 	struct ls_report now = { 0 };
 	uint64_t t0 = ls_now_ns(CLOCK_MONOTONIC);
@@ -821,6 +831,9 @@ static void interval_report(struct run *x, uint64_t end_ns, const char *why)
 	write_interval(x, &now);
 	ls_report_free(&x->iv.before);
 	x->iv.before = now;
+	/* what exited was in this report for the last time (the whole run's report keeps the last's) */
+	for (int i = 0; i < x->nprobes && !last; i++)
+		ls_probe_prune(&x->probes[i]);
 	x->iv.index++;
 	x->iv.start = end_ns;
 	/* reading the maps took tens of MiB for a moment: give them back until the next interval */
@@ -842,7 +855,7 @@ static void interval_end(struct run *x, uint64_t end_ns)
 			ls_probe_poll(&x->probes[i], 0);
 	window_edge(x, false);
 	x->r.duration_s = (end_ns - x->r.mono_start_ns) / 1e9;
-	interval_report(x, end_ns, "interval");
+	interval_report(x, end_ns, "interval", false);
 }
 
 /* report - collect and judge every module, then write what was asked for; the exit code */
@@ -852,7 +865,7 @@ static int report(struct run *x)
 	int rc;
 
 	if (x->o.interval > 0) {	/* the last interval: up to the run's end */
-		interval_report(x, x->r.mono_start_ns + (uint64_t)(x->r.duration_s * 1e9), ended_by(x));
+		interval_report(x, x->r.mono_start_ns + (uint64_t)(x->r.duration_s * 1e9), ended_by(x), true);
 		if (x->o.format != LS_FMT_TEXT) {
 			rc = x->iv.failed ? LS_EXIT_ERROR : x->iv.worst_exit;
 			goto out;

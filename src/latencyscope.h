@@ -575,6 +575,20 @@ struct ls_interval_table {
 struct ls_interval_spec {
 	const char	*totals;	/* metric keys, comma-separated */
 	const struct ls_interval_table *tables;	/* NULL-table terminated */
+	const struct ls_prune_map *prune;	/* NULL-name terminated; NULL: none */
+};
+/*
+ * ls_prune_map - a map with an entry per thread or process, its id (a u32)
+ * at off in the key (a hash map) or in the value (an array: the slot is
+ * zeroed). With --interval, once an interval is reported, the entries of
+ * ids that have exited are removed (ls_probe_prune): their last counts were
+ * in that report, and a run of hours lists the threads alive, rather than
+ * every one since it began until the map is full and new ones go unseen.
+ */
+struct ls_prune_map {
+	const char	*name;
+	size_t		 off;
+	bool		 in_value;
 };
 
 struct ls_module_ops {
@@ -722,6 +736,7 @@ struct ls_probe {
 	void		*worst_iv;	/* --interval: the interval's (ls_probe_interval_worst) */
 	int		 nworst_iv;
 	uint64_t	 floor;	/* the last value written to ops->floor_map (0: none yet) */
+	uint64_t	 pruned;	/* entries of exited threads removed (ls_probe_prune) */
 	uint64_t	 sample_freq;	/* cpu_clock/task_clock samples per second (prepare) */
 	struct ls_cflags cflags;	/* the module's own -D flags (prepare) */
 	char		*not_measured;	/* why, when the module could not run */
@@ -742,6 +757,7 @@ int	 ls_probe_sum_percpu(const struct ls_probe *p, const char *table, uint32_t k
 void	*ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t entsize,
 	    size_t voff, int *n);
 uint64_t ls_probe_lost(const struct ls_probe *p, uint64_t *per_cpu);
+uint64_t ls_probe_prune(struct ls_probe *p);
 /* ls_prog_stats - what the kernel counts for a probe's programs (ls_probe_stats) */
 struct ls_prog_stats {
 	uint64_t run_time_ns, run_cnt;	/* with the BPF statistics on */

@@ -673,9 +673,16 @@ static const struct ls_interval_table irq_iv_tables[] = {
 	{ "affinity_violations", NULL, NULL, NULL },	/* the IRQs' settings: as collected */
 	{ NULL, NULL, NULL, NULL },
 };
+/* the per-thread maps: with --interval, exited threads leave them (ls_probe_prune) */
+static const struct ls_prune_map irq_prune[] = {
+	{ "irq_stolen", offsetof(struct irq_stolen_key, tid), false },
+	{ NULL, 0, false },
+};
+
 static const struct ls_interval_spec irq_interval = {
 	.totals = "hardirq_count,hardirq_time_ns,softirq_count,softirq_time_ns,vector_count,vector_time_ns",
 	.tables = irq_iv_tables,
+	.prune = irq_prune,
 };
 
 const struct ls_module_ops ls_mod_irq = {

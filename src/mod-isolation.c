@@ -571,10 +571,18 @@ static const struct ls_interval_table iso_iv_tables[] = {
 	{ "culprits", "comm,pid,kernel_thread", "count,time_ns", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
+/* the per-thread maps: with --interval, exited threads leave them (ls_probe_prune) */
+static const struct ls_prune_map iso_prune[] = {
+	{ "iso_tasks", 0, false },	/* tid */
+	{ "iso_culprits", 0, false },	/* tid */
+	{ NULL, 0, false },
+};
+
 static const struct ls_interval_spec iso_interval = {
 	.totals = "context_switches,voluntary_switches,involuntary_switches,idle_switches,migrations,"
 	    "migrated_off,wakeups,target_preemptions,foreign_switch_ins",
 	.tables = iso_iv_tables,
+	.prune = iso_prune,
 };
 
 const struct ls_module_ops ls_mod_isolation = {

@@ -668,10 +668,18 @@ static const struct ls_interval_table mem_iv_tables[] = {
 	{ "tlb.senders", "cpu,comm,pid,context,callback,callsite", "count", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
+/* the per-thread maps: with --interval, exited threads leave them (ls_probe_prune) */
+static const struct ls_prune_map mem_prune[] = {
+	{ "mem_procs", offsetof(struct mem_proc, tgid), true },
+	{ "mem_ipis", offsetof(struct mem_ipi_key, tgid), false },	/* 0: from an interrupt, kept */
+	{ NULL, 0, false },
+};
+
 static const struct ls_interval_spec mem_interval = {
 	.totals = "page_faults.minor,page_faults.major,tlb.shootdown_ipis,tlb.ipis_received,numa.migrations,"
 	    "numa.migrations_failed,numa.task_moves,numa.task_swaps,numa.task_sticks,thp.collapses",
 	.tables = mem_iv_tables,
+	.prune = mem_prune,
 };
 
 const struct ls_module_ops ls_mod_memory = {

@@ -641,10 +641,18 @@ static const struct ls_interval_table net_iv_tables[] = {
 	{ "rcvqueue_full", "pid,comm", "count", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
+/* the per-thread maps: with --interval, exited threads leave them (ls_probe_prune) */
+static const struct ls_prune_map net_prune[] = {
+	{ "net_threads", 0, false },	/* tid */
+	{ "net_rcvq", 0, false },	/* tgid */
+	{ NULL, 0, false },
+};
+
 static const struct ls_interval_spec net_interval = {
 	.totals = "drops_total,rcvqueue_full_total,correlation.overwritten,correlation.unmatched_reads,"
 	    "correlation.stale,correlation.not_sampled,correlation.read_first",
 	.tables = net_iv_tables,
+	.prune = net_prune,
 };
 
 const struct ls_module_ops ls_mod_network = {

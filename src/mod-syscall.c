@@ -855,9 +855,21 @@ static const struct ls_interval_table sc_iv_tables[] = {
 	{ "sleeps", "syscall,tid,pid,comm", "count,requested_ns_total,actual_ns_total", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
+/* the per-thread maps: with --interval, exited threads leave them (ls_probe_prune) */
+static const struct ls_prune_map sc_prune[] = {
+	{ "sc_slots", offsetof(struct sc_slot, tid), true },
+	{ "sc_rates", offsetof(struct sc_rate_key, tid), false },
+	{ "sc_fthreads", 0, false },	/* tid */
+	{ "sc_faddrs", offsetof(struct sc_faddr_key, tgid), false },
+	{ "sc_sleeps", offsetof(struct sc_sleep_key, tid), false },
+	{ "sc_names", 0, false },	/* tid */
+	{ NULL, 0, false },
+};
+
 static const struct ls_interval_spec sc_interval = {
 	.totals = "futex.waits,futex.wakes,futex.timeouts,futex.eagain,futex.interrupted,syscalls",
 	.tables = sc_iv_tables,
+	.prune = sc_prune,
 };
 
 const struct ls_module_ops ls_mod_syscall = {

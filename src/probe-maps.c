@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,6 +182,79 @@ void *ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t ents
 			(*n)++;
 	}
 	return arr;
+}
+
+/* gone - whether thread (or process) id has exited: signal 0 finds no such task */
+static bool gone(uint32_t id)
+{
+	return id && kill((pid_t)id, 0) < 0 && errno == ESRCH;
+}
+
+/* prune_hash - delete the entries of m whose key's id is gone; the count deleted */
+static uint64_t prune_hash(const struct ls_probe *p, const struct ls_prune_map *m)
+{
+	int fd = ls_probe_table_fd(p, m->name), n = 0;
+	size_t ks = key_size_of(p, m->name);
+	char *keys = NULL, key[256], next[256];
+	uint64_t deleted = 0;
+	bool first = true;
+	uint32_t id;
+
+	if (fd < 0 || ks > sizeof(key) || m->off + sizeof(id) > ks)
+		return 0;
+	/* keys first, deleted after: deleting under bpf_get_next_key restarts the walk */
+	while (bpf_get_next_key(fd, first ? NULL : key, next) == 0) {
+		first = false;
+		memcpy(key, next, ks);
+		memcpy(&id, key + m->off, sizeof(id));
+		if (!gone(id))
+			continue;
+		keys = ls_grow(keys, n, ks);
+		memcpy(keys + (size_t)n++ * ks, key, ks);
+	}
+	for (int i = 0; i < n; i++)
+		deleted += bpf_delete_elem(fd, keys + (size_t)i * ks) == 0;
+	free(keys);
+	return deleted;
+}
+
+/* prune_array - zero the slots of m whose owner (in the value) is gone */
+static uint64_t prune_array(const struct ls_probe *p, const struct ls_prune_map *m)
+{
+	int fd = ls_probe_table_fd(p, m->name);
+	uint32_t max = fd < 0 ? 0 : ls_probe_table_max_entries(p, m->name), id;
+	size_t vs = value_size_of(p, m->name);
+	char *v = ls_xcalloc(1, vs ? vs : 1), *zero = ls_xcalloc(1, vs ? vs : 1);
+	uint64_t cleared = 0;
+
+	for (uint32_t i = 0; m->off + sizeof(id) <= vs && i < max; i++) {
+		if (bpf_lookup_elem(fd, &i, v) < 0)
+			continue;
+		memcpy(&id, v + m->off, sizeof(id));
+		cleared += gone(id) && bpf_update_elem(fd, &i, zero, BPF_ANY) == 0;
+	}
+	free(v);
+	free(zero);
+	return cleared;
+}
+
+/*
+ * ls_probe_prune - with --interval, after an interval's report: remove from
+ * the module's per-thread maps (ops->interval->prune) the threads and
+ * processes that have exited. A thread that exits and whose id is reused
+ * within the moment between the check and the delete loses its first counts.
+ */
+uint64_t ls_probe_prune(struct ls_probe *p)
+{
+	const struct ls_prune_map *m = p->ops->interval ? p->ops->interval->prune : NULL;
+	uint64_t n = 0;
+
+	for (; p->obj && m && m->name; m++)
+		n += m->in_value ? prune_array(p, m) : prune_hash(p, m);
+	p->pruned += n;
+	if (n)
+		ls_debug("%s: %llu entries of exited threads removed", p->ops->name, (unsigned long long)n);
+	return n;
 }
 
 /*

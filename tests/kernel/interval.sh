@@ -105,6 +105,20 @@ ok "... each with a line per monitored CPU" \
 	[ "$(grep -cE "^ +$CPU +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+$" "$TMP/iv.txt")" = 2 ]
 ok "... then the whole run's report" grep -q 'ISOLATION VERIFIER' "$TMP/iv.txt"
 
+# --- a thread that exits leaves the per-thread tables after its last interval -----
+# (a run of hours would otherwise list every thread since it began, until
+# the maps are full and new threads go unseen)
+"$LS" -v -m syscall --cpus "$CPU" --interval 1 --count 3 --ascii >"$TMP/ex.txt" 2>"$TMP/ex.err" &
+LSPID=$!
+bg_pids="$bg_pids $LSPID"
+wait_for "$TMP/ex.err" "latencyscope: tracing CPUs" || diag "never attached"
+"$WL/sleeper" "$CPU" 1000 200 >/dev/null	# 0.2 s of sleeps, then it exits
+wait "$LSPID"
+ok "an exited thread's entries are removed after an interval reports them" \
+	grep -qE "syscall: [1-9][0-9]* entries of exited threads removed" "$TMP/ex.err"
+ok "... and the whole run's report says how many it removed" \
+	sh -c 'tr -s " |\n" " " <"$0" | grep -qE "[1-9][0-9]* map entries of threads that exited were removed"' "$TMP/ex.txt"
+
 # --- prometheus: the run so far, rewritten every interval ---------------------
 mkdir -p "$TMP/prom"
 P="$TMP/prom/ls.prom"
