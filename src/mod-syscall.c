@@ -149,12 +149,17 @@ struct sc_names {
 	int		n;
 };
 
-static int cmp_name_tid(const void *a, const void *b)
+/* cmp_tid - records that start with their tid (kv_name, kv_fthread), by tid */
+static int cmp_tid(const void *a, const void *b)
 {
-	uint32_t x = ((const struct kv_name *)a)->tid, y = ((const struct kv_name *)b)->tid;
+	uint32_t x, y;
 
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
 	return x < y ? -1 : x > y;
 }
+_Static_assert(offsetof(struct kv_name, tid) == 0 && offsetof(struct kv_fthread, tid) == 0,
+    "cmp_tid reads a leading tid");
 
 /*
  * sc_comm - a thread's name for the report: the one it took last, by exec()
@@ -163,7 +168,7 @@ static int cmp_name_tid(const void *a, const void *b)
 static const char *sc_comm(const struct sc_names *nm, uint32_t tid, const char *comm, char *buf)
 {
 	struct kv_name key = { .tid = tid };
-	const struct kv_name *hit = nm->kv ? bsearch(&key, nm->kv, nm->n, sizeof(key), cmp_name_tid) : NULL;
+	const struct kv_name *hit = nm->kv ? bsearch(&key, nm->kv, nm->n, sizeof(key), cmp_tid) : NULL;
 
 	return ls_comm(buf, hit ? hit->v.comm : comm, SC_COMM_LEN);
 }
@@ -204,13 +209,6 @@ static struct sc_slot *read_slots(const struct ls_probe *p, int *n)
 		if (bpf_lookup_elem(fd, &i, &out[*n]) == 0 && out[*n].tid)
 			(*n)++;
 	return out;
-}
-
-static int cmp_fthread_tid(const void *a, const void *b)
-{
-	uint32_t x = ((const struct kv_fthread *)a)->tid, y = ((const struct kv_fthread *)b)->tid;
-
-	return x < y ? -1 : x > y;
 }
 
 static int cmp_faddr_key(const void *a, const void *b)
@@ -273,14 +271,14 @@ static void collect_futex(struct ls_probe *p, struct ls_section *s, const struct
 	t = ls_section_table(s, "futex.per_thread", "Futex waits per thread", 6, tcols);
 	ft = ls_probe_read_hash(p, "sc_fthreads", sizeof(*ft), offsetof(struct kv_fthread, v), &n);
 	if (ft)
-		qsort(ft, n, sizeof(*ft), cmp_fthread_tid);
+		qsort(ft, n, sizeof(*ft), cmp_tid);
 	for (int i = 0, sorted = n; ft && i < nslots; i++) {	/* threads still holding their slot */
 		const struct sc_slot *sl = &slots[i];
 		struct kv_fthread key = { .tid = sl->tid }, *e;
 
 		if (!sl->fx_waits)
 			continue;
-		e = find_or_add(&ft, &n, sorted, n, sizeof(*ft), &key, cmp_fthread_tid);
+		e = find_or_add(&ft, &n, sorted, n, sizeof(*ft), &key, cmp_tid);
 		if (!e->tid) {
 			e->tid = sl->tid;
 			e->v.tgid = sl->tgid;
@@ -642,7 +640,7 @@ static int sc_collect(struct ls_probe *p, const struct ls_run *r, struct ls_sect
 	slots = read_slots(p, &nslots);
 	nm.kv = ls_probe_read_hash(p, "sc_names", sizeof(*nm.kv), offsetof(struct kv_name, v), &nm.n);
 	if (nm.kv)
-		qsort(nm.kv, nm.n, sizeof(*nm.kv), cmp_name_tid);
+		qsort(nm.kv, nm.n, sizeof(*nm.kv), cmp_tid);
 	collect_futex(p, s, &c, slots, nslots, &nm);
 	collect_blocking(p, s);
 	collect_sleeps(p, s, &nm);

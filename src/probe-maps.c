@@ -145,6 +145,28 @@ int ls_probe_sum_percpu(const struct ls_probe *p, const char *table, uint32_t ke
 }
 
 /*
+ * read_keys - every key of hash map fd (ks bytes each, at most 256), walked
+ * before anything is done with them: deleting under bpf_get_next_key would
+ * restart the walk. Caller frees; *n gets the count.
+ */
+static char *read_keys(int fd, size_t ks, int *n)
+{
+	int cap = 256;
+	char *keys = ls_xcalloc(cap, ks ? ks : 1), key[256], next[256];
+	bool first = true;
+
+	*n = 0;
+	while (bpf_get_next_key(fd, first ? NULL : key, next) == 0) {
+		first = false;
+		memcpy(key, next, ks);
+		if (*n == cap)	/* doubled: maps hold tens of thousands of keys */
+			keys = ls_xrealloc(keys, (size_t)(cap *= 2) * ks);
+		memcpy(keys + (size_t)(*n)++ * ks, key, ks);
+	}
+	return keys;
+}
+
+/*
  * ls_probe_read_hash - every entry of a hash map as an array of entsize-byte
  * records, the key at offset 0 and the value at voff; *n gets the count.
  * Caller frees.
@@ -152,35 +174,31 @@ int ls_probe_sum_percpu(const struct ls_probe *p, const char *table, uint32_t ke
 void *ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t entsize, size_t voff,
     int *n)
 {
-	int fd = ls_probe_table_fd(p, name), cap = 256;
+	int fd = ls_probe_table_fd(p, name), nkeys;
 	size_t ks = key_size_of(p, name), vs = value_size_of(p, name);
-	char *arr = ls_xcalloc(cap, entsize), key[256], next[256];
-	bool first = true;
+	char *arr, *keys;
 
 	*n = 0;
-	if (fd < 0 || !arr)
-		return arr;
-	if (ks > sizeof(key) || ks > voff || voff + vs > entsize) {
+	if (fd < 0)
+		return ls_xcalloc(1, entsize);
+	if (ks > 256 || ks > voff || voff + vs > entsize) {
 		/* a layout the caller does not match: a bug, said rather than an empty table */
 		ls_warn("%s: map %s has %zu-byte keys and %zu-byte values, which its reader's "
 		    "records do not hold: it is read as empty", p->ops->name, name, ks, vs);
-		return arr;
+		return ls_xcalloc(1, entsize);
 	}
-	while (bpf_get_next_key(fd, first ? NULL : key, next) == 0) {
-		first = false;
-		memcpy(key, next, ks);
-		if (*n == cap) {
-			char *na = ls_xrealloc(arr, (size_t)(cap *= 2) * entsize);
+	keys = read_keys(fd, ks, &nkeys);
+	arr = ls_xcalloc(nkeys ? nkeys : 1, entsize);
+	for (int i = 0; i < nkeys; i++) {
+		char *e = arr + (size_t)*n * entsize;
 
-			if (!na)
-				break;
-			arr = na;
-		}
-		memset(arr + (size_t)*n * entsize, 0, entsize);
-		memcpy(arr + (size_t)*n * entsize, key, ks);
-		if (bpf_lookup_elem(fd, key, arr + (size_t)*n * entsize + voff) == 0)
+		memcpy(e, keys + (size_t)i * ks, ks);
+		if (bpf_lookup_elem(fd, e, e + voff) == 0)
 			(*n)++;
+		else
+			memset(e, 0, entsize);	/* deleted since the walk */
 	}
+	free(keys);
 	return arr;
 }
 
@@ -193,27 +211,19 @@ static bool gone(uint32_t id)
 /* prune_hash - delete the entries of m whose key's id is gone; the count deleted */
 static uint64_t prune_hash(const struct ls_probe *p, const struct ls_prune_map *m)
 {
-	int fd = ls_probe_table_fd(p, m->name), n = 0;
+	int fd = ls_probe_table_fd(p, m->name), n;
 	size_t ks = key_size_of(p, m->name);
-	char *keys = NULL, key[256], next[256];
 	uint64_t deleted = 0;
-	bool first = true;
 	uint32_t id;
+	char *keys;
 
-	if (fd < 0 || ks > sizeof(key) || m->off + sizeof(id) > ks)
+	if (fd < 0 || ks > 256 || m->off + sizeof(id) > ks)
 		return 0;
-	/* keys first, deleted after: deleting under bpf_get_next_key restarts the walk */
-	while (bpf_get_next_key(fd, first ? NULL : key, next) == 0) {
-		first = false;
-		memcpy(key, next, ks);
-		memcpy(&id, key + m->off, sizeof(id));
-		if (!gone(id))
-			continue;
-		keys = ls_grow(keys, n, ks);
-		memcpy(keys + (size_t)n++ * ks, key, ks);
+	keys = read_keys(fd, ks, &n);
+	for (int i = 0; i < n; i++) {
+		memcpy(&id, keys + (size_t)i * ks + m->off, sizeof(id));
+		deleted += gone(id) && bpf_delete_elem(fd, keys + (size_t)i * ks) == 0;
 	}
-	for (int i = 0; i < n; i++)
-		deleted += bpf_delete_elem(fd, keys + (size_t)i * ks) == 0;
 	free(keys);
 	return deleted;
 }
