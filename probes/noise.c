@@ -33,14 +33,22 @@ static __always_inline struct noise_cpu *noise_here(void)
 	return noise_cpus.lookup(&zero);
 }
 
-/* noise_gap - the time since the function's last call: its period when they are even */
+/*
+ * noise_gap - the time since the function's last call. Its sum and the sum
+ * of its squares give the gaps' mean and spread: a periodic timer's gaps
+ * are all near the mean, even when one call is late (the next is then early).
+ * Squares are of microseconds, capped so one fits, and the sum saturates.
+ */
 static __always_inline void noise_gap(struct noise_val *v, u64 now)
 {
-	u64 gap = now - v->last_ns;
+	u64 gap = now - v->last_ns, us, sq;
 
 	if (v->last_ns && now > v->last_ns) {
-		if (!v->gap_min || gap < v->gap_min)
-			v->gap_min = gap;
+		us = gap / 1000;
+		if (us > (1ULL << 31))
+			us = 1ULL << 31;
+		sq = v->gap_sq + us * us;
+		v->gap_sq = sq < v->gap_sq ? ~0ULL : sq;
 		v->gap_sum += gap;
 	}
 	v->last_ns = now;

@@ -111,19 +111,22 @@ static void fn_name(void *cache, uint64_t addr, char *buf, size_t len)
 }
 
 /*
- * period - a function's period: the mean gap between its calls when it is
- * under 1.5 times the shortest (three calls at least), else 0. A periodic
- * timer that is late now and then (its rearming task was delayed) keeps
- * its period; calls at unrelated times have gaps far shorter than the mean.
+ * period - a function's period: the mean gap between its calls when their
+ * spread is under a quarter of it (three calls at least), else 0. A periodic
+ * timer that is late now and then (its rearming task was delayed, so the
+ * next call comes early on the timer's grid) keeps its period; calls at
+ * unrelated times have gaps that spread as far as their mean.
  */
 static uint64_t period(const struct noise_val *v)
 {
-	uint64_t mean;
+	double n, mean_us, var;
 
-	if (v->count < 3 || !v->gap_min)
+	if (v->count < 3 || !v->gap_sum || v->gap_sq == UINT64_MAX)
 		return 0;
-	mean = v->gap_sum / (v->count - 1);
-	return mean * 2 < v->gap_min * 3 ? mean : 0;
+	n = (double)(v->count - 1);
+	mean_us = v->gap_sum / n / 1e3;
+	var = v->gap_sq / n - mean_us * mean_us;
+	return var * 16 < mean_us * mean_us ? (uint64_t)(v->gap_sum / n) : 0;
 }
 
 /* fn_row - one function on one CPU into its table */

@@ -106,6 +106,10 @@ per=$(jq_ "$R" "[.noise.timers[] | select(.cpu == $CPU and .function == \"it_rea
 n=$(jq_ "$R" "[.noise.timers[] | select(.cpu == $CPU and .function == \"it_real_fn\")][0] | .count // 0")
 ok "it_real_fn on CPU $CPU: ~100 calls, periodic every 10 ms (+-5 %) ($n, $per ns)" \
 	[ "$n" -ge 90 -a "$n" -le 102 -a "$per" -ge 9500000 -a "$per" -le 10500000 ]
+# ... where hrtimer_wakeup's calls came in a burst (the sleeper's) amid other
+# sleepers' at unrelated times: their gaps spread too far for a period
+ok "... but hrtimer_wakeup, a burst amid unrelated calls, has none" \
+	[ "$(jq_ "$R" "[.noise.timers[] | select(.cpu == $CPU and .function == \"hrtimer_wakeup\")][0].period_ns")" = null ]
 
 # idle residency: the CPU's time in idle states = /proc/stat's idle over the window
 S=$(date -d "$(jq_ "$R" .run.started_at)" +%s.%N)
