@@ -830,7 +830,8 @@ static void interval_report(struct run *x, uint64_t end_ns, const char *why, boo
 	now.interval.start_s = (x->iv.start - x->r.mono_start_ns) / 1e9;
 	write_interval(x, &now);
 	ls_report_free(&x->iv.before);
-	x->iv.before = now;
+	ls_report_keep(&x->iv.before, &now);	/* off the heap: see report-keep.c */
+	ls_report_free(&now);
 	/* what exited was in this report for the last time (the whole run's report keeps the last's) */
 	for (int i = 0; i < x->nprobes && !last; i++)
 		ls_probe_prune(&x->probes[i]);

@@ -218,6 +218,7 @@ struct ls_report {
 		char	*start, *end;	/* ISO 8601 wall clock */
 		double	 start_s;	/* since the run started */
 	} interval;
+	struct ls_keep	*kept;	/* a kept report's own memory (report-keep.c); NULL: the heap's */
 };
 struct ls_section *ls_report_add_section(struct ls_report *r, const char *name, const char *title);
 void	 ls_section_metric(struct ls_section *s, const char *key, const char *label, struct ls_value v);
@@ -246,6 +247,11 @@ const struct ls_summary *ls_section_find_histo(const struct ls_section *s, const
 const struct ls_hist *ls_section_find_dist(const struct ls_section *s, const char *key);
 void	 ls_report_summarize(struct ls_report *r);
 void	 ls_report_free(struct ls_report *r);
+
+/* report-keep.c: --interval's run so far, kept off the heap until the next interval */
+struct ls_keep;
+void	 ls_report_keep(struct ls_report *dst, const struct ls_report *src);
+void	 ls_keep_free(struct ls_keep *k);
 
 /* profile.c: stacks and the wall-clock time in each, per thread */
 /* a file mapped executable in a profiled process: pprof's mapping */

@@ -323,6 +323,11 @@ static void section_free(struct ls_section *s)
 /* ls_report_free - everything the report owns */
 void ls_report_free(struct ls_report *r)
 {
+	if (r->kept) {	/* everything it points to is in that memory */
+		ls_keep_free(r->kept);
+		memset(r, 0, sizeof(*r));
+		return;
+	}
 	free(r->lost_per_cpu);
 	for (int i = 0; i < r->nsections; i++)
 		section_free(&r->sections[i]);
