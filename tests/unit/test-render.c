@@ -222,6 +222,49 @@ static void test_exit_codes(void)
 	ls_report_free(&r);
 }
 
+/*
+ * test_keep - an interval subtracts the kept copy of the run so far (off
+ * the heap, report-keep.c) exactly as it subtracts the report itself
+ */
+static void test_keep(struct ls_report *now)
+{
+	struct ls_opts o = { 0 };
+	struct ls_run run = { .opts = &o };
+	struct ls_report before, kept, iv1 = { 0 }, iv2 = { 0 };
+	struct ls_section *s;
+	char *a, *b;
+
+	now->hostname = strdup("host");	/* what an interval's header copies */
+	now->boot_id = strdup("boot");
+	now->interval.index = 2;
+	now->interval.start = strdup("2026-01-02T03:04:05.000000Z");
+	now->interval.end = strdup("2026-01-02T03:04:10.000000Z");
+	fixture(&before);	/* the run as the interval began: fewer switches and samples */
+	s = &before.sections[0];
+	s->metrics[0].v.u = 1000000;
+	s->tables[0]->cells[3].u = 10;
+	memset(s->histos[0].dist, 0, sizeof(*s->histos[0].dist));
+	for (int i = 1; i <= 400; i++)
+		ls_hist_add(s->histos[0].dist, i * 1000);
+	ls_report_keep(&kept, &before);
+	ls_report_interval(&iv1, now, &before, &run);
+	ls_report_interval(&iv2, now, &kept, &run);
+	a = render(2, &iv1);
+	b = render(2, &iv2);
+	ok(kept.kept && strcmp(a, b) == 0, "an interval from the kept copy is the interval from the report");
+	ok(strstr(a, "\"context_switches\": 234567") && strstr(a, "\"involuntary_switches\": 7") &&
+	    strstr(a, "\"count\": 600"), "... and it subtracted (switches, a table's row, a histogram)");
+	if (strcmp(a, b))
+		printf("# from the report:\n%s\n# from the kept copy:\n%s\n", a, b);
+	free(a);
+	free(b);
+	ls_report_free(&iv1);
+	ls_report_free(&iv2);
+	ls_report_free(&kept);
+	ok(!kept.kept && !kept.sections, "the kept copy is freed whole");
+	ls_report_free(&before);
+}
+
 int main(void)
 {
 	struct ls_report r;
@@ -247,6 +290,7 @@ int main(void)
 	ok(!strpbrk(ascii, "\xc2\xe2"), "--ascii output is pure ASCII");
 	test_json_shape(json);
 	test_exit_codes();
+	test_keep(&r);
 	free(text);
 	free(ascii);
 	free(json);
