@@ -34,7 +34,7 @@ struct noise_val {
 	ls_u64	max_ns;
 	ls_u64	last_ns;	/* the last call's start: the gaps between calls show a period */
 	ls_u64	gap_sum;	/* ns */
-	ls_u64	gap_sq;		/* the gaps' squares in us^2, saturating: their spread */
+	ls_u64	gap_sq;		/* the gaps' squares in (1024 ns)^2, saturating: their spread */
 	char	wq[NOISE_WQ_LEN];	/* work: the workqueue it was queued on, "" unknown */
 };
 

@@ -119,14 +119,14 @@ static void fn_name(void *cache, uint64_t addr, char *buf, size_t len)
  */
 static uint64_t period(const struct noise_val *v)
 {
-	double n, mean_us, var;
+	double n, mean, var;	/* in the probe's 1024 ns units */
 
 	if (v->count < 3 || !v->gap_sum || v->gap_sq == UINT64_MAX)
 		return 0;
 	n = (double)(v->count - 1);
-	mean_us = v->gap_sum / n / 1e3;
-	var = v->gap_sq / n - mean_us * mean_us;
-	return var * 16 < mean_us * mean_us ? (uint64_t)(v->gap_sum / n) : 0;
+	mean = v->gap_sum / n / 1024;
+	var = v->gap_sq / n - mean * mean;
+	return var * 16 < mean * mean ? (uint64_t)(v->gap_sum / n) : 0;
 }
 
 /* fn_row - one function on one CPU into its table */
