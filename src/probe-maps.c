@@ -144,15 +144,17 @@ int ls_probe_sum_percpu(const struct ls_probe *p, const char *table, uint32_t ke
 	return rc;
 }
 
+#define KEY_MAX	256	/* the longest key read_keys() walks; callers refuse longer */
+
 /*
- * read_keys - every key of hash map fd (ks bytes each, at most 256), walked
+ * read_keys - every key of hash map fd (ks bytes each, at most KEY_MAX), walked
  * before anything is done with them: deleting under bpf_get_next_key would
  * restart the walk. Caller frees; *n gets the count.
  */
 static char *read_keys(int fd, size_t ks, int *n)
 {
 	int cap = 256;
-	char *keys = ls_xcalloc(cap, ks ? ks : 1), key[256], next[256];
+	char *keys = ls_xcalloc(cap, ks ? ks : 1), key[KEY_MAX], next[KEY_MAX];
 	bool first = true;
 
 	*n = 0;
@@ -181,7 +183,7 @@ void *ls_probe_read_hash(const struct ls_probe *p, const char *name, size_t ents
 	*n = 0;
 	if (fd < 0)
 		return ls_xcalloc(1, entsize);
-	if (ks > 256 || ks > voff || voff + vs > entsize) {
+	if (ks > KEY_MAX || ks > voff || voff + vs > entsize) {
 		/* a layout the caller does not match: a bug, said rather than an empty table */
 		ls_warn("%s: map %s has %zu-byte keys and %zu-byte values, which its reader's "
 		    "records do not hold: it is read as empty", p->ops->name, name, ks, vs);
@@ -217,7 +219,7 @@ static uint64_t prune_hash(const struct ls_probe *p, const struct ls_prune_map *
 	uint32_t id;
 	char *keys;
 
-	if (fd < 0 || ks > 256 || m->off + sizeof(id) > ks)
+	if (fd < 0 || ks > KEY_MAX || m->off + sizeof(id) > ks)
 		return 0;
 	keys = read_keys(fd, ks, &n);
 	for (int i = 0; i < n; i++) {
